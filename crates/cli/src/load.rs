@@ -1,0 +1,85 @@
+//! Reading an extract and building its graph, shared by every command.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use livingcircle_graph::{BuildOptions, BuildReport, WalkGraph};
+use livingcircle_osm::{OsmData, PoiFilter, ReadOptions, rules::WalkRules};
+
+use crate::args::OsmArgs;
+
+/// The bundled default city, relative to the repository.
+pub(crate) const BUNDLED: &str = "data/munchen.osm.pbf";
+
+/// The extract to read: `--osm`, else the bundled city.
+pub(crate) fn osm_path(a: &OsmArgs) -> anyhow::Result<PathBuf> {
+    if let Some(p) = &a.osm {
+        return Ok(p.clone());
+    }
+    let candidates = [
+        PathBuf::from(BUNDLED),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(BUNDLED),
+    ];
+    candidates
+        .into_iter()
+        .find(|p| p.is_file())
+        .with_context(|| format!("the bundled city ({BUNDLED}) was not found; pass --osm FILE"))
+}
+
+/// A loaded city.
+pub(crate) struct City {
+    pub(crate) path: PathBuf,
+    pub(crate) data: OsmData,
+    pub(crate) graph: WalkGraph,
+    pub(crate) report: BuildReport,
+    pub(crate) read_s: f64,
+    pub(crate) build_s: f64,
+}
+
+/// Reads and builds, with stage timings.
+pub(crate) fn load(a: &OsmArgs, pois: PoiFilter) -> anyhow::Result<City> {
+    let path = osm_path(a)?;
+    let opts = ReadOptions {
+        rules: WalkRules {
+            drop_sidewalk_separate: a.drop_sidewalk_separate,
+        },
+        pois,
+    };
+    let t = Instant::now();
+    let data = livingcircle_osm::read(&path, &opts)?;
+    let read_s = t.elapsed().as_secs_f64();
+    tracing::info!(seconds = read_s, ways = data.ways.len(), "read");
+    let t = Instant::now();
+    let build = BuildOptions {
+        keep_all_components: a.keep_all_components,
+    };
+    let (graph, report) =
+        WalkGraph::build(&data.ways, &build).with_context(|| format!("{}", path.display()))?;
+    let build_s = t.elapsed().as_secs_f64();
+    if report.components_dropped > 0 {
+        tracing::warn!(
+            components = report.components_dropped,
+            nodes = report.nodes_dropped,
+            "dropped components not connected to the largest one (--keep-all-components keeps them)"
+        );
+    }
+    Ok(City {
+        path,
+        data,
+        graph,
+        report,
+        read_s,
+        build_s,
+    })
+}
+
+/// Creates the output directory, or says why it cannot.
+pub(crate) fn ensure_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("{}: cannot create output directory", dir.display()))?;
+    if !dir.is_dir() {
+        anyhow::bail!("{}: not a directory", dir.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,127 @@
+/*!
+Writes livingcircle's layers.
+
+Every file is written to a temporary file in the target directory and renamed into
+place only when complete, so a failed run never leaves a half-written output.
+GeoJSON follows RFC 7946: `[lon, lat]`, at most 7 decimals, exterior rings
+counter-clockwise and holes clockwise, streamed feature by feature.
+
+# Example
+```
+use livingcircle_export::AtomicFile;
+use std::io::Write;
+let dir = tempfile::tempdir().unwrap();
+let path = dir.path().join("out.csv");
+let mut f = AtomicFile::create(&path).unwrap();
+writeln!(f, "id").unwrap();
+f.commit().unwrap();
+assert_eq!(std::fs::read_to_string(&path).unwrap(), "id\n");
+```
+*/
+
+mod geo_json;
+mod network;
+
+pub use geo_json::{FeatureSink, round7};
+pub use network::{write_edges_csv, write_network_geojson, write_nodes_csv};
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// What can go wrong writing a layer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The file could not be created, written or renamed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    fn io(path: &Path, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}
+
+/// A file that appears at its path only when [`AtomicFile::commit`] succeeds.
+pub struct AtomicFile {
+    path: PathBuf,
+    tmp: BufWriter<tempfile::NamedTempFile>,
+}
+
+impl AtomicFile {
+    /// Creates a temporary file beside `path`.
+    ///
+    /// # Errors
+    /// The directory does not exist or is not writable.
+    pub fn create(path: &Path) -> Result<Self, Error> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix(".livingcircle-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|e| Error::io(path, e))?;
+        Ok(AtomicFile {
+            path: path.to_owned(),
+            tmp: BufWriter::with_capacity(1 << 16, tmp),
+        })
+    }
+
+    /// The final path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Flushes and renames into place.
+    ///
+    /// # Errors
+    /// Writing or renaming failed; the temporary file is removed.
+    pub fn commit(self) -> Result<(), Error> {
+        let path = self.path;
+        let tmp = self.tmp.into_inner().map_err(|e| Error::io(&path, e.into_error()))?;
+        tmp.as_file().sync_all().ok();
+        tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
+        Ok(())
+    }
+
+    /// Wraps an I/O error with this file's path.
+    pub fn error(&self, e: std::io::Error) -> Error {
+        Error::io(&self.path, e)
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.tmp.write(buf)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.tmp.write_all(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.tmp.flush()
+    }
+}
+
+/// Writes a whole file atomically with `f`.
+///
+/// # Errors
+/// Creating, writing or renaming failed.
+pub fn write_atomic(
+    path: &Path,
+    f: impl FnOnce(&mut AtomicFile) -> std::io::Result<()>,
+) -> Result<(), Error> {
+    let mut file = AtomicFile::create(path)?;
+    f(&mut file).map_err(|e| file.error(e))?;
+    file.commit()
+}

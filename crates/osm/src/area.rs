@@ -1,0 +1,136 @@
+//! Closing outlines into polygons, and the measures residences need.
+
+use geo::{
+    Area, BoundingRect, Centroid, Contains, Coord, InteriorPoint, LineString, MultiPolygon,
+    Point, Polygon,
+};
+
+use crate::proj::LocalProjection;
+
+/// Joins open or closed node sequences into closed rings of node ids.
+///
+/// Sequences are joined end to end (either orientation). Sequences that never
+/// close are returned in the second element as a count.
+pub(crate) fn assemble_rings(mut parts: Vec<Vec<i64>>) -> (Vec<Vec<i64>>, usize) {
+    let mut rings = Vec::new();
+    let mut broken = 0;
+    parts.retain(|p| p.len() >= 2);
+    while let Some(mut ring) = parts.pop() {
+        loop {
+            if ring.len() >= 4 && ring.first() == ring.last() {
+                rings.push(ring);
+                break;
+            }
+            let end = *ring.last().expect("ring is never empty");
+            let Some(i) = parts
+                .iter()
+                .position(|p| p.first() == Some(&end) || p.last() == Some(&end))
+            else {
+                broken += 1;
+                break;
+            };
+            let mut next = parts.swap_remove(i);
+            if next.first() != Some(&end) {
+                next.reverse();
+            }
+            ring.extend_from_slice(&next[1..]);
+        }
+    }
+    (rings, broken)
+}
+
+/// Builds a multipolygon from outer and inner rings given as coordinates.
+/// Each inner ring goes to the first outer ring that contains its first vertex.
+pub(crate) fn multipolygon(outers: Vec<Vec<[f64; 2]>>, inners: Vec<Vec<[f64; 2]>>) -> MultiPolygon {
+    let to_ls = |r: Vec<[f64; 2]>| LineString::from(r.into_iter().map(|[x, y]| Coord { x, y }).collect::<Vec<_>>());
+    let mut polys: Vec<(Polygon, Vec<LineString>)> = outers
+        .into_iter()
+        .map(|o| (Polygon::new(to_ls(o), vec![]), vec![]))
+        .collect();
+    for inner in inners {
+        let first = inner[0];
+        let ls = to_ls(inner);
+        if let Some((_, holes)) = polys
+            .iter_mut()
+            .find(|(p, _)| p.contains(&Point::new(first[0], first[1])))
+        {
+            holes.push(ls);
+        }
+    }
+    MultiPolygon::new(
+        polys
+            .into_iter()
+            .map(|(p, holes)| Polygon::new(p.exterior().clone(), holes))
+            .collect(),
+    )
+}
+
+/// Area in square metres and centroid `[lon, lat]` of a lon/lat multipolygon.
+pub(crate) fn area_and_centroid(mp: &MultiPolygon) -> Option<(f64, [f64; 2])> {
+    let rect = mp.bounding_rect()?;
+    let c = rect.center();
+    let proj = LocalProjection::new(c.x, c.y);
+    let projected = project(mp, &proj);
+    let area = projected.unsigned_area();
+    let centroid = projected.centroid()?;
+    Some((area, proj.unproject([centroid.x(), centroid.y()])))
+}
+
+/// A point surely inside the area, `[lon, lat]`.
+pub(crate) fn interior_point(mp: &MultiPolygon) -> Option<[f64; 2]> {
+    mp.interior_point().map(|p| [p.x(), p.y()])
+}
+
+fn project(mp: &MultiPolygon, proj: &LocalProjection) -> MultiPolygon {
+    let f = |ls: &LineString| {
+        LineString::from(
+            ls.0.iter()
+                .map(|c| {
+                    let [x, y] = proj.project([c.x, c.y]);
+                    Coord { x, y }
+                })
+                .collect::<Vec<_>>(),
+        )
+    };
+    MultiPolygon::new(
+        mp.0.iter()
+            .map(|p| Polygon::new(f(p.exterior()), p.interiors().iter().map(f).collect()))
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rings_join_in_either_orientation() {
+        let (rings, broken) = assemble_rings(vec![vec![1, 2, 3], vec![5, 4, 3], vec![5, 6, 1]]);
+        assert_eq!(broken, 0);
+        assert_eq!(rings.len(), 1);
+        let r = &rings[0];
+        assert_eq!(r.first(), r.last());
+        assert_eq!(r.len(), 7);
+    }
+
+    #[test]
+    fn open_ring_is_broken() {
+        let (rings, broken) = assemble_rings(vec![vec![1, 2, 3], vec![3, 4]]);
+        assert!(rings.is_empty());
+        assert_eq!(broken, 1);
+    }
+
+    #[test]
+    fn area_of_a_100m_square() {
+        let proj = LocalProjection::new(11.0, 48.0);
+        let sq: Vec<[f64; 2]> = [[0.0, 0.0], [100.0, 0.0], [100.0, 100.0], [0.0, 100.0], [0.0, 0.0]]
+            .into_iter()
+            .map(|p| proj.unproject(p))
+            .collect();
+        let mp = multipolygon(vec![sq], vec![]);
+        let (a, c) = area_and_centroid(&mp).unwrap();
+        assert!((a - 10_000.0).abs() < 5.0, "{a}");
+        let back = proj.project(c);
+        assert!((back[0] - 50.0).abs() < 0.1 && (back[1] - 50.0).abs() < 0.1);
+    }
+}

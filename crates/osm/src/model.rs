@@ -1,0 +1,198 @@
+//! The data a read produces.
+
+use crate::rules::FootDirection;
+use geo::MultiPolygon;
+use std::fmt;
+
+/// The OSM element type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OsmType {
+    /// A node.
+    Node,
+    /// A way.
+    Way,
+    /// A relation.
+    Relation,
+}
+
+/// An OSM element reference, written `n123`, `w123` or `r123`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OsmRef {
+    /// Element type.
+    pub kind: OsmType,
+    /// Element id.
+    pub id: i64,
+}
+
+impl fmt::Display for OsmRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = match self.kind {
+            OsmType::Node => 'n',
+            OsmType::Way => 'w',
+            OsmType::Relation => 'r',
+        };
+        write!(f, "{c}{}", self.id)
+    }
+}
+
+/// The tags of an element, in file order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tags(pub Vec<(String, String)>);
+
+impl Tags {
+    /// Copies tags from `(key, value)` pairs.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Tags(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        )
+    }
+
+    /// The value of `key`, if present.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Borrowed `(key, value)` pairs.
+    pub fn pairs(&self) -> Vec<(&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+    }
+
+    /// `name`, else `name:zh`, else `name:en`.
+    pub fn best_name(&self) -> Option<&str> {
+        self.get("name")
+            .or_else(|| self.get("name:zh"))
+            .or_else(|| self.get("name:en"))
+    }
+}
+
+/// A walkable way, or a piece of one cut where the extract lacks its nodes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WalkWay {
+    /// OSM way id.
+    pub way_id: i64,
+    /// OSM node ids, in way order (at least two).
+    pub nodes: Vec<i64>,
+    /// `[lon, lat]` of each node.
+    pub coords: Vec<[f64; 2]>,
+    /// Direction in which pedestrians may walk it.
+    pub direction: FootDirection,
+    /// The `highway` value.
+    pub highway: String,
+    /// `name`, else `name:zh`, else `name:en`.
+    pub name: Option<String>,
+}
+
+/// The geometry of a facility, in `[lon, lat]`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Shape {
+    /// A node, or a way or relation whose outline could not be closed.
+    Point([f64; 2]),
+    /// A closed way or a multipolygon relation.
+    Area(MultiPolygon<f64>),
+}
+
+/// A tagged object that may be a facility (what counts is decided by the presets).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Feature {
+    /// Where it comes from.
+    pub osm: OsmRef,
+    /// All its tags.
+    pub tags: Tags,
+    /// Its geometry.
+    pub shape: Shape,
+}
+
+/// Why an object counts as a residence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ResidenceSource {
+    /// `building=residential|apartments|house|…`.
+    Building,
+    /// `building=yes` whose centroid lies in a `landuse=residential` area.
+    BuildingInResidentialArea,
+    /// A `landuse=residential` area without any residential building mapped inside.
+    ResidentialArea,
+}
+
+/// A place where people live.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Residence {
+    /// Where it comes from.
+    pub osm: OsmRef,
+    /// `name`, `name:zh`, `name:en`, `building`, `building:levels`, `building:flats`, `landuse`.
+    pub tags: Tags,
+    /// Its representative point `[lon, lat]`: the centroid, or an interior point for areas.
+    pub point: [f64; 2],
+    /// Footprint area in square metres.
+    pub footprint_m2: f64,
+    /// `building:levels`, when it parses as a number.
+    pub levels: Option<f64>,
+    /// `building:flats`, when it parses as a number.
+    pub flats: Option<u32>,
+    /// Why it counts.
+    pub source: ResidenceSource,
+}
+
+/// What the file header says.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Header {
+    /// `[west, south, east, north]`, if present (it may be bogus).
+    pub bbox: Option<[f64; 4]>,
+    /// The replication timestamp (seconds since the epoch), if present.
+    pub replication_timestamp: Option<i64>,
+    /// The program that wrote the file.
+    pub writing_program: Option<String>,
+}
+
+/// Counts gathered during a read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    /// File size in bytes.
+    pub file_bytes: u64,
+    /// Data blobs decoded in the first pass.
+    pub blobs: u64,
+    /// Nodes (plain and dense) in the file.
+    pub nodes: u64,
+    /// Ways in the file.
+    pub ways: u64,
+    /// Relations in the file.
+    pub relations: u64,
+    /// Ways with a `highway` tag.
+    pub highway_ways: u64,
+    /// Ways the walking rules accept.
+    pub walkable_ways: u64,
+    /// Walkable pieces after cutting at missing nodes.
+    pub walk_pieces: u64,
+    /// Node references of walkable ways whose node is not in the file.
+    pub missing_node_refs: u64,
+    /// Walkable ways that were cut because of missing nodes.
+    pub ways_cut: u64,
+    /// Facility candidates (tagged nodes, ways and relations).
+    pub features: u64,
+    /// Areas whose outline could not be closed (missing nodes or broken rings).
+    pub broken_areas: u64,
+    /// Residences by source: buildings, `building=yes` in residential areas, areas.
+    pub residences: [u64; 3],
+    /// Newest element timestamp seen on ways (milliseconds since the epoch).
+    pub newest_way_timestamp_ms: Option<i64>,
+}
+
+/// Everything read from one file.
+#[derive(Debug, Clone, Default)]
+pub struct OsmData {
+    /// File header.
+    pub header: Header,
+    /// Walkable ways, sorted by way id (pieces of one way stay in order).
+    pub ways: Vec<WalkWay>,
+    /// Facility candidates, sorted by `osm`.
+    pub features: Vec<Feature>,
+    /// Residences, sorted by `osm`.
+    pub residences: Vec<Residence>,
+    /// Counts.
+    pub stats: ReadStats,
+}
