@@ -1,0 +1,206 @@
+//! Places on the network and how they attach to nodes.
+
+use livingcircle_graph::{EdgeId, NodeId, WalkGraph};
+
+use crate::{Direction, Scratch, search};
+
+/// A place on the network: a point on an edge plus an off-network leg.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Spot {
+    /// The edge it snapped to.
+    pub edge: EdgeId,
+    /// Distance along the edge from `u`, in millimetres (at most the edge length).
+    pub offset_mm: u32,
+    /// Off-network distance in millimetres, added to every walk from or to it.
+    pub leg_mm: u32,
+}
+
+impl Spot {
+    /// `(node, cost)` pairs to leave the spot: along its edge to `u` (unless the
+    /// edge is one-way) and to `v`, each including the leg.
+    pub fn exits(&self, g: &WalkGraph) -> [(NodeId, u32, bool); 2] {
+        let e = g.edge(self.edge);
+        [
+            (e.u, self.leg_mm.saturating_add(self.offset_mm), !e.oneway),
+            (
+                e.v,
+                self.leg_mm.saturating_add(e.length_mm - self.offset_mm),
+                true,
+            ),
+        ]
+    }
+
+    /// `(node, cost)` pairs to arrive at the spot: from `u` along the edge, and from
+    /// `v` unless the edge is one-way; each including the leg.
+    pub fn entries(&self, g: &WalkGraph) -> [(NodeId, u32, bool); 2] {
+        let e = g.edge(self.edge);
+        [
+            (e.u, self.leg_mm.saturating_add(self.offset_mm), true),
+            (
+                e.v,
+                self.leg_mm.saturating_add(e.length_mm - self.offset_mm),
+                !e.oneway,
+            ),
+        ]
+    }
+
+    /// Walking distance between two spots on the same edge, along it, legs included
+    /// (`None` when the edge is one-way against the walk or they are on other edges).
+    pub fn same_edge_mm(&self, to: &Spot, g: &WalkGraph) -> Option<u32> {
+        if self.edge != to.edge {
+            return None;
+        }
+        let along = if to.offset_mm >= self.offset_mm {
+            to.offset_mm - self.offset_mm
+        } else if g.edge(self.edge).oneway {
+            return None;
+        } else {
+            self.offset_mm - to.offset_mm
+        };
+        Some(self.leg_mm.saturating_add(along).saturating_add(to.leg_mm))
+    }
+}
+
+/// A set of target spots (facilities) indexed for searching: per node, the targets
+/// reachable from it along an incident edge; per edge, the targets on it.
+pub struct Targets {
+    spots: Vec<Spot>,
+    node_first: Vec<u32>,
+    node_hits: Vec<(u32, u32)>,
+    edge_first: Vec<u32>,
+    edge_hits: Vec<u32>,
+}
+
+impl Targets {
+    /// Indexes `spots` (their order gives the target ids).
+    pub fn new(g: &WalkGraph, spots: Vec<Spot>) -> Self {
+        let mut by_node: Vec<(NodeId, u32, u32)> = Vec::new();
+        let mut by_edge: Vec<(EdgeId, u32)> = Vec::new();
+        for (i, s) in spots.iter().enumerate() {
+            for (n, c, ok) in s.entries(g) {
+                if ok {
+                    by_node.push((n, i as u32, c));
+                }
+            }
+            by_edge.push((s.edge, i as u32));
+        }
+        by_node.sort_unstable();
+        by_edge.sort_unstable();
+        let csr = |keys: &mut dyn Iterator<Item = u32>, n: usize| {
+            let mut first = vec![0u32; n + 1];
+            for k in keys {
+                first[k as usize + 1] += 1;
+            }
+            for i in 0..n {
+                first[i + 1] += first[i];
+            }
+            first
+        };
+        Targets {
+            node_first: csr(&mut by_node.iter().map(|x| x.0), g.node_count()),
+            node_hits: by_node.iter().map(|x| (x.1, x.2)).collect(),
+            edge_first: csr(&mut by_edge.iter().map(|x| x.0), g.edge_count()),
+            edge_hits: by_edge.iter().map(|x| x.1).collect(),
+            spots,
+        }
+    }
+
+    /// The spots, by target id.
+    pub fn spots(&self) -> &[Spot] {
+        &self.spots
+    }
+
+    /// Number of targets.
+    pub fn len(&self) -> usize {
+        self.spots.len()
+    }
+
+    /// Whether there are no targets.
+    pub fn is_empty(&self) -> bool {
+        self.spots.is_empty()
+    }
+
+    /// `(target, cost)` for targets entered from node `n` along an incident edge.
+    #[inline]
+    pub(crate) fn at_node(&self, n: NodeId) -> &[(u32, u32)] {
+        let n = n as usize;
+        &self.node_hits[self.node_first[n] as usize..self.node_first[n + 1] as usize]
+    }
+
+    /// Targets on edge `e`.
+    #[inline]
+    pub(crate) fn on_edge(&self, e: EdgeId) -> &[u32] {
+        let e = e as usize;
+        &self.edge_hits[self.edge_first[e] as usize..self.edge_first[e + 1] as usize]
+    }
+}
+
+/// A reached stretch of an edge: fractions `start..end` of its length from `u`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EdgeReach {
+    /// The edge.
+    pub edge: EdgeId,
+    /// Start of the reached stretch, as a fraction of the edge from `u` (0..=1).
+    pub start: f64,
+    /// End of the reached stretch (`start..=1`).
+    pub end: f64,
+}
+
+/// Every stretch of network reached from `spot` within `budget_mm` (leg included),
+/// sorted by edge then start. Fully reached edges give `0..1`; frontier edges give
+/// the part reached from either end; the spot's own edge gives the part around it.
+///
+/// Returns the stretches and the number of settled nodes; the scratch holds the node
+/// distances (network part, after the spot's leg and partial edge) afterwards.
+pub fn reach_from_spot(g: &WalkGraph, spot: &Spot, budget_mm: u32, s: &mut Scratch) -> Vec<EdgeReach> {
+    let mut out = Vec::new();
+    if spot.leg_mm > budget_mm {
+        s.reset();
+        return out;
+    }
+    let seeds: Vec<(NodeId, u32)> = spot
+        .exits(g)
+        .into_iter()
+        .filter(|x| x.2)
+        .map(|x| (x.0, x.1))
+        .collect();
+    search(g, Direction::Forward, &seeds, budget_mm, s);
+    // The spot's own edge, around the spot.
+    let own = g.edge(spot.edge);
+    let left = budget_mm - spot.leg_mm;
+    if own.length_mm > 0 {
+        let len = f64::from(own.length_mm);
+        let lo = if own.oneway {
+            spot.offset_mm
+        } else {
+            spot.offset_mm.saturating_sub(left)
+        };
+        let hi = spot.offset_mm.saturating_add(left).min(own.length_mm);
+        out.push(EdgeReach {
+            edge: spot.edge,
+            start: f64::from(lo) / len,
+            end: f64::from(hi) / len,
+        });
+    }
+    for &n in s.settled() {
+        let d = s.dist(n).expect("settled nodes have a distance");
+        let left = budget_mm - d;
+        let adj = g.forward();
+        for (&(_, len), &e) in adj.arcs(n).iter().zip(adj.edges(n)) {
+            if len == 0 {
+                out.push(EdgeReach { edge: e, start: 0.0, end: 1.0 });
+                continue;
+            }
+            let f = (f64::from(left) / f64::from(len)).min(1.0);
+            let edge = g.edge(e);
+            if edge.u == n {
+                out.push(EdgeReach { edge: e, start: 0.0, end: f });
+            }
+            if edge.v == n {
+                out.push(EdgeReach { edge: e, start: 1.0 - f, end: 1.0 });
+            }
+        }
+    }
+    out.sort_by(|a, b| (a.edge, a.start, a.end).partial_cmp(&(b.edge, b.start, b.end)).expect("finite"));
+    out
+}

@@ -1,0 +1,226 @@
+//! Property tests against the naive reference and petgraph's Dijkstra.
+
+use livingcircle_graph::{BuildOptions, WalkGraph};
+use livingcircle_osm::{WalkWay, rules::FootDirection};
+use proptest::prelude::*;
+
+use crate::reference;
+use crate::*;
+
+/// A random graph description: node positions on a small lattice (coincident
+/// positions give zero-length edges) and ways between them.
+#[derive(Debug, Clone)]
+struct Spec {
+    pos: Vec<(u8, u8)>,
+    ways: Vec<(usize, usize, u8)>,
+}
+
+fn spec() -> impl Strategy<Value = Spec> {
+    (3usize..40).prop_flat_map(|n| {
+        (
+            prop::collection::vec((0u8..6, 0u8..6), n),
+            prop::collection::vec((0..n, 0..n, 0u8..10), 1..(n * 2)),
+        )
+            .prop_map(|(pos, ways)| Spec { pos, ways })
+    })
+}
+
+fn build(spec: &Spec) -> Option<WalkGraph> {
+    let at = |i: usize| {
+        let (x, y) = spec.pos[i];
+        [11.0 + f64::from(x) * 0.0007, 48.0 + f64::from(y) * 0.0005]
+    };
+    let ways: Vec<WalkWay> = spec
+        .ways
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| w.0 != w.1)
+        .map(|(i, &(a, b, kind))| WalkWay {
+            way_id: i as i64,
+            nodes: vec![a as i64, b as i64],
+            coords: vec![at(a), at(b)],
+            // One way in ten is one-way for pedestrians.
+            direction: if kind == 0 { FootDirection::Forward } else { FootDirection::Both },
+            highway: "footway".into(),
+            name: None,
+        })
+        .collect();
+    WalkGraph::build(&ways, &BuildOptions { keep_all_components: true })
+        .ok()
+        .map(|x| x.0)
+}
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: 256,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x1c_2026),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+fn run(g: &WalkGraph, dir: Direction, seeds: &[(u32, u32)], budget: u32) -> Vec<Option<u32>> {
+    let mut s = Scratch::new(g.node_count());
+    // Run an unrelated search first: the scratch must not leak between queries.
+    search(g, Direction::Forward, &[(0, 0)], u32::MAX / 2, &mut s);
+    search(g, dir, seeds, budget, &mut s);
+    (0..g.node_count() as u32).map(|n| s.dist(n)).collect()
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn bounded_search_equals_reference_cut_at_budget(spec in spec(), src in 0usize..40, budget in 0u32..400_000) {
+        let Some(g) = build(&spec) else { return Ok(()) };
+        let src = (src % g.node_count()) as u32;
+        for dir in [Direction::Forward, Direction::Backward] {
+            let got = run(&g, dir, &[(src, 0)], budget);
+            let want = reference::dijkstra(&g, &[(src, 0)], dir == Direction::Backward);
+            for n in 0..g.node_count() {
+                let w = (want[n] <= u64::from(budget)).then(|| want[n] as u32);
+                prop_assert_eq!(got[n], w, "node {} dir {:?}", n, dir);
+            }
+        }
+    }
+
+    #[test]
+    fn unbounded_search_equals_petgraph(spec in spec(), src in 0usize..40) {
+        let Some(g) = build(&spec) else { return Ok(()) };
+        let src = (src % g.node_count()) as u32;
+        let got = run(&g, Direction::Forward, &[(src, 0)], u32::MAX / 2);
+        let pg = g.petgraph();
+        let want = petgraph::algo::dijkstra(pg, petgraph::graph::NodeIndex::new(src as usize), None,
+            |e| u64::from(g.edge(*e.weight()).length_mm));
+        for n in 0..g.node_count() {
+            let w = want.get(&petgraph::graph::NodeIndex::new(n)).map(|&d| d as u32);
+            prop_assert_eq!(got[n], w);
+        }
+    }
+
+    #[test]
+    fn multi_seed_equals_min_over_single_seeds(spec in spec(), seeds in prop::collection::vec((0usize..40, 0u32..50_000), 1..5), budget in 0u32..300_000) {
+        let Some(g) = build(&spec) else { return Ok(()) };
+        let seeds: Vec<(u32, u32)> = seeds.iter().map(|&(n, c)| ((n % g.node_count()) as u32, c)).collect();
+        let multi = run(&g, Direction::Forward, &seeds, budget);
+        for n in 0..g.node_count() {
+            let min = seeds.iter().filter_map(|&s| run(&g, Direction::Forward, &[s], budget)[n]).min();
+            prop_assert_eq!(multi[n], min);
+        }
+    }
+
+    #[test]
+    fn larger_budget_never_loses_a_node(spec in spec(), src in 0usize..40, b1 in 0u32..200_000, extra in 0u32..200_000) {
+        let Some(g) = build(&spec) else { return Ok(()) };
+        let src = (src % g.node_count()) as u32;
+        let small = run(&g, Direction::Forward, &[(src, 0)], b1);
+        let large = run(&g, Direction::Forward, &[(src, 0)], b1 + extra);
+        for n in 0..g.node_count() {
+            if let Some(d) = small[n] {
+                prop_assert_eq!(large[n], Some(d));
+            }
+        }
+    }
+
+    #[test]
+    fn triangle_inequality(spec in spec(), src in 0usize..40) {
+        let Some(g) = build(&spec) else { return Ok(()) };
+        let src = (src % g.node_count()) as u32;
+        let d = run(&g, Direction::Forward, &[(src, 0)], u32::MAX / 2);
+        for e in g.edges() {
+            if let (Some(du), Some(dv)) = (d[e.u as usize], d[e.v as usize]) {
+                prop_assert!(dv <= du + e.length_mm);
+                if !e.oneway { prop_assert!(du <= dv + e.length_mm); }
+            }
+        }
+    }
+
+    #[test]
+    fn per_residence_equals_brute_force_and_multi_source(
+        spec in spec(),
+        places in prop::collection::vec((0usize..1000, 0u32..=1000, 0u32..30_000), 2..12),
+        budget in 0u32..300_000,
+    ) {
+        let Some(g) = build(&spec) else { return Ok(()) };
+        let spot = |&(e, frac, leg): &(usize, u32, u32)| {
+            let e = (e % g.edge_count()) as u32;
+            let len = g.edge(e).length_mm;
+            Spot { edge: e, offset_mm: (u64::from(len) * u64::from(frac) / 1000) as u32, leg_mm: leg }
+        };
+        let half = places.len() / 2;
+        let residences: Vec<Spot> = places[..half].iter().map(spot).collect();
+        let facilities: Vec<Spot> = places[half..].iter().map(spot).collect();
+        let targets = Targets::new(&g, facilities.clone());
+        let (got, _) = per_residence(&g, &targets, &residences, budget, |_, hits| hits.to_vec());
+        // Brute force: for each residence and facility, min over exits/entries of
+        // the reference network distance, plus the same-edge walk.
+        for (ri, r) in residences.iter().enumerate() {
+            let mut want = Vec::new();
+            for (fi, f) in facilities.iter().enumerate() {
+                let mut best = r.same_edge_mm(f, &g).map_or(u64::MAX, u64::from);
+                for (x, cx, okx) in r.exits(&g) {
+                    if !okx { continue; }
+                    let d = reference::dijkstra(&g, &[(x, 0)], false);
+                    for (y, cy, oky) in f.entries(&g) {
+                        if oky && d[y as usize] != u64::MAX {
+                            best = best.min(u64::from(cx) + d[y as usize] + u64::from(cy));
+                        }
+                    }
+                }
+                if best <= u64::from(budget) { want.push((fi as u32, best as u32)); }
+            }
+            prop_assert_eq!(&got[ri], &want, "residence {}", ri);
+            // Multi-source nearest equals the per-residence minimum.
+            let all: Vec<u32> = (0..facilities.len() as u32).collect();
+            let mut s = Scratch::new(g.node_count());
+            let nd = multi_source(&g, &targets, &all, budget, &mut s);
+            let near = nearest_from_node_distances(&g, &targets, &|_| true, &nd, r, budget);
+            prop_assert_eq!(near, want.iter().map(|x| x.1).min());
+        }
+    }
+
+    #[test]
+    fn reached_stretches_match_distances(spec in spec(), e in 0usize..1000, frac in 0u32..=1000, budget in 0u32..300_000) {
+        let Some(g) = build(&spec) else { return Ok(()) };
+        let e = (e % g.edge_count()) as u32;
+        let spot = Spot { edge: e, offset_mm: (u64::from(g.edge(e).length_mm) * u64::from(frac) / 1000) as u32, leg_mm: 0 };
+        let mut s = Scratch::new(g.node_count());
+        let reach = reach_from_spot(&g, &spot, budget, &mut s);
+        // Every node the reference reaches within the budget is the end of a stretch.
+        let seeds: Vec<(u32, u32)> = spot.exits(&g).iter().filter(|x| x.2).map(|x| (x.0, x.1)).collect();
+        let d = reference::dijkstra(&g, &seeds, false);
+        for (n, &dn) in d.iter().enumerate() {
+            if dn <= u64::from(budget) {
+                let touches = reach.iter().any(|r| {
+                    let ed = g.edge(r.edge);
+                    (ed.u as usize == n && r.start == 0.0) || (ed.v as usize == n && r.end == 1.0)
+                });
+                prop_assert!(touches || g.forward().arcs(n as u32).is_empty() && g.edge(e).u as usize != n && g.edge(e).v as usize != n, "node {}", n);
+            }
+        }
+        for r in &reach {
+            prop_assert!(0.0 <= r.start && r.start <= r.end && r.end <= 1.0);
+        }
+    }
+}
+
+#[test]
+fn results_do_not_depend_on_thread_count() {
+    let spec = Spec {
+        pos: (0..36).map(|i| ((i % 6) as u8, (i / 6) as u8)).collect(),
+        ways: (0..36).flat_map(|i| [(i, (i + 1) % 36, 1), (i, (i + 6) % 36, 1)]).collect(),
+    };
+    let g = build(&spec).unwrap();
+    let spots: Vec<Spot> = (0..g.edge_count() as u32).map(|e| Spot { edge: e, offset_mm: g.edge(e).length_mm / 3, leg_mm: 5000 }).collect();
+    let targets = Targets::new(&g, spots.iter().step_by(7).copied().collect());
+    let go = |threads| {
+        rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| {
+            per_residence(&g, &targets, &spots, 400_000, |_, h| h.to_vec())
+        })
+    };
+    let (a, sa) = go(1);
+    let (b, sb) = go(2);
+    assert_eq!(a, b);
+    assert_eq!(sa, sb);
+    assert!(a.iter().any(|h| h.len() > 1));
+}
