@@ -1,1 +1,32 @@
-//! analysis
+/*!
+The planner's questions: which required facilities each residence reaches within
+its walking threshold, how many people the gaps leave out, and where.
+
+* [`Preset`]: the facility categories of a standard (GB 50180-2018, 完整居住社区,
+  the 15-minute city, or a user's TOML), each with tag rules and a threshold.
+* [`analyze`]: snaps residences and facilities, runs the engine's per-residence
+  searches (budget: twice the largest threshold, so near misses show how near they
+  are) and cross-checks every nearest distance against one multi-source search per
+  category. Produces per-residence, per-facility and per-category results and H3
+  gap cells.
+
+# Example
+```
+use livingcircle_analysis::Preset;
+let p = Preset::load("gb50180").unwrap();
+assert!(p.categories.iter().any(|c| c.key == "kindergarten"));
+```
+*/
+
+mod coverage;
+pub mod input;
+mod places;
+pub mod population;
+mod preset;
+mod tagexpr;
+
+pub use coverage::*;
+pub use places::{facilities_from_osm, homes_from_osm};
+pub use preset::{BUILTIN, Category, Preset, PresetError};
+pub use tagexpr::{Cond, TagExpr};
+pub use livingcircle_snap::Snap;

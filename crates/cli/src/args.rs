@@ -34,8 +34,14 @@ pub(crate) struct Global {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Check every residence against a standard; write coverage and gap layers.
+    Analyze(AnalyzeArgs),
     /// Build the walking graph and export it (network.geojson, nodes.csv, edges.csv).
     Graph(GraphArgs),
+    /// Time the search engine (per-residence and multi-source) on an extract.
+    Bench(BenchArgs),
+    /// List the built-in presets, or print one.
+    Presets(PresetsArgs),
 }
 
 /// Where the network comes from and how it is read.
@@ -62,4 +68,117 @@ pub(crate) struct GraphArgs {
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+/// Walking profiles: `adult` 4.8 km/h, `elderly` 4.0 km/h, `wheelchair` 3.6 km/h.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Profile {
+    /// 4.8 km/h (cityseer's 80 m/min; Helsinki adults measured 4.8–5.2 km/h).
+    Adult,
+    /// 4.0 km/h (Helsinki elderly measured 3.9–4.3 km/h).
+    Elderly,
+    /// 3.6 km/h.
+    Wheelchair,
+}
+
+impl Profile {
+    pub(crate) fn speed_kmh(self) -> f64 {
+        match self {
+            Profile::Adult => 4.8,
+            Profile::Elderly => 4.0,
+            Profile::Wheelchair => 3.6,
+        }
+    }
+}
+
+/// How fast people walk.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct SpeedArgs {
+    /// Walking profile (default: the preset's speed, else adult).
+    #[arg(long, value_enum, conflicts_with = "speed_kmh")]
+    pub(crate) profile: Option<Profile>,
+    /// Walking speed in km/h (overrides the profile and the preset).
+    #[arg(long, value_name = "KMH", value_parser = positive_f64)]
+    pub(crate) speed_kmh: Option<f64>,
+}
+
+pub(crate) fn positive_f64(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("`{s}` must be a positive number"))
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AnalyzeArgs {
+    #[command(flatten)]
+    pub(crate) osm: OsmArgs,
+    /// Standard to check: gb50180, complete-community, 15min, or a preset FILE.toml.
+    #[arg(long, default_value = "gb50180", value_name = "NAME|FILE")]
+    pub(crate) preset: String,
+    #[command(flatten)]
+    pub(crate) speed: SpeedArgs,
+    /// Residences from a file (GeoJSON or CSV with lon,lat[,population,name]); replaces OSM residences.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) residences: Option<PathBuf>,
+    /// Facilities from a file (GeoJSON or CSV with lon,lat,category[,name]); added to OSM facilities.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) facilities: Option<PathBuf>,
+    /// With --facilities: drop OSM facilities of the categories the file provides.
+    #[arg(long, requires = "facilities")]
+    pub(crate) replace_osm_facilities: bool,
+    /// Output directory (created if missing).
+    #[arg(long, short, value_name = "DIR", default_value = "livingcircle-out")]
+    pub(crate) out: PathBuf,
+    /// Places farther than this from every walkable way are reported as unsnapped (metres).
+    #[arg(long, value_name = "M", default_value_t = 200.0, value_parser = positive_f64)]
+    pub(crate) max_snap_m: f64,
+    /// H3 resolution of the gap cells (0-15; 9 is about 0.1 km²).
+    #[arg(long, value_name = "RES", default_value_t = 9, value_parser = clap::value_parser!(u8).range(0..=15))]
+    pub(crate) hex_res: u8,
+    /// Print summary.json on stdout instead of the table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BenchArgs {
+    #[command(flatten)]
+    pub(crate) osm: OsmArgs,
+    /// Search budget in metres (default 1080 = 15 min at 4.32 km/h, the peers' default).
+    #[arg(long, value_name = "M", value_parser = positive_f64, conflicts_with = "minutes")]
+    pub(crate) max_m: Option<f64>,
+    /// Search budget in minutes (with --speed-kmh, default 4.8).
+    #[arg(long, value_name = "MIN", value_parser = positive_f64)]
+    pub(crate) minutes: Option<f64>,
+    /// Walking speed for --minutes.
+    #[arg(long, value_name = "KMH", value_parser = positive_f64, requires = "minutes")]
+    pub(crate) speed_kmh: Option<f64>,
+    /// Per-source searches from: residences (their edges' end nodes), nodes (every node), or a count of nodes.
+    #[arg(long, default_value = "residences", value_name = "residences|nodes|N")]
+    pub(crate) sources: String,
+    /// Facility categories for the multi-source searches.
+    #[arg(long, default_value = "gb50180", value_name = "NAME|FILE")]
+    pub(crate) preset: String,
+    /// Places farther than this from every walkable way are not used (metres).
+    #[arg(long, value_name = "M", default_value_t = 200.0, value_parser = positive_f64)]
+    pub(crate) max_snap_m: f64,
+    /// Run the timed part this many times and report the fastest.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) repeat: u32,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Write the exact job (nodes.csv, edges.csv, sources.csv, facilities.csv) for other tools.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) export: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PresetsArgs {
+    /// Print this preset's TOML (to copy and edit).
+    #[arg(value_name = "NAME")]
+    pub(crate) show: Option<String>,
 }

@@ -58,7 +58,7 @@ pub(crate) fn load(a: &OsmArgs, pois: PoiFilter) -> anyhow::Result<City> {
         WalkGraph::build(&data.ways, &build).with_context(|| format!("{}", path.display()))?;
     let build_s = t.elapsed().as_secs_f64();
     if report.components_dropped > 0 {
-        tracing::warn!(
+        tracing::info!(
             components = report.components_dropped,
             nodes = report.nodes_dropped,
             "dropped components not connected to the largest one (--keep-all-components keeps them)"
@@ -76,6 +76,9 @@ pub(crate) fn load(a: &OsmArgs, pois: PoiFilter) -> anyhow::Result<City> {
 
 /// Creates the output directory, or says why it cannot.
 pub(crate) fn ensure_dir(dir: &Path) -> anyhow::Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        anyhow::bail!("{}: not a directory", dir.display());
+    }
     std::fs::create_dir_all(dir)
         .with_context(|| format!("{}: cannot create output directory", dir.display()))?;
     if !dir.is_dir() {

@@ -20,9 +20,11 @@ assert_eq!(std::fs::read_to_string(&path).unwrap(), "id\n");
 */
 
 mod geo_json;
+mod layers;
 mod network;
 
 pub use geo_json::{FeatureSink, round7};
+pub use layers::{ccw_ring, write_facilities, write_gaps, write_residences, write_unsnapped_csv};
 pub use network::{write_edges_csv, write_network_geojson, write_nodes_csv};
 
 use std::io::{BufWriter, Write};
@@ -91,6 +93,14 @@ impl AtomicFile {
         let path = self.path;
         let tmp = self.tmp.into_inner().map_err(|e| Error::io(&path, e.into_error()))?;
         tmp.as_file().sync_all().ok();
+        #[cfg(unix)]
+        {
+            // Temporary files are created 0600; outputs are ordinary files.
+            use std::os::unix::fs::PermissionsExt;
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))
+                .map_err(|e| Error::io(&path, e))?;
+        }
         tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
         Ok(())
     }

@@ -211,3 +211,23 @@ pub fn nearest_from_node_distances(
     }
     (best <= budget_mm).then_some(best)
 }
+
+/// One bounded forward search from each of `sources`, in parallel; only the work
+/// counters are kept (the bench's `--sources nodes` job).
+pub fn search_many(g: &WalkGraph, sources: &[NodeId], budget_mm: u32) -> SearchStats {
+    sources
+        .par_iter()
+        .with_min_len(8)
+        .fold(
+            || Scratch::new(g.node_count()),
+            |mut s, &src| {
+                search(g, Direction::Forward, &[(src, 0)], budget_mm, &mut s);
+                s
+            },
+        )
+        .map(|s| s.stats)
+        .reduce(SearchStats::default, |mut a, b| {
+            a += b;
+            a
+        })
+}

@@ -38,7 +38,7 @@ mod batch;
 mod queue;
 mod spots;
 
-pub use batch::{PerResidence, multi_source, nearest_from_node_distances, per_residence};
+pub use batch::{PerResidence, multi_source, nearest_from_node_distances, per_residence, search_many};
 pub use spots::{EdgeReach, Spot, Targets, reach_from_spot};
 
 use livingcircle_graph::{NodeId, WalkGraph};

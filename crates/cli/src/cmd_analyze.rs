@@ -1,0 +1,325 @@
+//! `livingcircle analyze`: the planner's main job.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+use livingcircle_analysis::input::{facilities_from_places, homes_from_places, read_places};
+use livingcircle_analysis::{
+    Analysis, AnalyzeOptions, Facility, Home, Preset, analyze, facilities_from_osm, homes_from_osm,
+};
+use livingcircle_export as export;
+use serde_json::{Value, json};
+
+use crate::args::{AnalyzeArgs, Global, SpeedArgs};
+use crate::load::{City, ensure_dir, load};
+use crate::progress::Stages;
+
+/// Walking speed: `--speed-kmh`, else `--profile`, else the preset's, else adult.
+pub(crate) fn speed(s: &SpeedArgs, preset: &Preset) -> f64 {
+    s.speed_kmh
+        .or(s.profile.map(|p| p.speed_kmh()))
+        .or(preset.speed_kmh)
+        .unwrap_or(4.8)
+}
+
+pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
+    let t_start = Instant::now();
+    let preset = Preset::load(&a.preset)?;
+    let speed_kmh = speed(&a.speed, &preset);
+    ensure_dir(&a.out)?;
+    let stages = Stages::new(global.quiet || a.json);
+
+    // User files first: a bad file fails before the long stages.
+    let user_homes = a.residences.as_deref().map(read_places).transpose()?;
+    let user_facilities = match &a.facilities {
+        Some(p) => Some(facilities_from_places(p, &preset, read_places(p)?)?),
+        None => None,
+    };
+
+    stages.stage("reading OpenStreetMap and building the walking graph");
+    let city = load(&a.osm, preset.poi_filter())?;
+    let homes: Vec<Home> = match user_homes {
+        Some(p) => homes_from_places(p),
+        None => homes_from_osm(&city.data),
+    };
+    if homes.is_empty() {
+        tracing::warn!(
+            "{}: no residences found (no residential buildings or residential areas mapped); pass --residences FILE",
+            city.path.display()
+        );
+    }
+    let mut facilities: Vec<Facility> = facilities_from_osm(&preset, &city.data.features);
+    if let Some(user) = user_facilities {
+        if a.replace_osm_facilities {
+            let replaced: Vec<usize> = user.iter().map(|f| f.category).collect();
+            facilities.retain(|f| !replaced.contains(&f.category));
+        }
+        facilities.extend(user);
+    }
+
+    stages.stage("snapping and searching from every residence");
+    let opts = AnalyzeOptions {
+        speed_kmh,
+        max_snap_m: a.max_snap_m,
+        hex_res: a.hex_res,
+        ..AnalyzeOptions::default()
+    };
+    let an = analyze(&city.graph, &preset, &homes, &facilities, &opts);
+    if an.cross_check_mismatches != 0 {
+        anyhow::bail!(
+            "internal error: {} residence distances differ between the per-residence and multi-source searches",
+            an.cross_check_mismatches
+        );
+    }
+
+    stages.stage("writing layers");
+    let t = Instant::now();
+    let out = &a.out;
+    export::write_residences(&out.join("residences.geojson"), &preset, &homes, &an)?;
+    export::write_facilities(&out.join("facilities.geojson"), &preset, &facilities, &an)?;
+    export::write_gaps(&out.join("gaps.geojson"), &preset, &an)?;
+    export::write_unsnapped_csv(&out.join("unsnapped.csv"), &preset, &homes, &facilities, &an)?;
+    export::write_nodes_csv(&city.graph, &out.join("nodes.csv"))?;
+    export::write_edges_csv(&city.graph, &out.join("edges.csv"))?;
+    let write_s = t.elapsed().as_secs_f64();
+    let summary = summary_json(&city, &preset, speed_kmh, a, &homes, &facilities, &an, write_s, t_start);
+    export::write_atomic(&out.join("summary.json"), |f| {
+        serde_json::to_writer_pretty(&mut *f, &summary).map_err(std::io::Error::other)?;
+        writeln!(f)
+    })?;
+    export::write_atomic(&out.join("summary.csv"), |f| write_summary_csv(f, &summary))?;
+    stages.done();
+
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else if !global.quiet {
+        print_table(&summary, out);
+    }
+    Ok(())
+}
+
+fn pct(part: f64, whole: f64) -> f64 {
+    if whole > 0.0 {
+        (part / whole * 1000.0).round() / 10.0 + 0.0
+    } else {
+        0.0
+    }
+}
+
+/// Rounds to 0.1 (and turns -0.0, the sum of nothing, into 0.0).
+fn r1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0 + 0.0
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` from seconds since the epoch.
+fn iso8601(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn summary_json(
+    city: &City,
+    preset: &Preset,
+    speed_kmh: f64,
+    a: &AnalyzeArgs,
+    homes: &[Home],
+    facilities: &[Facility],
+    an: &Analysis,
+    write_s: f64,
+    t_start: Instant,
+) -> Value {
+    let snapped: Vec<&Home> = homes.iter().zip(&an.homes).filter(|(_, r)| r.snap.is_some()).map(|(h, _)| h).collect();
+    let n_res = snapped.len() as f64;
+    let pop: f64 = snapped.iter().map(|h| h.population).sum();
+    let stamp = city
+        .data
+        .header
+        .replication_timestamp
+        .or(city.data.stats.newest_way_timestamp_ms.map(|ms| ms / 1000));
+    let categories: Vec<Value> = an
+        .categories
+        .iter()
+        .map(|c| {
+            let cat = &preset.categories[c.category];
+            json!({
+                "key": cat.key,
+                "name": cat.name,
+                "name_zh": cat.name_zh,
+                "level": cat.level,
+                "threshold_m": c.threshold_m,
+                "threshold_min": r1(cat.threshold_min(speed_kmh)),
+                "facilities": c.facilities,
+                "facilities_snapped": c.facilities_snapped,
+                "residences_covered": c.residences_covered,
+                "residences_pct": pct(f64::from(c.residences_covered), n_res),
+                "population_covered": r1(c.population_covered),
+                "population_pct": pct(c.population_covered, pop),
+                "median_m": c.median_m.map(r1),
+                "p90_m": c.p90_m.map(r1),
+            })
+        })
+        .collect();
+    let levels: Vec<Value> = an
+        .levels
+        .iter()
+        .map(|l| {
+            json!({
+                "level": l.level,
+                "categories": l.categories,
+                "residences_ok": l.residences_ok,
+                "residences_pct": pct(f64::from(l.residences_ok), n_res),
+                "population_ok": r1(l.population_ok),
+                "population_pct": pct(l.population_ok, pop),
+            })
+        })
+        .collect();
+    json!({
+        "tool": format!("livingcircle {}", env!("CARGO_PKG_VERSION")),
+        "input": {
+            "file": city.path.display().to_string(),
+            "bytes": city.data.stats.file_bytes,
+            "data_timestamp": stamp.map(iso8601),
+            "residences_file": a.residences.as_ref().map(|p| p.display().to_string()),
+            "facilities_file": a.facilities.as_ref().map(|p| p.display().to_string()),
+            "credit": "Map data © OpenStreetMap contributors, ODbL 1.0",
+        },
+        "preset": { "name": preset.name, "origin": preset.origin },
+        "parameters": {
+            "speed_kmh": speed_kmh,
+            "max_snap_m": a.max_snap_m,
+            "hex_res": a.hex_res,
+            "search_budget_m": f64::from(an.budget_mm) / 1000.0,
+            "keep_all_components": a.osm.keep_all_components,
+            "drop_sidewalk_separate": a.osm.drop_sidewalk_separate,
+            "replace_osm_facilities": a.replace_osm_facilities,
+            "threads": rayon::current_num_threads(),
+        },
+        "counts": {
+            "residences": homes.len(),
+            "residences_snapped": an.homes_snapped,
+            "residences_unsnapped": homes.len() as u32 - an.homes_snapped,
+            "population": r1(pop),
+            "facilities": facilities.len(),
+            "facilities_unsnapped": an.facilities.iter().filter(|f| f.snap.is_none()).count(),
+            "graph_nodes": city.graph.node_count(),
+            "graph_edges": city.graph.edge_count(),
+            "network_km": r1(city.graph.total_length_m() / 1000.0),
+            "components_dropped": city.report.components_dropped,
+            "gap_cells": an.gaps.len(),
+            "searches": an.per_residence.stats.searches,
+            "cross_check_mismatches": an.cross_check_mismatches,
+        },
+        "categories": categories,
+        "levels": levels,
+        "seconds": {
+            "read": city.read_s,
+            "build": city.build_s,
+            "snap": an.seconds[0],
+            "per_residence": an.seconds[1],
+            "multi_source": an.seconds[2],
+            "write": write_s,
+            "total": t_start.elapsed().as_secs_f64(),
+        },
+    })
+}
+
+fn write_summary_csv(f: &mut dyn Write, s: &Value) -> std::io::Result<()> {
+    writeln!(
+        f,
+        "kind,key,level,threshold_m,facilities,residences_covered,residences_pct,population_covered,population_pct,median_m,p90_m"
+    )?;
+    let v = |x: &Value| match x {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    for c in s["categories"].as_array().into_iter().flatten() {
+        writeln!(
+            f,
+            "category,{},{},{},{},{},{},{},{},{},{}",
+            v(&c["key"]),
+            v(&c["level"]),
+            v(&c["threshold_m"]),
+            v(&c["facilities"]),
+            v(&c["residences_covered"]),
+            v(&c["residences_pct"]),
+            v(&c["population_covered"]),
+            v(&c["population_pct"]),
+            v(&c["median_m"]),
+            v(&c["p90_m"]),
+        )?;
+    }
+    for l in s["levels"].as_array().into_iter().flatten() {
+        writeln!(
+            f,
+            "level,level{},{},,,{},{},{},{},,",
+            v(&l["level"]),
+            v(&l["level"]),
+            v(&l["residences_ok"]),
+            v(&l["residences_pct"]),
+            v(&l["population_ok"]),
+            v(&l["population_pct"]),
+        )?;
+    }
+    Ok(())
+}
+
+fn print_table(s: &Value, out: &Path) {
+    let c = &s["counts"];
+    println!(
+        "{} — {}",
+        s["input"]["file"].as_str().unwrap_or(""),
+        s["preset"]["name"].as_str().unwrap_or("")
+    );
+    println!(
+        "residences {} ({} unsnapped), population {}, facilities {}; walking {} km/h",
+        c["residences"], c["residences_unsnapped"], c["population"], c["facilities"], s["parameters"]["speed_kmh"]
+    );
+    println!(
+        "{:<18} {:>5} {:>7} {:>5} {:>13} {:>14} {:>9} {:>9}",
+        "category", "level", "max m", "fac", "residences %", "population %", "median m", "p90 m"
+    );
+    let num = |x: &Value| x.as_f64().map_or("-".to_owned(), |v| format!("{v:.0}"));
+    for cat in s["categories"].as_array().into_iter().flatten() {
+        println!(
+            "{:<18} {:>5} {:>7} {:>5} {:>13} {:>14} {:>9} {:>9}",
+            cat["key"].as_str().unwrap_or(""),
+            cat["level"].as_u64().map_or("-".to_owned(), |l| l.to_string()),
+            num(&cat["threshold_m"]),
+            cat["facilities"],
+            format!("{}", cat["residences_pct"]),
+            format!("{}", cat["population_pct"]),
+            num(&cat["median_m"]),
+            num(&cat["p90_m"]),
+        );
+    }
+    for l in s["levels"].as_array().into_iter().flatten() {
+        println!(
+            "all of the {:>2}-minute circle ({} categories): residences {}%, population {}%",
+            l["level"], l["categories"], l["residences_pct"], l["population_pct"]
+        );
+    }
+    println!(
+        "layers in {}: residences.geojson facilities.geojson gaps.geojson unsnapped.csv nodes.csv edges.csv summary.json summary.csv ({:.2} s)",
+        out.display(),
+        s["seconds"]["total"].as_f64().unwrap_or(0.0)
+    );
+}

@@ -1,0 +1,77 @@
+//! The `livingcircle` command line: parses arguments, configures threads and
+//! logging once, and wires the stages together (osm → graph → snap → reach →
+//! analysis → export). The binary's `main` only calls [`main`].
+
+mod args;
+mod cmd_analyze;
+mod cmd_bench;
+mod cmd_graph;
+mod cmd_presets;
+mod load;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+
+/// Runs the command line and returns the process exit code: 0 on success (and on
+/// a closed stdout pipe), 2 on any error, which is printed as one line on stderr.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_logging(&cli);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            for cause in err.chain() {
+                if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+                    if io.kind() == std::io::ErrorKind::BrokenPipe {
+                        return ExitCode::SUCCESS;
+                    }
+                }
+            }
+            eprintln!("livingcircle: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(cli: &Cli) {
+    use tracing_subscriber::EnvFilter;
+    let level = match (cli.global.quiet, cli.global.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let threads = cli.global.threads.map_or(0, usize::from);
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .map_err(|e| anyhow::anyhow!("cannot start {threads} threads: {e}"))?;
+    match cli.command {
+        Command::Graph(a) => cmd_graph::run(&cli.global, &a),
+        Command::Analyze(a) => cmd_analyze::run(&cli.global, &a),
+        Command::Bench(a) => cmd_bench::run(&cli.global, &a),
+        Command::Presets(a) => cmd_presets::run(&a),
+    }
+}

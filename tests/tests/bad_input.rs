@@ -1,0 +1,116 @@
+//! Bad input: one line on stderr naming the file and the problem, exit 2, no panic,
+//! no partial output.
+
+use crate::util::{data, fails, s, tmp};
+
+fn graph_fails(file: &std::path::Path, expect: &str) {
+    let dir = tmp();
+    let err = fails(dir.path(), &["graph", "--osm", s(file), "--out", "g"]);
+    assert!(err.contains(s(file)) || err.contains(&*file.file_name().unwrap().to_string_lossy()), "{err}");
+    assert!(err.contains(expect), "expected `{expect}` in: {err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    let g = dir.path().join("g");
+    if g.exists() {
+        assert!(crate::util::listing(&g).is_empty(), "no partial output: {:?}", crate::util::listing(&g));
+    }
+}
+
+#[test]
+fn missing_file() {
+    let d = tmp();
+    graph_fails(&d.path().join("nope.osm.pbf"), "No such file");
+}
+
+#[test]
+fn directory() {
+    let d = tmp();
+    graph_fails(d.path(), "is a directory");
+}
+
+#[test]
+fn empty_file() {
+    let d = tmp();
+    let p = d.path().join("empty.osm.pbf");
+    std::fs::write(&p, b"").unwrap();
+    graph_fails(&p, "empty");
+}
+
+#[test]
+fn random_bytes() {
+    let d = tmp();
+    let p = d.path().join("random.osm.pbf");
+    // A fixed pseudo-random sequence (xorshift), not the clock.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let bytes: Vec<u8> = (0..5000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(&p, bytes).unwrap();
+    graph_fails(&p, "not a valid .osm.pbf");
+}
+
+#[test]
+fn truncated_pbf() {
+    let d = tmp();
+    let p = d.path().join("truncated.osm.pbf");
+    let full = std::fs::read(data("munchen.osm.pbf")).unwrap();
+    std::fs::write(&p, &full[..full.len() / 2]).unwrap();
+    graph_fails(&p, "not a valid .osm.pbf");
+}
+
+#[test]
+fn text_file_is_not_a_pbf() {
+    let d = tmp();
+    let p = d.path().join("x.osm.pbf");
+    std::fs::write(&p, b"<osm version=\"0.6\"></osm>\n").unwrap();
+    graph_fails(&p, "not a valid .osm.pbf");
+}
+
+#[test]
+fn no_walkable_ways() {
+    // A valid extract holding one building and one motorway without foot=yes.
+    graph_fails(&data("fixtures/no_walkable.osm.pbf"), "no walkable ways");
+}
+
+#[test]
+fn unwritable_out() {
+    let d = tmp();
+    let blocker = d.path().join("file");
+    std::fs::write(&blocker, b"x").unwrap();
+    let err = fails(d.path(), &["graph", "--out", "file/sub"]);
+    assert!(err.contains("file/sub"), "{err}");
+    let err = fails(d.path(), &["analyze", "--out", "file"]);
+    assert!(err.contains("file") && err.contains("not a directory"), "{err}");
+}
+
+#[test]
+fn unknown_option_and_bad_values() {
+    let d = tmp();
+    let out = crate::util::run(d.path(), &["graph", "--frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = crate::util::run(d.path(), &["analyze", "--speed-kmh", "-3"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = fails(d.path(), &["analyze", "--preset", "nonsense", "--out", "o"]);
+    assert!(err.contains("gb50180"), "{err}");
+    let err = fails(d.path(), &["bench", "--sources", "many"]);
+    assert!(err.contains("--sources"), "{err}");
+}
+
+#[test]
+fn bad_user_files_name_file_and_row() {
+    let d = tmp();
+    std::fs::write(d.path().join("r.csv"), "lon,lat\n11.57,48.14\n11.57,95\n").unwrap();
+    let err = fails(d.path(), &["analyze", "--residences", "r.csv", "--out", "o"]);
+    assert!(err.contains("r.csv, row 3") && err.contains("outside"), "{err}");
+    std::fs::write(d.path().join("f.csv"), "lon,lat,category\n11.57,48.14,zoo\n").unwrap();
+    let err = fails(d.path(), &["analyze", "--facilities", "f.csv", "--out", "o"]);
+    assert!(err.contains("f.csv, row 2") && err.contains("zoo"), "{err}");
+    assert!(!d.path().join("o/residences.geojson").exists());
+    std::fs::write(d.path().join("p.toml"), "name = \"x\"\n[[category]]\nkey = \"a\"\nname = \"A\"\ntags = [\"amenity=x\"]\n").unwrap();
+    let err = fails(d.path(), &["analyze", "--preset", "p.toml", "--out", "o"]);
+    assert!(err.contains("p.toml:2") && err.contains("max_m"), "{err}");
+}

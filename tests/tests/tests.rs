@@ -1,0 +1,8 @@
+//! One integration-test binary; modules by topic.
+
+mod analyze;
+mod bad_input;
+mod bundled;
+mod fixtures;
+mod shared;
+mod util;
