@@ -45,6 +45,7 @@ pub(crate) fn load(a: &OsmArgs, pois: PoiFilter) -> anyhow::Result<City> {
             drop_sidewalk_separate: a.drop_sidewalk_separate,
         },
         pois,
+        network_only: false,
     };
     let t = Instant::now();
     let data = livingcircle_osm::read(&path, &opts)?;

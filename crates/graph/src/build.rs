@@ -4,6 +4,7 @@ use livingcircle_osm::proj::{LocalProjection, haversine_m};
 use livingcircle_osm::{WalkWay, rules::FootDirection};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::unionfind::UnionFind;
+use rayon::prelude::*;
 
 use crate::{Adjacency, Edge, EdgeId, Error, NodeId, WalkGraph, hilbert};
 
@@ -136,6 +137,12 @@ impl WalkGraph {
             }
         }
 
+        // Segment lengths, in parallel (the trigonometry dominates the build).
+        let seg_len: Vec<f64> = segs
+            .par_iter()
+            .with_min_len(4096)
+            .map(|s| haversine_m(coord[s.a as usize], coord[s.b as usize]))
+            .collect();
         // Walk the chains.
         let mut used = vec![false; segs.len()];
         let mut raw: Vec<RawEdge> = Vec::new();
@@ -151,7 +158,7 @@ impl WalkGraph {
                 let s = &segs[seg as usize];
                 let next = if s.a == cur { s.b } else { s.a };
                 let forward_in_way = s.a == cur;
-                let d = haversine_m(coord[cur as usize], coord[next as usize]);
+                let d = seg_len[seg as usize];
                 length_m += d;
                 match per_piece.last_mut() {
                     Some((p, l)) if *p == s.piece => *l += d,

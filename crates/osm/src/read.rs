@@ -42,6 +42,8 @@ pub struct ReadOptions {
     pub rules: WalkRules,
     /// Which tagged objects to keep as facility candidates.
     pub pois: PoiFilter,
+    /// Read only the walking network: no facilities, no residences.
+    pub network_only: bool,
 }
 
 const HAS_NODES: u8 = 1;
@@ -107,6 +109,7 @@ struct Pass1 {
     walk: Vec<RawWalk>,
     areas: Vec<RawArea>,
     poi_nodes: Vec<Feature>,
+    untagged: Vec<(i64, Vec<i64>)>,
 }
 
 impl Pass1 {
@@ -120,6 +123,7 @@ impl Pass1 {
         self.walk.append(&mut o.walk);
         self.areas.append(&mut o.areas);
         self.poi_nodes.append(&mut o.poi_nodes);
+        self.untagged.append(&mut o.untagged);
         self
     }
 }
@@ -189,7 +193,7 @@ fn pass1_blob(decoded: BlobDecode<'_>, opts: &ReadOptions) -> (Pass1, BlobInfo) 
         info.kinds |= HAS_NODES;
         info.min_node = info.min_node.min(id);
         info.max_node = info.max_node.max(id);
-        if !tags.is_empty() && opts.pois.matches(tags) {
+        if !tags.is_empty() && !opts.network_only && opts.pois.matches(tags) {
             out.poi_nodes.push(Feature {
                 osm: OsmRef {
                     kind: OsmType::Node,
@@ -219,6 +223,11 @@ fn pass1_blob(decoded: BlobDecode<'_>, opts: &ReadOptions) -> (Pass1, BlobInfo) 
                 }
                 tagbuf.extend(w.tags());
                 if tagbuf.is_empty() {
+                    // Untagged ways are mostly multipolygon members; keeping their node
+                    // lists here saves a pass over the file.
+                    if !opts.network_only {
+                        out.untagged.push((w.id(), w.refs().collect()));
+                    }
                     continue;
                 }
                 let highway = tagbuf.iter().find(|(k, _)| *k == "highway").map(|(_, v)| *v);
@@ -226,18 +235,19 @@ fn pass1_blob(decoded: BlobDecode<'_>, opts: &ReadOptions) -> (Pass1, BlobInfo) 
                     out.highway_ways += 1;
                     let class = opts.rules.classify(&tagbuf);
                     if class != WayClass::NotWalkable {
-                        let t = Tags::from_pairs(tagbuf.iter().copied());
+                        let tag = |k: &str| tagbuf.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
+                        let name = tag("name").or_else(|| tag("name:zh")).or_else(|| tag("name:en"));
                         out.walk.push(RawWalk {
                             id: w.id(),
                             refs: w.refs().collect(),
                             class,
                             highway: hw.to_owned(),
-                            name: t.best_name().map(str::to_owned),
+                            name: name.map(str::to_owned),
                         });
                     }
                 }
                 let roles = Roles::of(&tagbuf, &opts.pois);
-                if roles.any() {
+                if roles.any() && !opts.network_only {
                     out.areas.push(RawArea {
                         osm: OsmRef {
                             kind: OsmType::Way,
@@ -253,6 +263,9 @@ fn pass1_blob(decoded: BlobDecode<'_>, opts: &ReadOptions) -> (Pass1, BlobInfo) 
             }
             Element::Relation(r) => {
                 out.relations += 1;
+                if opts.network_only {
+                    continue;
+                }
                 tagbuf.extend(r.tags());
                 let is_mp = tagbuf
                     .iter()
@@ -319,6 +332,22 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<OsmData, Error> {
     member_ids.sort_unstable();
     member_ids.dedup();
     let mut member_refs: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (id, refs) in std::mem::take(&mut p1.untagged) {
+        if member_ids.binary_search(&id).is_ok() {
+            member_refs.insert(id, refs);
+        }
+    }
+    for a in &p1.areas {
+        if a.osm.kind == OsmType::Way && member_ids.binary_search(&a.osm.id).is_ok() {
+            member_refs.insert(a.osm.id, a.refs.clone());
+        }
+    }
+    for w in &p1.walk {
+        if member_ids.binary_search(&w.id).is_ok() {
+            member_refs.insert(w.id, w.refs.clone());
+        }
+    }
+    member_ids.retain(|id| !member_refs.contains_key(id));
     if !member_ids.is_empty() {
         let wanted = &member_ids;
         let chunks = for_blobs(
@@ -406,41 +435,43 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<OsmData, Error> {
     // Walkable ways, cut where nodes are missing.
     p1.walk.sort_unstable_by_key(|w| w.id);
     let mut ways = Vec::with_capacity(p1.walk.len());
-    for w in p1.walk {
+    for w in &p1.walk {
         let WayClass::Walkable { direction, .. } = w.class else {
             continue;
         };
-        let mut piece: (Vec<i64>, Vec<[f64; 2]>) = (vec![], vec![]);
-        let mut cut = false;
-        let mut flush = |piece: &mut (Vec<i64>, Vec<[f64; 2]>)| {
-            if piece.0.len() >= 2 {
-                ways.push(WalkWay {
-                    way_id: w.id,
-                    nodes: std::mem::take(&mut piece.0),
-                    coords: std::mem::take(&mut piece.1),
-                    direction,
-                    highway: w.highway.clone(),
-                    name: w.name.clone(),
-                });
-            }
-            piece.0.clear();
-            piece.1.clear();
+        let mut missing = 0u64;
+        let mut piece = WalkWay {
+            way_id: w.id,
+            nodes: Vec::with_capacity(w.refs.len()),
+            coords: Vec::with_capacity(w.refs.len()),
+            direction,
+            highway: w.highway.clone(),
+            name: w.name.clone(),
         };
         for &r in &w.refs {
-            match coord(r) {
-                Some(c) => {
-                    piece.0.push(r);
-                    piece.1.push(c);
-                }
-                None => {
-                    stats.missing_node_refs += 1;
-                    cut = true;
-                    flush(&mut piece);
-                }
+            if let Some(c) = coord(r) {
+                piece.nodes.push(r);
+                piece.coords.push(c);
+                continue;
+            }
+            missing += 1;
+            if piece.nodes.len() >= 2 {
+                let next = WalkWay {
+                    nodes: Vec::new(),
+                    coords: Vec::new(),
+                    ..piece.clone()
+                };
+                ways.push(std::mem::replace(&mut piece, next));
+            } else {
+                piece.nodes.clear();
+                piece.coords.clear();
             }
         }
-        flush(&mut piece);
-        stats.ways_cut += u64::from(cut);
+        if piece.nodes.len() >= 2 {
+            ways.push(piece);
+        }
+        stats.missing_node_refs += missing;
+        stats.ways_cut += u64::from(missing > 0);
     }
     stats.walk_pieces = ways.len() as u64;
 
