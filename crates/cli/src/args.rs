@@ -42,6 +42,8 @@ pub(crate) enum Command {
     Bench(BenchArgs),
     /// List the built-in presets, or print one.
     Presets(PresetsArgs),
+    /// Isochrone polygons (5/10/15 minutes) for points or every residence.
+    Isochrones(IsochronesArgs),
 }
 
 /// Where the network comes from and how it is read.
@@ -141,6 +143,47 @@ pub(crate) struct AnalyzeArgs {
     /// Print summary.json on stdout instead of the table.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Also write isochrones.geojson: every residence's 5/10/15-minute areas.
+    #[arg(long)]
+    pub(crate) isochrones: bool,
+    /// Buffer around the reached network for --isochrones (metres).
+    #[arg(long, value_name = "M", default_value_t = 25.0, value_parser = positive_f64)]
+    pub(crate) buffer_m: f64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IsochronesArgs {
+    #[command(flatten)]
+    pub(crate) osm: OsmArgs,
+    /// Points (GeoJSON or CSV with lon,lat[,name]); default: every residence.
+    #[arg(long, value_name = "FILE", conflicts_with = "residences")]
+    pub(crate) points: Option<PathBuf>,
+    /// Every residence of the extract (the default without --points).
+    #[arg(long)]
+    pub(crate) residences: bool,
+    /// Thresholds in minutes, comma-separated.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = positive_f64, conflicts_with = "meters")]
+    pub(crate) minutes: Vec<f64>,
+    /// Thresholds in metres, comma-separated (instead of --minutes).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = positive_f64)]
+    pub(crate) meters: Vec<f64>,
+    #[command(flatten)]
+    pub(crate) speed: SpeedArgs,
+    /// Buffer around the reached network (metres).
+    #[arg(long, value_name = "M", default_value_t = 25.0, value_parser = positive_f64)]
+    pub(crate) buffer_m: f64,
+    /// Disjoint bands (0-5, 5-10, 10-15 minutes) instead of nested areas.
+    #[arg(long)]
+    pub(crate) rings: bool,
+    /// Facility categories counted in each polygon.
+    #[arg(long, default_value = "gb50180", value_name = "NAME|FILE")]
+    pub(crate) preset: String,
+    /// Points farther than this from every walkable way get no polygon (metres).
+    #[arg(long, value_name = "M", default_value_t = 200.0, value_parser = positive_f64)]
+    pub(crate) max_snap_m: f64,
+    /// Output file (GeoJSON).
+    #[arg(long, short, value_name = "FILE", default_value = "isochrones.geojson")]
+    pub(crate) out: PathBuf,
 }
 
 #[derive(Debug, Args)]

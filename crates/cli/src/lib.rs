@@ -6,6 +6,7 @@ mod args;
 mod cmd_analyze;
 mod cmd_bench;
 mod cmd_graph;
+mod cmd_isochrones;
 mod cmd_presets;
 mod load;
 mod progress;
@@ -73,5 +74,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Analyze(a) => cmd_analyze::run(&cli.global, &a),
         Command::Bench(a) => cmd_bench::run(&cli.global, &a),
         Command::Presets(a) => cmd_presets::run(&a),
+        Command::Isochrones(a) => cmd_isochrones::run(&cli.global, &a),
     }
 }

@@ -39,7 +39,7 @@ mod queue;
 mod spots;
 
 pub use batch::{PerResidence, multi_source, nearest_from_node_distances, per_residence, search_many};
-pub use spots::{EdgeReach, Spot, Targets, reach_from_spot};
+pub use spots::{EdgeReach, Spot, Targets, reach_from_spot, stretches_within};
 
 use livingcircle_graph::{NodeId, WalkGraph};
 use queue::Queue;
@@ -107,7 +107,7 @@ impl Scratch {
         &self.settled
     }
 
-    fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
             self.stamp.fill(0);

@@ -122,14 +122,14 @@ impl Targets {
 
     /// `(target, cost)` for targets entered from node `n` along an incident edge.
     #[inline]
-    pub(crate) fn at_node(&self, n: NodeId) -> &[(u32, u32)] {
+    pub fn at_node(&self, n: NodeId) -> &[(u32, u32)] {
         let n = n as usize;
         &self.node_hits[self.node_first[n] as usize..self.node_first[n + 1] as usize]
     }
 
     /// Targets on edge `e`.
     #[inline]
-    pub(crate) fn on_edge(&self, e: EdgeId) -> &[u32] {
+    pub fn on_edge(&self, e: EdgeId) -> &[u32] {
         let e = e as usize;
         &self.edge_hits[self.edge_first[e] as usize..self.edge_first[e + 1] as usize]
     }
@@ -150,13 +150,12 @@ pub struct EdgeReach {
 /// sorted by edge then start. Fully reached edges give `0..1`; frontier edges give
 /// the part reached from either end; the spot's own edge gives the part around it.
 ///
-/// Returns the stretches and the number of settled nodes; the scratch holds the node
-/// distances (network part, after the spot's leg and partial edge) afterwards.
+/// Afterwards the scratch holds the node distances of the search, so
+/// [`stretches_within`] can give the stretches of any smaller budget.
 pub fn reach_from_spot(g: &WalkGraph, spot: &Spot, budget_mm: u32, s: &mut Scratch) -> Vec<EdgeReach> {
-    let mut out = Vec::new();
     if spot.leg_mm > budget_mm {
         s.reset();
-        return out;
+        return Vec::new();
     }
     let seeds: Vec<(NodeId, u32)> = spot
         .exits(g)
@@ -165,6 +164,17 @@ pub fn reach_from_spot(g: &WalkGraph, spot: &Spot, budget_mm: u32, s: &mut Scrat
         .map(|x| (x.0, x.1))
         .collect();
     search(g, Direction::Forward, &seeds, budget_mm, s);
+    stretches_within(g, spot, s, budget_mm)
+}
+
+/// The stretches reached within `budget_mm`, from the node distances of the last
+/// [`reach_from_spot`] search in `s` (which must have used a budget of at least
+/// `budget_mm`, from the same spot).
+pub fn stretches_within(g: &WalkGraph, spot: &Spot, s: &Scratch, budget_mm: u32) -> Vec<EdgeReach> {
+    let mut out = Vec::new();
+    if spot.leg_mm > budget_mm {
+        return out;
+    }
     // The spot's own edge, around the spot.
     let own = g.edge(spot.edge);
     let left = budget_mm - spot.leg_mm;
@@ -182,10 +192,14 @@ pub fn reach_from_spot(g: &WalkGraph, spot: &Spot, budget_mm: u32, s: &mut Scrat
             end: f64::from(hi) / len,
         });
     }
+    let adj = g.forward();
     for &n in s.settled() {
         let d = s.dist(n).expect("settled nodes have a distance");
+        if d > budget_mm {
+            // Settled in distance order: nothing further is within this budget.
+            break;
+        }
         let left = budget_mm - d;
-        let adj = g.forward();
         for (&(_, len), &e) in adj.arcs(n).iter().zip(adj.edges(n)) {
             if len == 0 {
                 out.push(EdgeReach { edge: e, start: 0.0, end: 1.0 });

@@ -1,0 +1,303 @@
+//! `livingcircle isochrones`, and the isochrone layer of `analyze --isochrones`.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Context;
+use geo::{LineString, MultiPolygon};
+use geojson::{JsonObject, Value};
+use livingcircle_analysis::input::read_places;
+use livingcircle_analysis::{Facility, Home, Preset, facilities_from_osm, homes_from_osm};
+use livingcircle_export::{FeatureSink, round7};
+use livingcircle_graph::WalkGraph;
+use livingcircle_iso::{IsoOptions, IsoScratch, isochrones};
+use livingcircle_reach::{Spot, Targets};
+use livingcircle_snap::Snapper;
+use rayon::prelude::*;
+use serde_json::json;
+
+use crate::args::{Global, IsochronesArgs};
+use crate::cmd_analyze::speed;
+use crate::load::{ensure_dir, load};
+
+/// A place to draw isochrones for.
+pub(crate) struct Origin {
+    pub(crate) id: String,
+    pub(crate) name: Option<String>,
+    pub(crate) lonlat: [f64; 2],
+}
+
+/// The isochrone job: thresholds, what to count, where to write.
+pub(crate) struct IsoJob<'a> {
+    pub(crate) graph: &'a WalkGraph,
+    pub(crate) preset: &'a Preset,
+    pub(crate) homes: &'a [Home],
+    pub(crate) facilities: &'a [Facility],
+    pub(crate) options: IsoOptions,
+    pub(crate) minutes: Option<Vec<f64>>,
+    pub(crate) max_snap_m: f64,
+}
+
+/// What [`write_isochrones`] did.
+pub(crate) struct IsoReport {
+    pub(crate) polygons: u64,
+    pub(crate) unsnapped: Vec<String>,
+    pub(crate) seconds: f64,
+}
+
+fn to_geojson(mp: &MultiPolygon, proj: &livingcircle_osm::proj::LocalProjection) -> Value {
+    let ring = |ls: &LineString| -> Vec<Vec<f64>> {
+        ls.0.iter()
+            .map(|c| {
+                let [lon, lat] = proj.unproject([c.x, c.y]);
+                vec![round7(lon), round7(lat)]
+            })
+            .collect()
+    };
+    let poly = |p: &geo::Polygon| -> Vec<Vec<Vec<f64>>> {
+        std::iter::once(ring(p.exterior())).chain(p.interiors().iter().map(ring)).collect()
+    };
+    if mp.0.len() == 1 {
+        Value::Polygon(poly(&mp.0[0]))
+    } else {
+        Value::MultiPolygon(mp.0.iter().map(poly).collect())
+    }
+}
+
+/// Draws every origin's isochrones and streams them to `path` (atomically), in
+/// origin order; chunks of origins run in parallel.
+pub(crate) fn write_isochrones(job: &IsoJob<'_>, origins: &[Origin], path: &Path) -> anyhow::Result<IsoReport> {
+    let t0 = Instant::now();
+    let g = job.graph;
+    let proj = *g.projection();
+    let snapper = Snapper::new(g);
+    let snap = |lonlat: [f64; 2]| {
+        snapper.snap_point(proj.project(lonlat), job.max_snap_m).map(|s| Spot {
+            edge: s.edge,
+            offset_mm: s.offset_mm,
+            leg_mm: s.leg_mm(),
+        })
+    };
+    // What a polygon counts: residences and facilities whose snapped point is reached.
+    let at_network = |s: Spot| Spot { leg_mm: 0, ..s };
+    let home_spots: Vec<(usize, Spot)> = job
+        .homes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| snap(h.lonlat).map(|s| (i, at_network(s))))
+        .collect();
+    let home_targets = Targets::new(g, home_spots.iter().map(|x| x.1).collect());
+    let fac_spots: Vec<(usize, Spot)> = job
+        .facilities
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| snap(f.lonlat).map(|s| (i, at_network(s))))
+        .collect();
+    let fac_targets = Targets::new(g, fac_spots.iter().map(|x| x.1).collect());
+    let ncat = job.preset.categories.len();
+    let t = &job.options.thresholds_mm;
+
+    let mut sink = FeatureSink::create(path)?;
+    let mut report = IsoReport {
+        polygons: 0,
+        unsnapped: Vec::new(),
+        seconds: 0.0,
+    };
+    for chunk in origins.chunks(256) {
+        let results: Vec<Option<Vec<(livingcircle_iso::Isochrone, f64, Vec<u32>)>>> = chunk
+            .par_iter()
+            .map_init(
+                || (IsoScratch::new(g), vec![u32::MAX; home_targets.len()], vec![u32::MAX; fac_targets.len()]),
+                |(s, hbest, fbest), o| {
+                    let spot = snap(o.lonlat)?;
+                    let isos = isochrones(g, &spot, &job.options, s);
+                    // Distance to each reached residence / facility point.
+                    let mut reached_h = Vec::new();
+                    let mut reached_f = Vec::new();
+                    for &n in s.search.settled() {
+                        let d = s.search.dist(n).expect("settled");
+                        for &(h, c) in home_targets.at_node(n) {
+                            let v = d.saturating_add(c);
+                            if v < hbest[h as usize] {
+                                if hbest[h as usize] == u32::MAX {
+                                    reached_h.push(h);
+                                }
+                                hbest[h as usize] = v;
+                            }
+                        }
+                        for &(f, c) in fac_targets.at_node(n) {
+                            let v = d.saturating_add(c);
+                            if v < fbest[f as usize] {
+                                if fbest[f as usize] == u32::MAX {
+                                    reached_f.push(f);
+                                }
+                                fbest[f as usize] = v;
+                            }
+                        }
+                    }
+                    for &h in home_targets.on_edge(spot.edge) {
+                        if let Some(v) = spot.same_edge_mm(&home_targets.spots()[h as usize], g) {
+                            if hbest[h as usize] == u32::MAX {
+                                reached_h.push(h);
+                            }
+                            hbest[h as usize] = hbest[h as usize].min(v);
+                        }
+                    }
+                    for &f in fac_targets.on_edge(spot.edge) {
+                        if let Some(v) = spot.same_edge_mm(&fac_targets.spots()[f as usize], g) {
+                            if fbest[f as usize] == u32::MAX {
+                                reached_f.push(f);
+                            }
+                            fbest[f as usize] = fbest[f as usize].min(v);
+                        }
+                    }
+                    let out = isos
+                        .into_iter()
+                        .map(|iso| {
+                            let k = iso.threshold;
+                            let (lo, hi) = if job.options.rings && k > 0 { (t[k - 1], t[k]) } else { (0, t[k]) };
+                            let within = |d: u32| d <= hi && (lo == 0 || d > lo);
+                            let population: f64 = reached_h
+                                .iter()
+                                .filter(|&&h| within(hbest[h as usize]))
+                                .map(|&h| job.homes[home_spots[h as usize].0].population)
+                                .sum();
+                            let mut counts = vec![0u32; ncat];
+                            for &f in &reached_f {
+                                if within(fbest[f as usize]) {
+                                    counts[job.facilities[fac_spots[f as usize].0].category] += 1;
+                                }
+                            }
+                            (iso, population, counts)
+                        })
+                        .collect();
+                    for &h in &reached_h {
+                        hbest[h as usize] = u32::MAX;
+                    }
+                    for &f in &reached_f {
+                        fbest[f as usize] = u32::MAX;
+                    }
+                    Some(out)
+                },
+            )
+            .collect();
+        for (o, r) in chunk.iter().zip(results) {
+            let Some(isos) = r else {
+                report.unsnapped.push(o.id.clone());
+                continue;
+            };
+            for (iso, population, counts) in isos {
+                let k = iso.threshold;
+                let mut p = JsonObject::new();
+                p.insert("id".into(), json!(o.id));
+                p.insert("name".into(), json!(o.name));
+                if let Some(m) = &job.minutes {
+                    p.insert("threshold_min".into(), json!(m[k]));
+                    if job.options.rings {
+                        p.insert("from_min".into(), json!(if k > 0 { m[k - 1] } else { 0.0 }));
+                    }
+                }
+                p.insert("threshold_m".into(), json!(f64::from(t[k]) / 1000.0));
+                if job.options.rings {
+                    p.insert("from_m".into(), json!(if k > 0 { f64::from(t[k - 1]) / 1000.0 } else { 0.0 }));
+                }
+                p.insert("area_m2".into(), json!(iso.area_m2.round()));
+                p.insert("network_m".into(), json!((iso.network_m * 10.0).round() / 10.0));
+                p.insert("population".into(), json!((population * 10.0).round() / 10.0 + 0.0));
+                for (c, cat) in job.preset.categories.iter().enumerate() {
+                    p.insert(format!("{}_count", cat.key), json!(counts[c]));
+                }
+                sink.push(to_geojson(&iso.shape, &proj), p)?;
+                report.polygons += 1;
+            }
+        }
+    }
+    sink.finish()?;
+    report.seconds = t0.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+pub(crate) fn run(global: &Global, a: &IsochronesArgs) -> anyhow::Result<()> {
+    let preset = Preset::load(&a.preset)?;
+    let speed_kmh = speed(&a.speed, &preset);
+    if let Some(dir) = a.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        ensure_dir(dir)?;
+    }
+    let points = a.points.as_deref().map(read_places).transpose()?;
+    let city = load(&a.osm, preset.poi_filter())?;
+    let homes = homes_from_osm(&city.data);
+    let facilities = facilities_from_osm(&preset, &city.data.features);
+    let origins: Vec<Origin> = match points {
+        Some(p) => p
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| Origin {
+                id: i.to_string(),
+                name: p.name,
+                lonlat: p.lonlat,
+            })
+            .collect(),
+        None => homes
+            .iter()
+            .enumerate()
+            .map(|(i, h)| Origin {
+                id: h.osm_id.clone().unwrap_or_else(|| i.to_string()),
+                name: h.name.clone(),
+                lonlat: h.lonlat,
+            })
+            .collect(),
+    };
+    if origins.is_empty() {
+        anyhow::bail!(
+            "{}: no residences to draw isochrones for; pass --points FILE",
+            city.path.display()
+        );
+    }
+    let (metres, minutes): (Vec<f64>, Option<Vec<f64>>) = if a.meters.is_empty() {
+        let m = if a.minutes.is_empty() { vec![5.0, 10.0, 15.0] } else { a.minutes.clone() };
+        (m.iter().map(|x| x * speed_kmh * 1000.0 / 60.0).collect(), Some(m))
+    } else {
+        (a.meters.clone(), None)
+    };
+    let mut order: Vec<usize> = (0..metres.len()).collect();
+    order.sort_by(|&i, &j| metres[i].total_cmp(&metres[j]));
+    let metres: Vec<f64> = order.iter().map(|&i| metres[i]).collect();
+    let minutes = minutes.map(|m| order.iter().map(|&i| m[i]).collect::<Vec<f64>>());
+    let mut options = IsoOptions::new(metres.iter().map(|m| (m * 1000.0).round() as u32).collect(), a.buffer_m);
+    if options.thresholds_mm.len() != metres.len() {
+        anyhow::bail!("thresholds must be distinct");
+    }
+    options.rings = a.rings;
+    let job = IsoJob {
+        graph: &city.graph,
+        preset: &preset,
+        homes: &homes,
+        facilities: &facilities,
+        options,
+        minutes,
+        max_snap_m: a.max_snap_m,
+    };
+    let r = write_isochrones(&job, &origins, &a.out).with_context(|| format!("{}", a.out.display()))?;
+    if !r.unsnapped.is_empty() {
+        tracing::warn!(
+            "{} of {} points are farther than {} m from every walkable way and got no polygon: {}",
+            r.unsnapped.len(),
+            origins.len(),
+            a.max_snap_m,
+            r.unsnapped.iter().take(20).cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
+    if !global.quiet {
+        println!(
+            "{} polygons for {} points ({} unsnapped: {}) in {:.2} s ({:.0} polygons/s) -> {}",
+            r.polygons,
+            origins.len(),
+            r.unsnapped.len(),
+            r.unsnapped.join(" "),
+            r.seconds,
+            r.polygons as f64 / r.seconds.max(1e-9),
+            a.out.display()
+        );
+    }
+    Ok(())
+}
