@@ -16,14 +16,21 @@ fn graphs() -> Vec<(String, WalkGraph)> {
         .map(|n| (format!("grid{}k", n / 1000), grid_city(n, 42)))
         .collect();
     let d = read(&data("munchen.osm.pbf"), &ReadOptions::default()).expect("bundled city");
-    v.push(("munchen".into(), WalkGraph::build(&d.ways, &BuildOptions::default()).expect("graph").0));
+    v.push((
+        "munchen".into(),
+        WalkGraph::build(&d.ways, &BuildOptions::default())
+            .expect("graph")
+            .0,
+    ));
     v
 }
 
 /// `k` sources spread over the node order.
 fn sources(g: &WalkGraph, k: usize) -> Vec<NodeId> {
     let n = g.node_count();
-    (0..k.min(n)).map(|i| (i * n / k.min(n)) as NodeId).collect()
+    (0..k.min(n))
+        .map(|i| (i * n / k.min(n)) as NodeId)
+        .collect()
 }
 
 fn engine(c: &mut Criterion) {
@@ -42,14 +49,22 @@ fn engine(c: &mut Criterion) {
         });
         let src = sources(&g, 1000);
         group.throughput(Throughput::Elements(src.len() as u64));
-        group.bench_with_input(BenchmarkId::new("batch_parallel", src.len()), &src, |b, src| {
-            b.iter(|| search_many(&g, src, BUDGET_MM));
-        });
+        group.bench_with_input(
+            BenchmarkId::new("batch_parallel", src.len()),
+            &src,
+            |b, src| {
+                b.iter(|| search_many(&g, src, BUDGET_MM));
+            },
+        );
         // Multi-source: 50 facilities spread over the graph, as spots mid-edge.
         let spots: Vec<Spot> = (0..50)
             .map(|i| {
                 let e = (i * g.edge_count() / 50) as u32;
-                Spot { edge: e, offset_mm: g.edge(e).length_mm / 2, leg_mm: 0 }
+                Spot {
+                    edge: e,
+                    offset_mm: g.edge(e).length_mm / 2,
+                    leg_mm: 0,
+                }
             })
             .collect();
         let targets = Targets::new(&g, spots);

@@ -7,12 +7,16 @@ use livingcircle_osm::{WalkWay, rules::FootDirection};
 
 /// The repository's `data/` directory.
 pub fn data(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../data").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../data")
+        .join(rel)
 }
 
 /// `../shared/data/<name>` when present.
 pub fn shared(name: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(name);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data")
+        .join(name);
     p.is_file().then_some(p)
 }
 

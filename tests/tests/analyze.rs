@@ -22,7 +22,19 @@ fn golden_layers_on_the_features_fixture() {
     let dir = tmp();
     let fixture = data("fixtures/features.osm.pbf");
     let preset = root().join("tests/golden/mini.toml");
-    ok(dir.path(), &["analyze", "--osm", s(&fixture), "--preset", s(&preset), "--out", "o", "-q"]);
+    ok(
+        dir.path(),
+        &[
+            "analyze",
+            "--osm",
+            s(&fixture),
+            "--preset",
+            s(&preset),
+            "--out",
+            "o",
+            "-q",
+        ],
+    );
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut stale = Vec::new();
     for layer in LAYERS {
@@ -53,7 +65,10 @@ fn golden_layers_on_the_features_fixture() {
             );
         }
     }
-    assert!(stale.is_empty(), "goldens rewritten ({stale:?}); rerun without UPDATE_GOLDEN");
+    assert!(
+        stale.is_empty(),
+        "goldens rewritten ({stale:?}); rerun without UPDATE_GOLDEN"
+    );
 }
 
 #[test]
@@ -61,18 +76,41 @@ fn features_fixture_results_are_right() {
     let dir = tmp();
     let fixture = data("fixtures/features.osm.pbf");
     let preset = root().join("tests/golden/mini.toml");
-    ok(dir.path(), &["analyze", "--osm", s(&fixture), "--preset", s(&preset), "--out", "o", "-q"]);
+    ok(
+        dir.path(),
+        &[
+            "analyze",
+            "--osm",
+            s(&fixture),
+            "--preset",
+            s(&preset),
+            "--out",
+            "o",
+            "-q",
+        ],
+    );
     let res = json(&dir.path().join("o/residences.geojson"));
     let feats = res["features"].as_array().unwrap();
     assert_eq!(feats.len(), 3);
     // Apartments w200: flats 20 -> 52.4 residents.
-    let w200 = feats.iter().find(|f| f["properties"]["osm_id"] == "w200").unwrap();
+    let w200 = feats
+        .iter()
+        .find(|f| f["properties"]["osm_id"] == "w200")
+        .unwrap();
     assert_eq!(w200["properties"]["population"], 52.4);
     assert_eq!(w200["properties"]["population_source"], "flats");
-    let cn = feats.iter().find(|f| f["properties"]["osm_id"] == "w204").unwrap();
+    let cn = feats
+        .iter()
+        .find(|f| f["properties"]["osm_id"] == "w204")
+        .unwrap();
     assert_eq!(cn["properties"]["name"], "翠苑小区");
     // Every <key>_ok agrees with <key>_m and the threshold; missing lists the others.
-    let thresholds = [("kindergarten", 150.0), ("school", 500.0), ("park", 200.0), ("grocery", 200.0)];
+    let thresholds = [
+        ("kindergarten", 150.0),
+        ("school", 500.0),
+        ("park", 200.0),
+        ("grocery", 200.0),
+    ];
     for f in feats {
         let p = &f["properties"];
         let mut missing = Vec::new();
@@ -92,7 +130,7 @@ fn features_fixture_results_are_right() {
 }
 
 /// Lon/lat in range, at most 7 decimals, RFC 7946 winding for polygons.
-fn check_layer(path: &Path) {
+pub(crate) fn check_layer(path: &Path) {
     let v = json(path);
     assert_eq!(v["type"], "FeatureCollection", "{}", path.display());
     let text = std::fs::read_to_string(path).unwrap();
@@ -100,13 +138,28 @@ fn check_layer(path: &Path) {
         let g = &f["geometry"];
         let check_pos = |p: &Value| {
             let (lon, lat) = (p[0].as_f64().unwrap(), p[1].as_f64().unwrap());
-            assert!((-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat), "{p}");
+            assert!(
+                (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat),
+                "{p}"
+            );
         };
         match g["type"].as_str().unwrap() {
             "Point" => check_pos(&g["coordinates"]),
-            "LineString" => g["coordinates"].as_array().unwrap().iter().for_each(check_pos),
-            "Polygon" => {
-                for (i, ring) in g["coordinates"].as_array().unwrap().iter().enumerate() {
+            "LineString" => g["coordinates"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .for_each(check_pos),
+            "Polygon" | "MultiPolygon" => {
+                let polys: Vec<&Value> = if g["type"] == "Polygon" {
+                    vec![&g["coordinates"]]
+                } else {
+                    g["coordinates"].as_array().unwrap().iter().collect()
+                };
+                for (i, ring) in polys
+                    .iter()
+                    .flat_map(|p| p.as_array().unwrap().iter().enumerate())
+                {
                     let pts: Vec<(f64, f64)> = ring
                         .as_array()
                         .unwrap()
@@ -117,8 +170,14 @@ fn check_layer(path: &Path) {
                         })
                         .collect();
                     assert_eq!(pts.first(), pts.last(), "closed ring");
-                    let area2: f64 = pts.windows(2).map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1).sum();
-                    assert!(if i == 0 { area2 > 0.0 } else { area2 < 0.0 }, "RFC 7946 winding, ring {i}");
+                    let area2: f64 = pts
+                        .windows(2)
+                        .map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1)
+                        .sum();
+                    assert!(
+                        if i == 0 { area2 > 0.0 } else { area2 < 0.0 },
+                        "RFC 7946 winding, ring {i}"
+                    );
                 }
             }
             other => panic!("unexpected geometry {other}"),
@@ -127,7 +186,11 @@ fn check_layer(path: &Path) {
     // No coordinate has more than 7 decimals.
     for tok in text.split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-')) {
         if let Some((_, frac)) = tok.split_once('.') {
-            assert!(frac.len() <= 7, "`{tok}` has more than 7 decimals in {}", path.display());
+            assert!(
+                frac.len() <= 7,
+                "`{tok}` has more than 7 decimals in {}",
+                path.display()
+            );
         }
     }
 }
@@ -135,15 +198,33 @@ fn check_layer(path: &Path) {
 #[test]
 fn bundled_city_layers_are_valid_and_threads_do_not_change_a_byte() {
     let dir = tmp();
-    ok(dir.path(), &["analyze", "--out", "one", "--threads", "1", "-q"]);
-    ok(dir.path(), &["analyze", "--out", "two", "--threads", "2", "-q"]);
+    ok(
+        dir.path(),
+        &["analyze", "--out", "one", "--threads", "1", "-q"],
+    );
+    ok(
+        dir.path(),
+        &["analyze", "--out", "two", "--threads", "2", "-q"],
+    );
     let files = crate::util::listing(&dir.path().join("one"));
     assert_eq!(
         files,
-        ["edges.csv", "facilities.geojson", "gaps.geojson", "nodes.csv", "residences.geojson", "summary.csv", "summary.json", "unsnapped.csv"]
+        [
+            "edges.csv",
+            "facilities.geojson",
+            "gaps.geojson",
+            "nodes.csv",
+            "residences.geojson",
+            "summary.csv",
+            "summary.json",
+            "unsnapped.csv"
+        ]
     );
     for f in &files {
-        let (a, b) = (dir.path().join("one").join(f), dir.path().join("two").join(f));
+        let (a, b) = (
+            dir.path().join("one").join(f),
+            dir.path().join("two").join(f),
+        );
         if f == "summary.json" {
             let strip = |p: &Path| {
                 let mut v = json(p);
@@ -153,7 +234,10 @@ fn bundled_city_layers_are_valid_and_threads_do_not_change_a_byte() {
             };
             assert_eq!(strip(&a), strip(&b));
         } else {
-            assert!(std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap(), "{f} differs between 1 and 2 threads");
+            assert!(
+                std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap(),
+                "{f} differs between 1 and 2 threads"
+            );
         }
         if f.ends_with(".geojson") {
             check_layer(&a);
@@ -165,7 +249,12 @@ fn bundled_city_layers_are_valid_and_threads_do_not_change_a_byte() {
     // The gap cells account for every residence that misses a category.
     let res = json(&dir.path().join("one/residences.geojson"));
     let gaps = json(&dir.path().join("one/gaps.geojson"));
-    let missing_kg = res["features"].as_array().unwrap().iter().filter(|f| f["properties"]["kindergarten_ok"] == false).count();
+    let missing_kg = res["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["properties"]["kindergarten_ok"] == false)
+        .count();
     let gap_kg: u64 = gaps["features"]
         .as_array()
         .unwrap()
@@ -175,7 +264,11 @@ fn bundled_city_layers_are_valid_and_threads_do_not_change_a_byte() {
         .sum();
     assert_eq!(missing_kg as u64, gap_kg);
     let csv = std::fs::read_to_string(dir.path().join("one/summary.csv")).unwrap();
-    assert!(csv.lines().any(|l| l.starts_with("category,kindergarten,5,300.0,")), "{csv}");
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("category,kindergarten,5,300.0,")),
+        "{csv}"
+    );
 }
 
 #[test]
@@ -185,9 +278,26 @@ fn every_preset_on_every_extract() {
     let dir = tmp();
     for p in &extracts {
         for preset in ["gb50180", "complete-community", "15min"] {
-            ok(dir.path(), &["analyze", "--osm", s(p), "--preset", preset, "--out", "o", "-q"]);
+            ok(
+                dir.path(),
+                &[
+                    "analyze",
+                    "--osm",
+                    s(p),
+                    "--preset",
+                    preset,
+                    "--out",
+                    "o",
+                    "-q",
+                ],
+            );
             let summary = json(&dir.path().join("o/summary.json"));
-            assert_eq!(summary["counts"]["cross_check_mismatches"], 0, "{} {preset}", p.display());
+            assert_eq!(
+                summary["counts"]["cross_check_mismatches"],
+                0,
+                "{} {preset}",
+                p.display()
+            );
         }
     }
 }
@@ -205,14 +315,32 @@ fn user_residences_and_facilities() {
         r#"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[11.5756,48.1373]},"properties":{"category":"kindergarten","name":"New KG"}}]}"#,
     )
     .unwrap();
-    ok(dir.path(), &["analyze", "--residences", "homes.csv", "--facilities", "kg.geojson", "--replace-osm-facilities", "--out", "o", "-q"]);
+    ok(
+        dir.path(),
+        &[
+            "analyze",
+            "--residences",
+            "homes.csv",
+            "--facilities",
+            "kg.geojson",
+            "--replace-osm-facilities",
+            "--out",
+            "o",
+            "-q",
+        ],
+    );
     let res = json(&dir.path().join("o/residences.geojson"));
     let a = &res["features"][0]["properties"];
     assert_eq!(a["population"], 100.0);
     assert_eq!(a["population_source"], "user");
     assert_eq!(a["kindergarten_ok"], true, "{a}");
     let fac = json(&dir.path().join("o/facilities.geojson"));
-    let kgs: Vec<&Value> = fac["features"].as_array().unwrap().iter().filter(|f| f["properties"]["category"] == "kindergarten").collect();
+    let kgs: Vec<&Value> = fac["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["properties"]["category"] == "kindergarten")
+        .collect();
     assert_eq!(kgs.len(), 1, "OSM kindergartens replaced by the user's");
     assert_eq!(kgs[0]["properties"]["origin"], "user");
     assert_eq!(kgs[0]["properties"]["residents"], 1);
@@ -222,11 +350,27 @@ fn user_residences_and_facilities() {
 
 #[test]
 fn roads_only_city_with_a_population_grid() {
-    let Some(shared) = crate::util::shared_data() else { return };
+    let Some(shared) = crate::util::shared_data() else {
+        return;
+    };
     let dir = tmp();
     let grid = shared.join("portoalegre_hexgrid.csv");
     let pbf = shared.join("portoalegre.osm.pbf");
-    ok(dir.path(), &["analyze", "--osm", s(&pbf), "--residences", s(&grid), "--preset", "15min", "--out", "o", "-q"]);
+    ok(
+        dir.path(),
+        &[
+            "analyze",
+            "--osm",
+            s(&pbf),
+            "--residences",
+            s(&grid),
+            "--preset",
+            "15min",
+            "--out",
+            "o",
+            "-q",
+        ],
+    );
     let summary = json(&dir.path().join("o/summary.json"));
     assert_eq!(summary["counts"]["residences"], 1227);
     assert!(summary["counts"]["population"].as_f64().unwrap() > 0.0);
@@ -241,5 +385,8 @@ fn presets_are_listed_and_printable() {
     }
     let toml = ok(dir.path(), &["presets", "gb50180"]);
     std::fs::write(dir.path().join("copy.toml"), toml).unwrap();
-    ok(dir.path(), &["analyze", "--preset", "copy.toml", "--out", "o", "-q"]);
+    ok(
+        dir.path(),
+        &["analyze", "--preset", "copy.toml", "--out", "o", "-q"],
+    );
 }

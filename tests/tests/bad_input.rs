@@ -6,12 +6,19 @@ use crate::util::{data, fails, s, tmp};
 fn graph_fails(file: &std::path::Path, expect: &str) {
     let dir = tmp();
     let err = fails(dir.path(), &["graph", "--osm", s(file), "--out", "g"]);
-    assert!(err.contains(s(file)) || err.contains(&*file.file_name().unwrap().to_string_lossy()), "{err}");
+    assert!(
+        err.contains(s(file)) || err.contains(&*file.file_name().unwrap().to_string_lossy()),
+        "{err}"
+    );
     assert!(err.contains(expect), "expected `{expect}` in: {err}");
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
     let g = dir.path().join("g");
     if g.exists() {
-        assert!(crate::util::listing(&g).is_empty(), "no partial output: {:?}", crate::util::listing(&g));
+        assert!(
+            crate::util::listing(&g).is_empty(),
+            "no partial output: {:?}",
+            crate::util::listing(&g)
+        );
     }
 }
 
@@ -84,7 +91,10 @@ fn unwritable_out() {
     let err = fails(d.path(), &["graph", "--out", "file/sub"]);
     assert!(err.contains("file/sub"), "{err}");
     let err = fails(d.path(), &["analyze", "--out", "file"]);
-    assert!(err.contains("file") && err.contains("not a directory"), "{err}");
+    assert!(
+        err.contains("file") && err.contains("not a directory"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -104,13 +114,30 @@ fn unknown_option_and_bad_values() {
 fn bad_user_files_name_file_and_row() {
     let d = tmp();
     std::fs::write(d.path().join("r.csv"), "lon,lat\n11.57,48.14\n11.57,95\n").unwrap();
-    let err = fails(d.path(), &["analyze", "--residences", "r.csv", "--out", "o"]);
-    assert!(err.contains("r.csv, row 3") && err.contains("outside"), "{err}");
-    std::fs::write(d.path().join("f.csv"), "lon,lat,category\n11.57,48.14,zoo\n").unwrap();
-    let err = fails(d.path(), &["analyze", "--facilities", "f.csv", "--out", "o"]);
+    let err = fails(
+        d.path(),
+        &["analyze", "--residences", "r.csv", "--out", "o"],
+    );
+    assert!(
+        err.contains("r.csv, row 3") && err.contains("outside"),
+        "{err}"
+    );
+    std::fs::write(
+        d.path().join("f.csv"),
+        "lon,lat,category\n11.57,48.14,zoo\n",
+    )
+    .unwrap();
+    let err = fails(
+        d.path(),
+        &["analyze", "--facilities", "f.csv", "--out", "o"],
+    );
     assert!(err.contains("f.csv, row 2") && err.contains("zoo"), "{err}");
     assert!(!d.path().join("o/residences.geojson").exists());
-    std::fs::write(d.path().join("p.toml"), "name = \"x\"\n[[category]]\nkey = \"a\"\nname = \"A\"\ntags = [\"amenity=x\"]\n").unwrap();
+    std::fs::write(
+        d.path().join("p.toml"),
+        "name = \"x\"\n[[category]]\nkey = \"a\"\nname = \"A\"\ntags = [\"amenity=x\"]\n",
+    )
+    .unwrap();
     let err = fails(d.path(), &["analyze", "--preset", "p.toml", "--out", "o"]);
     assert!(err.contains("p.toml:2") && err.contains("max_m"), "{err}");
 }

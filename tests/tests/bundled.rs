@@ -11,7 +11,11 @@ fn oracle(city: &str) -> serde_json::Value {
 
 fn graph_summary(path: &std::path::Path) -> serde_json::Value {
     let dir = tmp();
-    serde_json::from_str(&ok(dir.path(), &["graph", "--osm", s(path), "--out", "g", "--json"])).expect("json")
+    serde_json::from_str(&ok(
+        dir.path(),
+        &["graph", "--osm", s(path), "--out", "g", "--json"],
+    ))
+    .expect("json")
 }
 
 fn check_city(city: &str) {
@@ -41,28 +45,54 @@ fn munchen_counts_match_the_oracle() {
     check_city("munchen");
     // A default run (no --osm) reads the same bundled city.
     let dir = tmp();
-    let v: serde_json::Value = serde_json::from_str(&ok(dir.path(), &["graph", "--out", "g", "--json"])).expect("json");
-    assert!(v["file"].as_str().unwrap().ends_with("data/munchen.osm.pbf"));
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(dir.path(), &["graph", "--out", "g", "--json"])).expect("json");
+    assert!(
+        v["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("data/munchen.osm.pbf")
+    );
     assert_eq!(v["walkable_ways"], 2856);
     // The exchange files agree with the summary.
     let nodes = std::fs::read_to_string(dir.path().join("g/nodes.csv")).unwrap();
     let edges = std::fs::read_to_string(dir.path().join("g/edges.csv")).unwrap();
-    assert_eq!(nodes.lines().count() as u64 - 1, v["nodes"].as_u64().unwrap());
-    assert_eq!(edges.lines().count() as u64 - 1, v["edges"].as_u64().unwrap());
+    assert_eq!(
+        nodes.lines().count() as u64 - 1,
+        v["nodes"].as_u64().unwrap()
+    );
+    assert_eq!(
+        edges.lines().count() as u64 - 1,
+        v["edges"].as_u64().unwrap()
+    );
     assert!(nodes.starts_with("id,lon,lat\n") && edges.starts_with("id,u,v,length_m"));
-    let km: f64 = edges.lines().skip(1).map(|l| l.split(',').nth(3).unwrap().parse::<f64>().unwrap()).sum::<f64>() / 1000.0;
+    let km: f64 = edges
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(3).unwrap().parse::<f64>().unwrap())
+        .sum::<f64>()
+        / 1000.0;
     assert!((km - v["km"].as_f64().unwrap()).abs() < 0.01);
     let net = crate::util::json(&dir.path().join("g/network.geojson"));
-    assert_eq!(net["features"].as_array().unwrap().len() as u64, v["edges"].as_u64().unwrap());
+    assert_eq!(
+        net["features"].as_array().unwrap().len() as u64,
+        v["edges"].as_u64().unwrap()
+    );
 }
 
 #[test]
 fn nanjing_counts_match_the_oracle_and_keep_chinese_names() {
     check_city("nanjing");
     let dir = tmp();
-    ok(dir.path(), &["graph", "--osm", s(&data("nanjing.osm.pbf")), "--out", "g"]);
+    ok(
+        dir.path(),
+        &["graph", "--osm", s(&data("nanjing.osm.pbf")), "--out", "g"],
+    );
     let net = std::fs::read_to_string(dir.path().join("g/network.geojson")).unwrap();
-    assert!(net.contains("路"), "Chinese street names survive into network.geojson");
+    assert!(
+        net.contains("路"),
+        "Chinese street names survive into network.geojson"
+    );
 }
 
 #[test]
@@ -71,11 +101,27 @@ fn walk_segments_match_the_oracle() {
     for city in ["munchen", "nanjing"] {
         let want = oracle(city);
         let d = read(&data(&format!("{city}.osm.pbf")), &ReadOptions::default()).unwrap();
-        let segs: usize = d.ways.iter().map(|w| w.nodes.windows(2).filter(|p| p[0] != p[1]).count()).sum();
-        assert_eq!(segs as u64, want["walk_segments"].as_u64().unwrap(), "{city}");
-        let mut ids: Vec<i64> = d.ways.iter().flat_map(|w| w.nodes.iter().copied()).collect();
+        let segs: usize = d
+            .ways
+            .iter()
+            .map(|w| w.nodes.windows(2).filter(|p| p[0] != p[1]).count())
+            .sum();
+        assert_eq!(
+            segs as u64,
+            want["walk_segments"].as_u64().unwrap(),
+            "{city}"
+        );
+        let mut ids: Vec<i64> = d
+            .ways
+            .iter()
+            .flat_map(|w| w.nodes.iter().copied())
+            .collect();
         ids.sort_unstable();
         ids.dedup();
-        assert_eq!(ids.len() as u64, want["walk_nodes_distinct"].as_u64().unwrap(), "{city}");
+        assert_eq!(
+            ids.len() as u64,
+            want["walk_nodes_distinct"].as_u64().unwrap(),
+            "{city}"
+        );
     }
 }

@@ -15,24 +15,45 @@ fn graph_counts(fixture: &str, extra: &[&str]) -> (u64, u64, u64, u64, u64) {
     args.extend_from_slice(extra);
     let v: serde_json::Value = serde_json::from_str(&ok(dir.path(), &args)).expect("json");
     let n = |k: &str| v[k].as_u64().unwrap_or_else(|| panic!("{k} in {v}"));
-    (n("walkable_ways"), n("nodes"), n("edges"), n("components"), n("missing_node_refs"))
+    (
+        n("walkable_ways"),
+        n("nodes"),
+        n("edges"),
+        n("components"),
+        n("missing_node_refs"),
+    )
 }
 
 /// OSM ids of the graph nodes, sorted.
 fn graph_osm_nodes(fixture: &str, rules: WalkRules, build: BuildOptions) -> (WalkGraph, Vec<i64>) {
-    let opts = ReadOptions { rules, ..ReadOptions::default() };
+    let opts = ReadOptions {
+        rules,
+        ..ReadOptions::default()
+    };
     let d = read(&data(&format!("fixtures/{fixture}.osm.pbf")), &opts).expect("fixture reads");
     let (g, _) = WalkGraph::build(&d.ways, &build).expect("graph");
-    let mut ids: Vec<i64> = (0..g.node_count() as u32).map(|n| g.node_osm_id(n)).collect();
+    let mut ids: Vec<i64> = (0..g.node_count() as u32)
+        .map(|n| g.node_osm_id(n))
+        .collect();
     ids.sort_unstable();
     (g, ids)
 }
 
 /// Walking distance in metres between two OSM nodes that are graph nodes.
 fn dist_m(g: &WalkGraph, from: i64, to: i64) -> f64 {
-    let find = |id| (0..g.node_count() as u32).find(|&n| g.node_osm_id(n) == id).expect("graph node");
+    let find = |id| {
+        (0..g.node_count() as u32)
+            .find(|&n| g.node_osm_id(n) == id)
+            .expect("graph node")
+    };
     let mut s = Scratch::new(g.node_count());
-    search(g, Direction::Forward, &[(find(from), 0)], u32::MAX / 2, &mut s);
+    search(
+        g,
+        Direction::Forward,
+        &[(find(from), 0)],
+        u32::MAX / 2,
+        &mut s,
+    );
     f64::from(s.dist(find(to)).expect("reachable")) / 1000.0
 }
 
@@ -44,7 +65,11 @@ fn close(got: f64, want: f64) {
 #[test]
 fn rule1_plain_walkable_highways() {
     assert_eq!(graph_counts("rules_walkable", &[]), (17, 26, 25, 1, 0));
-    let (_, ids) = graph_osm_nodes("rules_walkable", WalkRules::default(), BuildOptions::default());
+    let (_, ids) = graph_osm_nodes(
+        "rules_walkable",
+        WalkRules::default(),
+        BuildOptions::default(),
+    );
     let want: Vec<i64> = (1..=10).chain(11..=18).chain(21..=28).collect();
     assert_eq!(ids, want);
 }
@@ -74,14 +99,22 @@ fn rule5_foot_no_wins() {
 #[test]
 fn rule6_private_access_unless_foot_permitted() {
     assert_eq!(graph_counts("access_private", &[]), (5, 9, 8, 1, 0));
-    let (_, ids) = graph_osm_nodes("access_private", WalkRules::default(), BuildOptions::default());
+    let (_, ids) = graph_osm_nodes(
+        "access_private",
+        WalkRules::default(),
+        BuildOptions::default(),
+    );
     assert_eq!(ids, [1, 3, 4, 5, 6, 13, 14, 22, 23]);
 }
 
 #[test]
 fn rule7_pedestrian_area_walked_along_its_outline() {
     assert_eq!(graph_counts("pedestrian_area", &[]), (3, 4, 4, 1, 0));
-    let (g, _) = graph_osm_nodes("pedestrian_area", WalkRules::default(), BuildOptions::default());
+    let (g, _) = graph_osm_nodes(
+        "pedestrian_area",
+        WalkRules::default(),
+        BuildOptions::default(),
+    );
     close(dist_m(&g, 2, 4), 185.3955);
     close(dist_m(&g, 4, 2), 185.3955);
     close(dist_m(&g, 1, 7), 333.7950);
@@ -103,21 +136,37 @@ fn rule8_oneway_ignored_oneway_foot_respected() {
 #[test]
 fn rule9_sidewalk_separate_kept_unless_dropped() {
     assert_eq!(graph_counts("sidewalk_separate", &[]), (6, 12, 13, 1, 0));
-    assert_eq!(graph_counts("sidewalk_separate", &["--drop-sidewalk-separate"]), (4, 9, 8, 1, 0));
+    assert_eq!(
+        graph_counts("sidewalk_separate", &["--drop-sidewalk-separate"]),
+        (4, 9, 8, 1, 0)
+    );
 }
 
 #[test]
 fn rule10_way_cut_at_missing_node() {
     assert_eq!(graph_counts("missing_node", &[]), (2, 6, 5, 1, 1));
-    let d = read(&data("fixtures/missing_node.osm.pbf"), &ReadOptions::default()).expect("reads");
+    let d = read(
+        &data("fixtures/missing_node.osm.pbf"),
+        &ReadOptions::default(),
+    )
+    .expect("reads");
     assert_eq!((d.stats.ways_cut, d.stats.walk_pieces), (1, 3));
 }
 
 #[test]
 fn rule11_island_dropped_unless_kept() {
     assert_eq!(graph_counts("island", &[]), (5, 6, 6, 2, 0));
-    assert_eq!(graph_counts("island", &["--keep-all-components"]), (5, 8, 8, 2, 0));
-    let (_, ids) = graph_osm_nodes("island", WalkRules::default(), BuildOptions { keep_all_components: true });
+    assert_eq!(
+        graph_counts("island", &["--keep-all-components"]),
+        (5, 8, 8, 2, 0)
+    );
+    let (_, ids) = graph_osm_nodes(
+        "island",
+        WalkRules::default(),
+        BuildOptions {
+            keep_all_components: true,
+        },
+    );
     assert_eq!(ids, [1, 2, 3, 4, 5, 7, 21, 25]);
 }
 
@@ -125,12 +174,19 @@ fn rule11_island_dropped_unless_kept() {
 fn rule12_residences_and_facilities() {
     use livingcircle_osm::{OsmType, ResidenceSource, Shape};
     let d = read(&data("fixtures/features.osm.pbf"), &ReadOptions::default()).expect("reads");
-    let res: Vec<(String, ResidenceSource)> = d.residences.iter().map(|r| (r.osm.to_string(), r.source)).collect();
+    let res: Vec<(String, ResidenceSource)> = d
+        .residences
+        .iter()
+        .map(|r| (r.osm.to_string(), r.source))
+        .collect();
     assert_eq!(
         res,
         [
             ("w200".to_owned(), ResidenceSource::Building),
-            ("w202".to_owned(), ResidenceSource::BuildingInResidentialArea),
+            (
+                "w202".to_owned(),
+                ResidenceSource::BuildingInResidentialArea
+            ),
             ("w204".to_owned(), ResidenceSource::ResidentialArea),
         ]
     );
@@ -139,8 +195,14 @@ fn rule12_residences_and_facilities() {
     assert_eq!(d.residences[2].tags.get("name:zh"), Some("翠苑小区"));
     let feats: Vec<String> = d.features.iter().map(|f| f.osm.to_string()).collect();
     assert_eq!(feats, ["n125", "n126", "w205", "r300"]);
-    let park = d.features.iter().find(|f| f.osm.kind == OsmType::Relation).expect("park");
-    let Shape::Area(mp) = &park.shape else { panic!("park is an area") };
+    let park = d
+        .features
+        .iter()
+        .find(|f| f.osm.kind == OsmType::Relation)
+        .expect("park");
+    let Shape::Area(mp) = &park.shape else {
+        panic!("park is an area")
+    };
     assert_eq!(mp.0.len(), 1);
     assert_eq!(mp.0[0].interiors().len(), 1, "the park keeps its hole");
     assert_eq!(d.stats.broken_areas, 0);

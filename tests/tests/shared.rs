@@ -11,13 +11,17 @@ use crate::util::shared_extracts;
 fn every_shared_extract_loads_and_builds() {
     for p in shared_extracts() {
         let d = read(&p, &ReadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
-        let (g, r) = WalkGraph::build(&d.ways, &BuildOptions::default()).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let (g, r) = WalkGraph::build(&d.ways, &BuildOptions::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         assert!(g.node_count() > 100, "{}", p.display());
         assert_eq!(r.nodes as usize, g.node_count());
         // Known robustness cases from ../shared/data/README.md.
         let name = p.file_name().unwrap().to_string_lossy().into_owned();
         if name == "helsinki.osm.pbf" {
-            assert_eq!(d.stats.missing_node_refs, 860, "walkable-way refs missing (osmium check-refs)");
+            assert_eq!(
+                d.stats.missing_node_refs, 860,
+                "walkable-way refs missing (osmium check-refs)"
+            );
             assert_eq!(d.stats.ways_cut, 175);
         }
     }
@@ -27,7 +31,14 @@ fn every_shared_extract_loads_and_builds() {
 fn per_residence_equals_multi_source_and_threads_do_not_matter() {
     let preset = Preset::load("gb50180").unwrap();
     for p in shared_extracts() {
-        let d = read(&p, &ReadOptions { pois: preset.poi_filter(), ..ReadOptions::default() }).unwrap();
+        let d = read(
+            &p,
+            &ReadOptions {
+                pois: preset.poi_filter(),
+                ..ReadOptions::default()
+            },
+        )
+        .unwrap();
         let (g, _) = WalkGraph::build(&d.ways, &BuildOptions::default()).unwrap();
         let homes = homes_from_osm(&d);
         let facilities = facilities_from_osm(&preset, &d.features);

@@ -4,5 +4,6 @@ mod analyze;
 mod bad_input;
 mod bundled;
 mod fixtures;
+mod isochrones;
 mod shared;
 mod util;

@@ -26,7 +26,9 @@ pub(crate) fn shared_data() -> Option<PathBuf> {
 
 /// Every `.osm.pbf` in `../shared/data`, sorted.
 pub(crate) fn shared_extracts() -> Vec<PathBuf> {
-    let Some(dir) = shared_data() else { return vec![] };
+    let Some(dir) = shared_data() else {
+        return vec![];
+    };
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("readable shared data")
         .map(|e| e.expect("entry").path())
@@ -64,7 +66,11 @@ pub(crate) fn ok(dir: &Path, args: &[&str]) -> String {
 pub(crate) fn fails(dir: &Path, args: &[&str]) -> String {
     let out = run(dir, args);
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(2), "livingcircle {args:?}: expected exit 2, stderr:\n{err}");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "livingcircle {args:?}: expected exit 2, stderr:\n{err}"
+    );
     assert!(!err.contains("panicked"), "panic: {err}");
     err
 }

@@ -252,13 +252,20 @@ pub fn analyze(
         offset_mm: s.offset_mm,
         leg_mm: s.leg_mm(),
     };
-    let target_fac: Vec<usize> = (0..facilities.len()).filter(|&i| fac_snaps[i].is_some()).collect();
+    let target_fac: Vec<usize> = (0..facilities.len())
+        .filter(|&i| fac_snaps[i].is_some())
+        .collect();
     let targets = Targets::new(
         g,
-        target_fac.iter().map(|&i| spot(fac_snaps[i].as_ref().expect("snapped"))).collect(),
+        target_fac
+            .iter()
+            .map(|&i| spot(fac_snaps[i].as_ref().expect("snapped")))
+            .collect(),
     );
     let target_cat: Vec<usize> = target_fac.iter().map(|&i| facilities[i].category).collect();
-    let home_idx: Vec<usize> = (0..homes.len()).filter(|&i| home_snaps[i].is_some()).collect();
+    let home_idx: Vec<usize> = (0..homes.len())
+        .filter(|&i| home_snaps[i].is_some())
+        .collect();
     let home_spots: Vec<Spot> = home_idx
         .iter()
         .map(|&i| spot(home_snaps[i].as_ref().expect("snapped")))
@@ -315,7 +322,8 @@ pub fn analyze(
                 .iter()
                 .zip(&visits)
                 .filter(|(r, v)| {
-                    nearest_from_node_distances(g, &targets, &in_subset, nd, r, budget_mm) != v.nearest[c]
+                    nearest_from_node_distances(g, &targets, &in_subset, nd, r, budget_mm)
+                        != v.nearest[c]
                 })
                 .count() as u64
         })
@@ -354,9 +362,23 @@ pub fn analyze(
         home_results[hi].within = v.within;
     }
 
-    let categories = summaries(preset, facilities, &fac_snaps, homes, &home_results, &home_idx, &thresholds_mm);
+    let categories = summaries(
+        preset,
+        facilities,
+        &fac_snaps,
+        homes,
+        &home_results,
+        &home_idx,
+        &thresholds_mm,
+    );
     let levels = level_summaries(preset, homes, &home_results, &home_idx, &thresholds_mm);
-    let gaps = gap_cells(homes, &home_results, &home_idx, &thresholds_mm, opts.hex_res);
+    let gaps = gap_cells(
+        homes,
+        &home_results,
+        &home_idx,
+        &thresholds_mm,
+        opts.hex_res,
+    );
     Analysis {
         thresholds_mm,
         budget_mm,
@@ -397,7 +419,8 @@ fn summaries(
 ) -> Vec<CategorySummary> {
     (0..preset.categories.len())
         .map(|c| {
-            let mut d: Vec<Option<u32>> = home_idx.iter().map(|&i| results[i].nearest_mm[c]).collect();
+            let mut d: Vec<Option<u32>> =
+                home_idx.iter().map(|&i| results[i].nearest_mm[c]).collect();
             // `None` sorts first; put it last (beyond the search).
             d.sort_by_key(|x| x.map_or(u64::MAX, u64::from));
             let covered: Vec<usize> = home_idx
@@ -452,7 +475,11 @@ fn level_summaries(
                 .collect();
             LevelSummary {
                 level: l,
-                categories: preset.categories.iter().filter(|c| c.level.is_some_and(|x| x <= l)).count() as u32,
+                categories: preset
+                    .categories
+                    .iter()
+                    .filter(|c| c.level.is_some_and(|x| x <= l))
+                    .count() as u32,
                 residences_ok: ok.len() as u32,
                 population_ok: ok.iter().map(|&i| homes[i].population).sum(),
             }

@@ -52,11 +52,17 @@ fn err(file: &Path, item: Option<String>, message: impl Into<String>) -> InputEr
 }
 
 fn check_lonlat(file: &Path, item: &str, lon: f64, lat: f64) -> Result<(), InputError> {
-    if !(lon.is_finite() && lat.is_finite() && (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat)) {
+    if !(lon.is_finite()
+        && lat.is_finite()
+        && (-180.0..=180.0).contains(&lon)
+        && (-90.0..=90.0).contains(&lat))
+    {
         return Err(err(
             file,
             Some(item.to_owned()),
-            format!("coordinates ({lon}, {lat}) are outside lon -180..180 / lat -90..90 (lon first)"),
+            format!(
+                "coordinates ({lon}, {lat}) are outside lon -180..180 / lat -90..90 (lon first)"
+            ),
         ));
     }
     Ok(())
@@ -98,7 +104,11 @@ fn read_geojson(path: &Path, text: &str) -> Result<Vec<UserPlace>, InputError> {
         GeoJson::FeatureCollection(fc) => fc.features,
         GeoJson::Feature(f) => vec![f],
         GeoJson::Geometry(_) => {
-            return Err(err(path, None, "a bare Geometry; expected a FeatureCollection"));
+            return Err(err(
+                path,
+                None,
+                "a bare Geometry; expected a FeatureCollection",
+            ));
         }
     };
     let mut out = Vec::with_capacity(features.len());
@@ -114,7 +124,13 @@ fn read_geojson(path: &Path, text: &str) -> Result<Vec<UserPlace>, InputError> {
                 v.as_f64()
                     .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
                     .filter(|p| p.is_finite() && *p >= 0.0)
-                    .ok_or_else(|| err(path, Some(item.clone()), format!("population {v} is not a non-negative number")))?,
+                    .ok_or_else(|| {
+                        err(
+                            path,
+                            Some(item.clone()),
+                            format!("population {v} is not a non-negative number"),
+                        )
+                    })?,
             ),
         };
         let text_prop = |k: &str| match prop(k) {
@@ -124,7 +140,10 @@ fn read_geojson(path: &Path, text: &str) -> Result<Vec<UserPlace>, InputError> {
         };
         let polys: Vec<Vec<Vec<Vec<f64>>>> = match &geom.value {
             Value::Point(p) => {
-                let (lon, lat) = (p.first().copied().unwrap_or(f64::NAN), p.get(1).copied().unwrap_or(f64::NAN));
+                let (lon, lat) = (
+                    p.first().copied().unwrap_or(f64::NAN),
+                    p.get(1).copied().unwrap_or(f64::NAN),
+                );
                 check_lonlat(path, &item, lon, lat)?;
                 out.push(UserPlace {
                     lonlat: [lon, lat],
@@ -141,7 +160,10 @@ fn read_geojson(path: &Path, text: &str) -> Result<Vec<UserPlace>, InputError> {
                 return Err(err(
                     path,
                     Some(item),
-                    format!("{} geometry; expected Point, Polygon or MultiPolygon", other.type_name()),
+                    format!(
+                        "{} geometry; expected Point, Polygon or MultiPolygon",
+                        other.type_name()
+                    ),
                 ));
             }
         };
@@ -152,16 +174,29 @@ fn read_geojson(path: &Path, text: &str) -> Result<Vec<UserPlace>, InputError> {
             for ring in poly {
                 let mut r = Vec::with_capacity(ring.len());
                 for p in ring {
-                    let (lon, lat) = (p.first().copied().unwrap_or(f64::NAN), p.get(1).copied().unwrap_or(f64::NAN));
+                    let (lon, lat) = (
+                        p.first().copied().unwrap_or(f64::NAN),
+                        p.get(1).copied().unwrap_or(f64::NAN),
+                    );
                     check_lonlat(path, &item, lon, lat)?;
                     r.push([lon, lat]);
                 }
                 if r.len() < 4 {
-                    return Err(err(path, Some(item), "a polygon ring needs at least 4 positions"));
+                    return Err(err(
+                        path,
+                        Some(item),
+                        "a polygon ring needs at least 4 positions",
+                    ));
                 }
                 rings.push(r);
             }
-            let ls = |r: &Vec<[f64; 2]>| LineString::from(r.iter().map(|p| Coord { x: p[0], y: p[1] }).collect::<Vec<_>>());
+            let ls = |r: &Vec<[f64; 2]>| {
+                LineString::from(
+                    r.iter()
+                        .map(|p| Coord { x: p[0], y: p[1] })
+                        .collect::<Vec<_>>(),
+                )
+            };
             if let Some((outer, inner)) = rings.split_first() {
                 mp.push(Polygon::new(ls(outer), inner.iter().map(ls).collect()));
             }
@@ -182,21 +217,33 @@ fn read_geojson(path: &Path, text: &str) -> Result<Vec<UserPlace>, InputError> {
 }
 
 fn read_csv(path: &Path, text: &str) -> Result<Vec<UserPlace>, InputError> {
-    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
     let headers = rdr
         .headers()
-        .map_err(|e| err(path, Some("row 1".into()), format!("cannot read the header: {e}")))?
+        .map_err(|e| {
+            err(
+                path,
+                Some("row 1".into()),
+                format!("cannot read the header: {e}"),
+            )
+        })?
         .clone();
     let col = |names: &[&str]| {
         headers
             .iter()
             .position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)))
     };
-    let (Some(lon_i), Some(lat_i)) = (col(&["lon", "lng", "longitude"]), col(&["lat", "latitude"])) else {
+    let (Some(lon_i), Some(lat_i)) = (col(&["lon", "lng", "longitude"]), col(&["lat", "latitude"]))
+    else {
         return Err(err(
             path,
             Some("row 1".into()),
-            format!("the header needs lon and lat columns (found: {})", headers.iter().collect::<Vec<_>>().join(",")),
+            format!(
+                "the header needs lon and lat columns (found: {})",
+                headers.iter().collect::<Vec<_>>().join(",")
+            ),
         ));
     };
     let (pop_i, cat_i, name_i) = (col(&["population"]), col(&["category"]), col(&["name"]));
@@ -206,8 +253,13 @@ fn read_csv(path: &Path, text: &str) -> Result<Vec<UserPlace>, InputError> {
         let rec = rec.map_err(|e| err(path, Some(item.clone()), e.to_string()))?;
         let num = |j: usize, what: &str| -> Result<f64, InputError> {
             let s = rec.get(j).unwrap_or("");
-            s.parse::<f64>()
-                .map_err(|_| err(path, Some(item.clone()), format!("{what} `{s}` is not a number")))
+            s.parse::<f64>().map_err(|_| {
+                err(
+                    path,
+                    Some(item.clone()),
+                    format!("{what} `{s}` is not a number"),
+                )
+            })
         };
         let (lon, lat) = (num(lon_i, "lon")?, num(lat_i, "lat")?);
         check_lonlat(path, &item, lon, lat)?;
@@ -221,7 +273,11 @@ fn read_csv(path: &Path, text: &str) -> Result<Vec<UserPlace>, InputError> {
                 Some(p)
             }
         };
-        let text = |j: Option<usize>| j.and_then(|j| rec.get(j)).filter(|s| !s.is_empty()).map(str::to_owned);
+        let text = |j: Option<usize>| {
+            j.and_then(|j| rec.get(j))
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
         out.push(UserPlace {
             lonlat: [lon, lat],
             outline: vec![],
@@ -257,10 +313,20 @@ pub fn homes_from_places(places: Vec<UserPlace>) -> Vec<Home> {
 ///
 /// # Errors
 /// A missing or unknown category, naming the row or feature and the valid keys.
-pub fn facilities_from_places(path: &Path, preset: &Preset, places: Vec<UserPlace>) -> Result<Vec<Facility>, InputError> {
+pub fn facilities_from_places(
+    path: &Path,
+    preset: &Preset,
+    places: Vec<UserPlace>,
+) -> Result<Vec<Facility>, InputError> {
     let item = |i: usize| {
-        let csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-        if csv { format!("row {}", i + 2) } else { format!("feature {}", i + 1) }
+        let csv = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+        if csv {
+            format!("row {}", i + 2)
+        } else {
+            format!("feature {}", i + 1)
+        }
     };
     let keys: Vec<&str> = preset.categories.iter().map(|c| c.key.as_str()).collect();
     places
@@ -268,13 +334,21 @@ pub fn facilities_from_places(path: &Path, preset: &Preset, places: Vec<UserPlac
         .enumerate()
         .map(|(i, p)| {
             let Some(cat) = &p.category else {
-                return Err(err(path, Some(item(i)), format!("no category; valid: {}", keys.join(", "))));
+                return Err(err(
+                    path,
+                    Some(item(i)),
+                    format!("no category; valid: {}", keys.join(", ")),
+                ));
             };
             let Some(c) = keys.iter().position(|k| k == cat) else {
                 return Err(err(
                     path,
                     Some(item(i)),
-                    format!("unknown category `{cat}` for preset {}; valid: {}", preset.origin, keys.join(", ")),
+                    format!(
+                        "unknown category `{cat}` for preset {}; valid: {}",
+                        preset.origin,
+                        keys.join(", ")
+                    ),
                 ));
             };
             Ok(Facility {
@@ -302,7 +376,10 @@ mod tests {
 
     #[test]
     fn csv_rows() {
-        let (_d, p) = write("r.csv", "name,lat,lon,population\nA,48.1,11.5,12\nB,48.2,11.6,\n");
+        let (_d, p) = write(
+            "r.csv",
+            "name,lat,lon,population\nA,48.1,11.5,12\nB,48.2,11.6,\n",
+        );
         let v = read_places(&p).unwrap();
         assert_eq!(v.len(), 2);
         assert_eq!(v[0].lonlat, [11.5, 48.1]);
@@ -314,11 +391,26 @@ mod tests {
     #[test]
     fn csv_errors_name_the_row() {
         let (_d, p) = write("r.csv", "lon,lat\n11.5,48.1\n11.5,x\n");
-        assert!(read_places(&p).unwrap_err().to_string().ends_with("row 3: lat `x` is not a number"));
+        assert!(
+            read_places(&p)
+                .unwrap_err()
+                .to_string()
+                .ends_with("row 3: lat `x` is not a number")
+        );
         let (_d, p) = write("r.csv", "lon,lat\n48.1,200\n");
-        assert!(read_places(&p).unwrap_err().to_string().contains("row 2: coordinates"));
+        assert!(
+            read_places(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("row 2: coordinates")
+        );
         let (_d, p) = write("r.csv", "x,y\n1,2\n");
-        assert!(read_places(&p).unwrap_err().to_string().contains("lon and lat"));
+        assert!(
+            read_places(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("lon and lat")
+        );
         let (_d, p) = write("r.txt", "lon,lat\n1,2\n");
         assert!(read_places(&p).is_err());
     }
@@ -335,18 +427,36 @@ mod tests {
         assert!((v[1].lonlat[0] - 11.001).abs() < 1e-9 && !v[1].outline.is_empty());
         let bad = text.replace("[11.5,48.1]", "[11.5,148.1]");
         let (_d, p) = write("f.geojson", &bad);
-        assert!(read_places(&p).unwrap_err().to_string().contains("feature 1"));
+        assert!(
+            read_places(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("feature 1")
+        );
         let line = r#"{"type":"Feature","geometry":{"type":"LineString","coordinates":[[1,2],[3,4]]},"properties":{}}"#;
         let (_d, p) = write("f.geojson", line);
-        assert!(read_places(&p).unwrap_err().to_string().contains("LineString"));
+        assert!(
+            read_places(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("LineString")
+        );
     }
 
     #[test]
     fn facility_categories_are_checked() {
         let preset = Preset::load("gb50180").unwrap();
-        let (_d, p) = write("f.csv", "lon,lat,category\n11.5,48.1,kindergarten\n11.5,48.1,zoo\n");
+        let (_d, p) = write(
+            "f.csv",
+            "lon,lat,category\n11.5,48.1,kindergarten\n11.5,48.1,zoo\n",
+        );
         let places = read_places(&p).unwrap();
-        let e = facilities_from_places(&p, &preset, places).unwrap_err().to_string();
-        assert!(e.contains("row 3") && e.contains("`zoo`") && e.contains("kindergarten"), "{e}");
+        let e = facilities_from_places(&p, &preset, places)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("row 3") && e.contains("`zoo`") && e.contains("kindergarten"),
+            "{e}"
+        );
     }
 }

@@ -26,7 +26,7 @@ mod preset;
 mod tagexpr;
 
 pub use coverage::*;
+pub use livingcircle_snap::Snap;
 pub use places::{facilities_from_osm, homes_from_osm};
 pub use preset::{BUILTIN, Category, Preset, PresetError};
 pub use tagexpr::{Cond, TagExpr};
-pub use livingcircle_snap::Snap;

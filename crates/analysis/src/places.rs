@@ -32,12 +32,11 @@ pub fn facilities_from_osm(preset: &Preset, features: &[Feature]) -> Vec<Facilit
             Shape::Point(p) => (*p, Vec::new()),
             Shape::Area(mp) => {
                 use geo_centroid::centroid_of;
-                let rings: Vec<Vec<[f64; 2]>> = mp
-                    .0
-                    .iter()
-                    .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-                    .map(|ls| ls.0.iter().map(|c| [c.x, c.y]).collect())
-                    .collect();
+                let rings: Vec<Vec<[f64; 2]>> =
+                    mp.0.iter()
+                        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+                        .map(|ls| ls.0.iter().map(|c| [c.x, c.y]).collect())
+                        .collect();
                 (centroid_of(&rings), rings)
             }
         };
@@ -63,9 +62,15 @@ mod geo_centroid {
         let Some(r) = rings.first() else {
             return [0.0, 0.0];
         };
-        let pts = if r.len() > 1 && r.first() == r.last() { &r[..r.len() - 1] } else { &r[..] };
+        let pts = if r.len() > 1 && r.first() == r.last() {
+            &r[..r.len() - 1]
+        } else {
+            &r[..]
+        };
         let n = pts.len().max(1) as f64;
-        let s = pts.iter().fold([0.0, 0.0], |s, p| [s[0] + p[0], s[1] + p[1]]);
+        let s = pts
+            .iter()
+            .fold([0.0, 0.0], |s, p| [s[0] + p[0], s[1] + p[1]]);
         [s[0] / n, s[1] / n]
     }
 }

@@ -51,7 +51,10 @@ impl PopulationSource {
 /// ```
 pub fn estimate(r: &Residence) -> (f64, PopulationSource) {
     if let Some(f) = r.flats.filter(|&f| f > 0) {
-        return (round1(f64::from(f) * PERSONS_PER_FLAT), PopulationSource::Flats);
+        return (
+            round1(f64::from(f) * PERSONS_PER_FLAT),
+            PopulationSource::Flats,
+        );
     }
     if let Some(l) = r.levels {
         let p = (r.footprint_m2 * l / FLOOR_M2_PER_PERSON).max(1.0);

@@ -7,7 +7,10 @@ use crate::TagExpr;
 
 /// The presets built into the binary: `(name, TOML source)`.
 pub const BUILTIN: &[(&str, &str)] = &[
-    ("gb50180", include_str!("../../../data/presets/gb50180.toml")),
+    (
+        "gb50180",
+        include_str!("../../../data/presets/gb50180.toml"),
+    ),
     (
         "complete-community",
         include_str!("../../../data/presets/complete-community.toml"),
@@ -179,11 +182,17 @@ impl Preset {
         })?;
         if let Some(s) = &raw.speed_kmh {
             if !(s.get_ref().is_finite() && *s.get_ref() > 0.0) {
-                return Err(err(Some(s.span().start), "speed_kmh must be a positive number".into()));
+                return Err(err(
+                    Some(s.span().start),
+                    "speed_kmh must be a positive number".into(),
+                ));
             }
         }
         if raw.category.is_empty() {
-            return Err(err(None, "no [[category]]: a preset needs at least one".into()));
+            return Err(err(
+                None,
+                "no [[category]]: a preset needs at least one".into(),
+            ));
         }
         let mut categories: Vec<Category> = Vec::new();
         let mut first_line: Vec<usize> = Vec::new();
@@ -197,24 +206,35 @@ impl Preset {
                     .chars()
                     .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
             {
-                return Err(err(key_at, format!("category key `{key}` must match [a-z0-9_]+")));
+                return Err(err(
+                    key_at,
+                    format!("category key `{key}` must match [a-z0-9_]+"),
+                ));
             }
             if let Some(i) = categories.iter().position(|x| &x.key == key) {
                 return Err(err(
                     key_at,
-                    format!("duplicate category key `{key}` (first used at line {})", first_line[i]),
+                    format!(
+                        "duplicate category key `{key}` (first used at line {})",
+                        first_line[i]
+                    ),
                 ));
             }
-            let positive = |v: &Option<Spanned<f64>>, what: &str| -> Result<Option<f64>, PresetError> {
-                match v {
-                    Some(s) if !(s.get_ref().is_finite() && *s.get_ref() > 0.0) => {
-                        Err(err(Some(s.span().start), format!("{what} must be a positive number")))
+            let positive =
+                |v: &Option<Spanned<f64>>, what: &str| -> Result<Option<f64>, PresetError> {
+                    match v {
+                        Some(s) if !(s.get_ref().is_finite() && *s.get_ref() > 0.0) => Err(err(
+                            Some(s.span().start),
+                            format!("{what} must be a positive number"),
+                        )),
+                        Some(s) => Ok(Some(*s.get_ref())),
+                        None => Ok(None),
                     }
-                    Some(s) => Ok(Some(*s.get_ref())),
-                    None => Ok(None),
-                }
-            };
-            let (max_m, max_min) = (positive(&c.max_m, "max_m")?, positive(&c.max_min, "max_min")?);
+                };
+            let (max_m, max_min) = (
+                positive(&c.max_m, "max_m")?,
+                positive(&c.max_min, "max_min")?,
+            );
             if max_m.is_some() == max_min.is_some() {
                 return Err(err(
                     Some(at),
@@ -228,7 +248,10 @@ impl Preset {
                 if ![5, 10, 15].contains(l.get_ref()) {
                     return Err(err(
                         Some(l.span().start),
-                        format!("category `{key}`: level {} is not one of 5, 10, 15", l.get_ref()),
+                        format!(
+                            "category `{key}`: level {} is not one of 5, 10, 15",
+                            l.get_ref()
+                        ),
                     ));
                 }
             }
@@ -307,16 +330,26 @@ mod tests {
 
     #[test]
     fn duplicate_key() {
-        let src = format!("{OK}[[category]]\nkey = \"a\"\nname = \"B\"\ntags = [\"amenity=y\"]\nmax_m = 5\n");
+        let src = format!(
+            "{OK}[[category]]\nkey = \"a\"\nname = \"B\"\ntags = [\"amenity=y\"]\nmax_m = 5\n"
+        );
         let e = Preset::parse(&src, "p.toml").unwrap_err();
         assert_eq!(e.line, Some(8));
-        assert!(e.message.contains("duplicate") && e.message.contains("line 2"), "{e}");
+        assert!(
+            e.message.contains("duplicate") && e.message.contains("line 2"),
+            "{e}"
+        );
     }
 
     #[test]
     fn both_or_neither_threshold() {
         let both = OK.replace("max_m = 300", "max_m = 300\nmax_min = 5");
-        assert!(Preset::parse(&both, "p").unwrap_err().message.contains("both"));
+        assert!(
+            Preset::parse(&both, "p")
+                .unwrap_err()
+                .message
+                .contains("both")
+        );
         let neither = OK.replace("max_m = 300\n", "");
         let e = Preset::parse(&neither, "p").unwrap_err();
         assert!(e.message.contains("neither"), "{e}");
@@ -325,10 +358,25 @@ mod tests {
 
     #[test]
     fn bad_level_key_and_tags() {
-        assert!(Preset::parse(&format!("{OK}level = 7\n"), "p").unwrap_err().message.contains("5, 10, 15"));
-        assert!(Preset::parse(&OK.replace("key = \"a\"", "key = \"A b\""), "p").unwrap_err().message.contains("[a-z0-9_]+"));
+        assert!(
+            Preset::parse(&format!("{OK}level = 7\n"), "p")
+                .unwrap_err()
+                .message
+                .contains("5, 10, 15")
+        );
+        assert!(
+            Preset::parse(&OK.replace("key = \"a\"", "key = \"A b\""), "p")
+                .unwrap_err()
+                .message
+                .contains("[a-z0-9_]+")
+        );
         assert!(Preset::parse(&OK.replace("amenity=x", "amenity"), "p").is_err());
-        assert!(Preset::load("nonexistent").unwrap_err().message.contains("gb50180"));
+        assert!(
+            Preset::load("nonexistent")
+                .unwrap_err()
+                .message
+                .contains("gb50180")
+        );
     }
 
     #[test]

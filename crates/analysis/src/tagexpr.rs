@@ -110,13 +110,24 @@ mod tests {
     fn forms() {
         let t = [("amenity", "clinic"), ("healthcare", "clinic")];
         assert!(TagExpr::parse("amenity=clinic").unwrap().matches(&t));
-        assert!(TagExpr::parse("amenity=doctors|clinic").unwrap().matches(&t));
+        assert!(
+            TagExpr::parse("amenity=doctors|clinic")
+                .unwrap()
+                .matches(&t)
+        );
         assert!(TagExpr::parse("healthcare=*").unwrap().matches(&t));
         assert!(!TagExpr::parse("shop=*").unwrap().matches(&t));
-        assert!(TagExpr::parse("amenity=clinic&healthcare=clinic").unwrap().matches(&t));
+        assert!(
+            TagExpr::parse("amenity=clinic&healthcare=clinic")
+                .unwrap()
+                .matches(&t)
+        );
         assert!(!TagExpr::parse("amenity=clinic&shop=*").unwrap().matches(&t));
         assert!(TagExpr::parse("amenity~lin").unwrap().matches(&t));
-        assert_eq!(TagExpr::parse("a=b|c&d~e").unwrap().to_string(), "a=b|c&d~e");
+        assert_eq!(
+            TagExpr::parse("a=b|c&d~e").unwrap().to_string(),
+            "a=b|c&d~e"
+        );
     }
 
     #[test]

@@ -12,8 +12,10 @@ use livingcircle_export as export;
 use serde_json::{Value, json};
 
 use crate::args::{AnalyzeArgs, Global, SpeedArgs};
+use crate::cmd_isochrones::{IsoJob, Origin, write_isochrones};
 use crate::load::{City, ensure_dir, load};
 use crate::progress::Stages;
+use livingcircle_iso::IsoOptions;
 
 /// Walking speed: `--speed-kmh`, else `--profile`, else the preset's, else adult.
 pub(crate) fn speed(s: &SpeedArgs, preset: &Preset) -> f64 {
@@ -79,16 +81,61 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
     export::write_residences(&out.join("residences.geojson"), &preset, &homes, &an)?;
     export::write_facilities(&out.join("facilities.geojson"), &preset, &facilities, &an)?;
     export::write_gaps(&out.join("gaps.geojson"), &preset, &an)?;
-    export::write_unsnapped_csv(&out.join("unsnapped.csv"), &preset, &homes, &facilities, &an)?;
+    export::write_unsnapped_csv(
+        &out.join("unsnapped.csv"),
+        &preset,
+        &homes,
+        &facilities,
+        &an,
+    )?;
     export::write_nodes_csv(&city.graph, &out.join("nodes.csv"))?;
     export::write_edges_csv(&city.graph, &out.join("edges.csv"))?;
     let write_s = t.elapsed().as_secs_f64();
-    let summary = summary_json(&city, &preset, speed_kmh, a, &homes, &facilities, &an, write_s, t_start);
+    let summary = summary_json(
+        &city,
+        &preset,
+        speed_kmh,
+        a,
+        &homes,
+        &facilities,
+        &an,
+        write_s,
+        t_start,
+    );
     export::write_atomic(&out.join("summary.json"), |f| {
         serde_json::to_writer_pretty(&mut *f, &summary).map_err(std::io::Error::other)?;
         writeln!(f)
     })?;
     export::write_atomic(&out.join("summary.csv"), |f| write_summary_csv(f, &summary))?;
+    if a.isochrones {
+        stages.stage("drawing isochrones for every residence");
+        let minutes = vec![5.0, 10.0, 15.0];
+        let job = IsoJob {
+            graph: &city.graph,
+            preset: &preset,
+            homes: &homes,
+            facilities: &facilities,
+            options: IsoOptions::new(
+                minutes
+                    .iter()
+                    .map(|m| (m * speed_kmh * 1000.0 / 60.0 * 1000.0).round() as u32)
+                    .collect(),
+                a.buffer_m,
+            ),
+            minutes: Some(minutes),
+            max_snap_m: a.max_snap_m,
+        };
+        let origins: Vec<Origin> = homes
+            .iter()
+            .enumerate()
+            .map(|(i, h)| Origin {
+                id: i.to_string(),
+                name: h.name.clone(),
+                lonlat: h.lonlat,
+            })
+            .collect();
+        write_isochrones(&job, &origins, &out.join("isochrones.geojson"))?;
+    }
     stages.done();
 
     if a.json {
@@ -146,14 +193,19 @@ fn summary_json(
     write_s: f64,
     t_start: Instant,
 ) -> Value {
-    let snapped: Vec<&Home> = homes.iter().zip(&an.homes).filter(|(_, r)| r.snap.is_some()).map(|(h, _)| h).collect();
+    let snapped: Vec<&Home> = homes
+        .iter()
+        .zip(&an.homes)
+        .filter(|(_, r)| r.snap.is_some())
+        .map(|(h, _)| h)
+        .collect();
     let n_res = snapped.len() as f64;
     let pop: f64 = snapped.iter().map(|h| h.population).sum();
-    let stamp = city
+    let stamp = city.data.header.replication_timestamp.or(city
         .data
-        .header
-        .replication_timestamp
-        .or(city.data.stats.newest_way_timestamp_ms.map(|ms| ms / 1000));
+        .stats
+        .newest_way_timestamp_ms
+        .map(|ms| ms / 1000));
     let categories: Vec<Value> = an
         .categories
         .iter()
@@ -291,7 +343,11 @@ fn print_table(s: &Value, out: &Path) {
     );
     println!(
         "residences {} ({} unsnapped), population {}, facilities {}; walking {} km/h",
-        c["residences"], c["residences_unsnapped"], c["population"], c["facilities"], s["parameters"]["speed_kmh"]
+        c["residences"],
+        c["residences_unsnapped"],
+        c["population"],
+        c["facilities"],
+        s["parameters"]["speed_kmh"]
     );
     println!(
         "{:<18} {:>5} {:>7} {:>5} {:>13} {:>14} {:>9} {:>9}",
@@ -302,7 +358,9 @@ fn print_table(s: &Value, out: &Path) {
         println!(
             "{:<18} {:>5} {:>7} {:>5} {:>13} {:>14} {:>9} {:>9}",
             cat["key"].as_str().unwrap_or(""),
-            cat["level"].as_u64().map_or("-".to_owned(), |l| l.to_string()),
+            cat["level"]
+                .as_u64()
+                .map_or("-".to_owned(), |l| l.to_string()),
             num(&cat["threshold_m"]),
             cat["facilities"],
             format!("{}", cat["residences_pct"]),

@@ -27,7 +27,9 @@ fn parse_sources(s: &str) -> anyhow::Result<Sources> {
             .ok()
             .filter(|&n| n > 0)
             .map(|n| Sources::Nodes(Some(n)))
-            .with_context(|| format!("--sources `{s}`: expected residences, nodes or a positive count")),
+            .with_context(|| {
+                format!("--sources `{s}`: expected residences, nodes or a positive count")
+            }),
     }
 }
 
@@ -102,7 +104,11 @@ pub(crate) fn run(global: &Global, a: &BenchArgs) -> anyhow::Result<()> {
         }
     };
     let wall = walls.iter().copied().fold(f64::MAX, f64::min);
-    let cats_used = an.categories.iter().filter(|c| c.facilities_snapped > 0).count();
+    let cats_used = an
+        .categories
+        .iter()
+        .filter(|c| c.facilities_snapped > 0)
+        .count();
     let seeds: u32 = an.categories.iter().map(|c| c.facilities_snapped).sum();
 
     if let Some(dir) = &a.export {
@@ -207,7 +213,11 @@ fn write_job(
         for (fa, r) in facilities.iter().zip(&an.facilities) {
             if let Some(s) = &r.snap {
                 let e = g.edge(s.edge);
-                let node = if s.offset_mm.saturating_mul(2) <= e.length_mm { e.u } else { e.v };
+                let node = if s.offset_mm.saturating_mul(2) <= e.length_mm {
+                    e.u
+                } else {
+                    e.v
+                };
                 writeln!(f, "{},{node}", preset.categories[fa.category].key)?;
             }
         }

@@ -92,7 +92,13 @@ pub(crate) fn run(global: &Global, a: &GraphArgs) -> anyhow::Result<()> {
     );
     println!(
         "  graph: {} nodes, {} edges, {:.1} km; {} components, {} dropped ({} nodes, {} edges)",
-        r.nodes, r.edges, r.km, r.components, r.components_dropped, r.nodes_dropped, r.edges_dropped
+        r.nodes,
+        r.edges,
+        r.km,
+        r.components,
+        r.components_dropped,
+        r.nodes_dropped,
+        r.edges_dropped
     );
     println!(
         "  {} parallel edges kept, {} loops, {} one-way edges",

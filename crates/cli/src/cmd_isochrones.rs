@@ -55,7 +55,9 @@ fn to_geojson(mp: &MultiPolygon, proj: &livingcircle_osm::proj::LocalProjection)
             .collect()
     };
     let poly = |p: &geo::Polygon| -> Vec<Vec<Vec<f64>>> {
-        std::iter::once(ring(p.exterior())).chain(p.interiors().iter().map(ring)).collect()
+        std::iter::once(ring(p.exterior()))
+            .chain(p.interiors().iter().map(ring))
+            .collect()
     };
     if mp.0.len() == 1 {
         Value::Polygon(poly(&mp.0[0]))
@@ -66,17 +68,23 @@ fn to_geojson(mp: &MultiPolygon, proj: &livingcircle_osm::proj::LocalProjection)
 
 /// Draws every origin's isochrones and streams them to `path` (atomically), in
 /// origin order; chunks of origins run in parallel.
-pub(crate) fn write_isochrones(job: &IsoJob<'_>, origins: &[Origin], path: &Path) -> anyhow::Result<IsoReport> {
+pub(crate) fn write_isochrones(
+    job: &IsoJob<'_>,
+    origins: &[Origin],
+    path: &Path,
+) -> anyhow::Result<IsoReport> {
     let t0 = Instant::now();
     let g = job.graph;
     let proj = *g.projection();
     let snapper = Snapper::new(g);
     let snap = |lonlat: [f64; 2]| {
-        snapper.snap_point(proj.project(lonlat), job.max_snap_m).map(|s| Spot {
-            edge: s.edge,
-            offset_mm: s.offset_mm,
-            leg_mm: s.leg_mm(),
-        })
+        snapper
+            .snap_point(proj.project(lonlat), job.max_snap_m)
+            .map(|s| Spot {
+                edge: s.edge,
+                offset_mm: s.offset_mm,
+                leg_mm: s.leg_mm(),
+            })
     };
     // What a polygon counts: residences and facilities whose snapped point is reached.
     let at_network = |s: Spot| Spot { leg_mm: 0, ..s };
@@ -107,7 +115,13 @@ pub(crate) fn write_isochrones(job: &IsoJob<'_>, origins: &[Origin], path: &Path
         let results: Vec<Option<Vec<(livingcircle_iso::Isochrone, f64, Vec<u32>)>>> = chunk
             .par_iter()
             .map_init(
-                || (IsoScratch::new(g), vec![u32::MAX; home_targets.len()], vec![u32::MAX; fac_targets.len()]),
+                || {
+                    (
+                        IsoScratch::new(g),
+                        vec![u32::MAX; home_targets.len()],
+                        vec![u32::MAX; fac_targets.len()],
+                    )
+                },
                 |(s, hbest, fbest), o| {
                     let spot = snap(o.lonlat)?;
                     let isos = isochrones(g, &spot, &job.options, s);
@@ -155,7 +169,11 @@ pub(crate) fn write_isochrones(job: &IsoJob<'_>, origins: &[Origin], path: &Path
                         .into_iter()
                         .map(|iso| {
                             let k = iso.threshold;
-                            let (lo, hi) = if job.options.rings && k > 0 { (t[k - 1], t[k]) } else { (0, t[k]) };
+                            let (lo, hi) = if job.options.rings && k > 0 {
+                                (t[k - 1], t[k])
+                            } else {
+                                (0, t[k])
+                            };
                             let within = |d: u32| d <= hi && (lo == 0 || d > lo);
                             let population: f64 = reached_h
                                 .iter()
@@ -199,11 +217,24 @@ pub(crate) fn write_isochrones(job: &IsoJob<'_>, origins: &[Origin], path: &Path
                 }
                 p.insert("threshold_m".into(), json!(f64::from(t[k]) / 1000.0));
                 if job.options.rings {
-                    p.insert("from_m".into(), json!(if k > 0 { f64::from(t[k - 1]) / 1000.0 } else { 0.0 }));
+                    p.insert(
+                        "from_m".into(),
+                        json!(if k > 0 {
+                            f64::from(t[k - 1]) / 1000.0
+                        } else {
+                            0.0
+                        }),
+                    );
                 }
                 p.insert("area_m2".into(), json!(iso.area_m2.round()));
-                p.insert("network_m".into(), json!((iso.network_m * 10.0).round() / 10.0));
-                p.insert("population".into(), json!((population * 10.0).round() / 10.0 + 0.0));
+                p.insert(
+                    "network_m".into(),
+                    json!((iso.network_m * 10.0).round() / 10.0),
+                );
+                p.insert(
+                    "population".into(),
+                    json!((population * 10.0).round() / 10.0 + 0.0),
+                );
                 for (c, cat) in job.preset.categories.iter().enumerate() {
                     p.insert(format!("{}_count", cat.key), json!(counts[c]));
                 }
@@ -254,8 +285,15 @@ pub(crate) fn run(global: &Global, a: &IsochronesArgs) -> anyhow::Result<()> {
         );
     }
     let (metres, minutes): (Vec<f64>, Option<Vec<f64>>) = if a.meters.is_empty() {
-        let m = if a.minutes.is_empty() { vec![5.0, 10.0, 15.0] } else { a.minutes.clone() };
-        (m.iter().map(|x| x * speed_kmh * 1000.0 / 60.0).collect(), Some(m))
+        let m = if a.minutes.is_empty() {
+            vec![5.0, 10.0, 15.0]
+        } else {
+            a.minutes.clone()
+        };
+        (
+            m.iter().map(|x| x * speed_kmh * 1000.0 / 60.0).collect(),
+            Some(m),
+        )
     } else {
         (a.meters.clone(), None)
     };
@@ -263,7 +301,10 @@ pub(crate) fn run(global: &Global, a: &IsochronesArgs) -> anyhow::Result<()> {
     order.sort_by(|&i, &j| metres[i].total_cmp(&metres[j]));
     let metres: Vec<f64> = order.iter().map(|&i| metres[i]).collect();
     let minutes = minutes.map(|m| order.iter().map(|&i| m[i]).collect::<Vec<f64>>());
-    let mut options = IsoOptions::new(metres.iter().map(|m| (m * 1000.0).round() as u32).collect(), a.buffer_m);
+    let mut options = IsoOptions::new(
+        metres.iter().map(|m| (m * 1000.0).round() as u32).collect(),
+        a.buffer_m,
+    );
     if options.thresholds_mm.len() != metres.len() {
         anyhow::bail!("thresholds must be distinct");
     }
@@ -277,14 +318,20 @@ pub(crate) fn run(global: &Global, a: &IsochronesArgs) -> anyhow::Result<()> {
         minutes,
         max_snap_m: a.max_snap_m,
     };
-    let r = write_isochrones(&job, &origins, &a.out).with_context(|| format!("{}", a.out.display()))?;
+    let r =
+        write_isochrones(&job, &origins, &a.out).with_context(|| format!("{}", a.out.display()))?;
     if !r.unsnapped.is_empty() {
         tracing::warn!(
             "{} of {} points are farther than {} m from every walkable way and got no polygon: {}",
             r.unsnapped.len(),
             origins.len(),
             a.max_snap_m,
-            r.unsnapped.iter().take(20).cloned().collect::<Vec<_>>().join(", ")
+            r.unsnapped
+                .iter()
+                .take(20)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     if !global.quiet {

@@ -24,7 +24,10 @@ pub(crate) fn run(a: &PresetsArgs) -> anyhow::Result<()> {
                 (_, Some(min)) => format!("{min} min"),
                 _ => String::new(),
             };
-            let level = c.level.map(|l| format!("{l}-min circle")).unwrap_or_default();
+            let level = c
+                .level
+                .map(|l| format!("{l}-min circle"))
+                .unwrap_or_default();
             let tags: Vec<String> = c.tags.iter().map(ToString::to_string).collect();
             println!(
                 "  {:<16} {:<8} {:<14} {} {} [{}]",

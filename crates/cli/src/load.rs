@@ -19,7 +19,9 @@ pub(crate) fn osm_path(a: &OsmArgs) -> anyhow::Result<PathBuf> {
     }
     let candidates = [
         PathBuf::from(BUNDLED),
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(BUNDLED),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(BUNDLED),
     ];
     candidates
         .into_iter()

@@ -44,10 +44,9 @@ impl FeatureSink {
         };
         let sep: &[u8] = if self.first { b"" } else { b",\n" };
         self.first = false;
-        let r = self
-            .file
-            .write_all(sep)
-            .and_then(|()| serde_json::to_writer(&mut self.file, &f).map_err(std::io::Error::other));
+        let r = self.file.write_all(sep).and_then(|()| {
+            serde_json::to_writer(&mut self.file, &f).map_err(std::io::Error::other)
+        });
         r.map_err(|e| self.file.error(e))
     }
 
@@ -56,7 +55,9 @@ impl FeatureSink {
     /// # Errors
     /// Writing or renaming failed.
     pub fn finish(mut self) -> Result<(), Error> {
-        self.file.write_all(b"\n]}\n").map_err(|e| self.file.error(e))?;
+        self.file
+            .write_all(b"\n]}\n")
+            .map_err(|e| self.file.error(e))?;
         self.file.commit()
     }
 }

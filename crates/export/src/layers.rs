@@ -40,7 +40,12 @@ fn levels(preset: &Preset) -> Vec<u8> {
 ///
 /// # Errors
 /// Writing failed.
-pub fn write_residences(path: &Path, preset: &Preset, homes: &[Home], a: &Analysis) -> Result<(), Error> {
+pub fn write_residences(
+    path: &Path,
+    preset: &Preset,
+    homes: &[Home],
+    a: &Analysis,
+) -> Result<(), Error> {
     let mut sink = FeatureSink::create(path)?;
     let lv = levels(preset);
     for (i, (h, r)) in homes.iter().zip(&a.homes).enumerate() {
@@ -49,7 +54,10 @@ pub fn write_residences(path: &Path, preset: &Preset, homes: &[Home], a: &Analys
         p.insert("osm_id".into(), json!(h.osm_id));
         p.insert("name".into(), json!(h.name));
         p.insert("population".into(), json!(h.population));
-        p.insert("population_source".into(), json!(h.population_source.as_str()));
+        p.insert(
+            "population_source".into(),
+            json!(h.population_source.as_str()),
+        );
         snap_props(&mut p, r.snap.as_ref());
         let mut missing = Vec::new();
         for (c, cat) in preset.categories.iter().enumerate() {
@@ -64,7 +72,10 @@ pub fn write_residences(path: &Path, preset: &Preset, homes: &[Home], a: &Analys
         p.insert("required".into(), json!(preset.categories.len()));
         p.insert("missing".into(), json!(missing));
         for &l in &lv {
-            p.insert(format!("level{l}_ok"), json!(level_ok(preset, r, &a.thresholds_mm, l)));
+            p.insert(
+                format!("level{l}_ok"),
+                json!(level_ok(preset, r, &a.thresholds_mm, l)),
+            );
         }
         sink.push(Value::Point(pos(h.lonlat)), p)?;
     }
@@ -75,7 +86,12 @@ pub fn write_residences(path: &Path, preset: &Preset, homes: &[Home], a: &Analys
 ///
 /// # Errors
 /// Writing failed.
-pub fn write_facilities(path: &Path, preset: &Preset, facilities: &[Facility], a: &Analysis) -> Result<(), Error> {
+pub fn write_facilities(
+    path: &Path,
+    preset: &Preset,
+    facilities: &[Facility],
+    a: &Analysis,
+) -> Result<(), Error> {
     let mut sink = FeatureSink::create(path)?;
     for (i, (f, r)) in facilities.iter().zip(&a.facilities).enumerate() {
         let mut p = JsonObject::new();
@@ -86,7 +102,10 @@ pub fn write_facilities(path: &Path, preset: &Preset, facilities: &[Facility], a
         p.insert("origin".into(), json!(f.origin.as_str()));
         snap_props(&mut p, r.snap.as_ref());
         p.insert("residents".into(), json!(r.residents));
-        p.insert("population".into(), json!((r.population * 10.0).round() / 10.0));
+        p.insert(
+            "population".into(),
+            json!((r.population * 10.0).round() / 10.0),
+        );
         sink.push(Value::Point(pos(f.lonlat)), p)?;
     }
     sink.finish()
@@ -111,7 +130,12 @@ pub fn ccw_ring(mut ring: Vec<[f64; 2]>) -> Vec<[f64; 2]> {
 pub fn write_gaps(path: &Path, preset: &Preset, a: &Analysis) -> Result<(), Error> {
     let mut sink = FeatureSink::create(path)?;
     for g in &a.gaps {
-        let mut ring: Vec<[f64; 2]> = g.cell.boundary().iter().map(|ll| [ll.lng(), ll.lat()]).collect();
+        let mut ring: Vec<[f64; 2]> = g
+            .cell
+            .boundary()
+            .iter()
+            .map(|ll| [ll.lng(), ll.lat()])
+            .collect();
         if let Some(&first) = ring.first() {
             ring.push(first);
         }
@@ -120,7 +144,10 @@ pub fn write_gaps(path: &Path, preset: &Preset, a: &Analysis) -> Result<(), Erro
         p.insert("h3".into(), json!(g.cell.to_string()));
         p.insert("category".into(), json!(preset.categories[g.category].key));
         p.insert("residents_missing".into(), json!(g.residents_missing));
-        p.insert("population_missing".into(), json!((g.population_missing * 10.0).round() / 10.0));
+        p.insert(
+            "population_missing".into(),
+            json!((g.population_missing * 10.0).round() / 10.0),
+        );
         p.insert("nearest_m".into(), json!(g.nearest_mm.map(m1)));
         sink.push(Value::Polygon(vec![ring.into_iter().map(pos).collect()]), p)?;
     }

@@ -91,7 +91,10 @@ impl AtomicFile {
     /// Writing or renaming failed; the temporary file is removed.
     pub fn commit(self) -> Result<(), Error> {
         let path = self.path;
-        let tmp = self.tmp.into_inner().map_err(|e| Error::io(&path, e.into_error()))?;
+        let tmp = self
+            .tmp
+            .into_inner()
+            .map_err(|e| Error::io(&path, e.into_error()))?;
         tmp.as_file().sync_all().ok();
         #[cfg(unix)]
         {

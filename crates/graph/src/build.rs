@@ -146,62 +146,66 @@ impl WalkGraph {
         // Walk the chains.
         let mut used = vec![false; segs.len()];
         let mut raw: Vec<RawEdge> = Vec::new();
-        let walk_from = |start: u32, seg0: u32, keep: &[bool], used: &mut Vec<bool>, raw: &mut Vec<RawEdge>| {
-            let mut coords = vec![coord[start as usize]];
-            let mut per_piece: Vec<(u32, f64)> = Vec::new();
-            let mut length_m = 0.0;
-            let mut oneway = false;
-            let mut cur = start;
-            let mut seg = seg0;
-            loop {
-                used[seg as usize] = true;
-                let s = &segs[seg as usize];
-                let next = if s.a == cur { s.b } else { s.a };
-                let forward_in_way = s.a == cur;
-                let d = seg_len[seg as usize];
-                length_m += d;
-                match per_piece.last_mut() {
-                    Some((p, l)) if *p == s.piece => *l += d,
-                    _ => per_piece.push((s.piece, d)),
-                }
-                match ways[s.piece as usize].direction {
-                    FootDirection::Both => {}
-                    FootDirection::Forward => oneway = true,
-                    FootDirection::Backward => oneway = true,
-                }
-                // A one-way chain lies within one piece; remember its orientation.
-                let dir = ways[s.piece as usize].direction;
-                let reversed = (dir == FootDirection::Forward && !forward_in_way)
-                    || (dir == FootDirection::Backward && forward_in_way);
-                coords.push(coord[next as usize]);
-                cur = next;
-                if keep[cur as usize] {
-                    let piece = per_piece
-                        .iter()
-                        .fold((u32::MAX, -1.0), |best, &(p, l)| if l > best.1 { (p, l) } else { best })
-                        .0;
-                    let mut e = RawEdge {
-                        u: start,
-                        v: cur,
-                        length_m,
-                        oneway,
-                        piece,
-                        coords,
-                    };
-                    if oneway && reversed {
-                        std::mem::swap(&mut e.u, &mut e.v);
-                        e.coords.reverse();
+        let walk_from =
+            |start: u32, seg0: u32, keep: &[bool], used: &mut Vec<bool>, raw: &mut Vec<RawEdge>| {
+                let mut coords = vec![coord[start as usize]];
+                let mut per_piece: Vec<(u32, f64)> = Vec::new();
+                let mut length_m = 0.0;
+                let mut oneway = false;
+                let mut cur = start;
+                let mut seg = seg0;
+                loop {
+                    used[seg as usize] = true;
+                    let s = &segs[seg as usize];
+                    let next = if s.a == cur { s.b } else { s.a };
+                    let forward_in_way = s.a == cur;
+                    let d = seg_len[seg as usize];
+                    length_m += d;
+                    match per_piece.last_mut() {
+                        Some((p, l)) if *p == s.piece => *l += d,
+                        _ => per_piece.push((s.piece, d)),
                     }
-                    raw.push(e);
-                    return;
+                    match ways[s.piece as usize].direction {
+                        FootDirection::Both => {}
+                        FootDirection::Forward => oneway = true,
+                        FootDirection::Backward => oneway = true,
+                    }
+                    // A one-way chain lies within one piece; remember its orientation.
+                    let dir = ways[s.piece as usize].direction;
+                    let reversed = (dir == FootDirection::Forward && !forward_in_way)
+                        || (dir == FootDirection::Backward && forward_in_way);
+                    coords.push(coord[next as usize]);
+                    cur = next;
+                    if keep[cur as usize] {
+                        let piece = per_piece
+                            .iter()
+                            .fold(
+                                (u32::MAX, -1.0),
+                                |best, &(p, l)| if l > best.1 { (p, l) } else { best },
+                            )
+                            .0;
+                        let mut e = RawEdge {
+                            u: start,
+                            v: cur,
+                            length_m,
+                            oneway,
+                            piece,
+                            coords,
+                        };
+                        if oneway && reversed {
+                            std::mem::swap(&mut e.u, &mut e.v);
+                            e.coords.reverse();
+                        }
+                        raw.push(e);
+                        return;
+                    }
+                    let (i0, i1) = (
+                        inc[first[cur as usize] as usize],
+                        inc[first[cur as usize] as usize + 1],
+                    );
+                    seg = if i0 == seg { i1 } else { i0 };
                 }
-                let (i0, i1) = (
-                    inc[first[cur as usize] as usize],
-                    inc[first[cur as usize] as usize + 1],
-                );
-                seg = if i0 == seg { i1 } else { i0 };
-            }
-        };
+            };
         for n in 0..n_local as u32 {
             if !keep[n as usize] {
                 continue;
@@ -267,7 +271,10 @@ impl WalkGraph {
             .filter(|&n| keep[n as usize] && in_kept(n))
             .collect();
         let proj = LocalProjection::centred_on(nodes.iter().map(|&n| coord[n as usize]));
-        let xy: Vec<[f64; 2]> = nodes.iter().map(|&n| proj.project(coord[n as usize])).collect();
+        let xy: Vec<[f64; 2]> = nodes
+            .iter()
+            .map(|&n| proj.project(coord[n as usize]))
+            .collect();
         let (mut minx, mut miny, mut maxx, mut maxy) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
         for p in &xy {
             minx = minx.min(p[0]);
@@ -297,7 +304,13 @@ impl WalkGraph {
         }
         // Edge order: by first node, then second, then length, then OSM way id.
         raw.sort_by(|a, b| {
-            (a.u.min(a.v), a.u.max(a.v), a.u, a.length_m.to_bits(), ways[a.piece as usize].way_id)
+            (
+                a.u.min(a.v),
+                a.u.max(a.v),
+                a.u,
+                a.length_m.to_bits(),
+                ways[a.piece as usize].way_id,
+            )
                 .cmp(&(
                     b.u.min(b.v),
                     b.u.max(b.v),
@@ -319,7 +332,10 @@ impl WalkGraph {
             proj,
             node_osm: nodes.iter().map(|&n| ids[n as usize]).collect(),
             node_lonlat: nodes.iter().map(|&n| coord[n as usize]).collect(),
-            node_xy: nodes.iter().map(|&n| proj.project(coord[n as usize])).collect(),
+            node_xy: nodes
+                .iter()
+                .map(|&n| proj.project(coord[n as usize]))
+                .collect(),
             edges: Vec::with_capacity(raw.len()),
             geom_first: vec![0],
             geom_lonlat: Vec::new(),
@@ -353,9 +369,17 @@ impl WalkGraph {
             g.geom_xy.extend(e.coords.iter().map(|&c| proj.project(c)));
             g.geom_first.push(g.geom_lonlat.len() as u32);
             let id = i as EdgeId;
-            g.graph.add_edge(NodeIndex::new(e.u as usize), NodeIndex::new(e.v as usize), id);
+            g.graph.add_edge(
+                NodeIndex::new(e.u as usize),
+                NodeIndex::new(e.v as usize),
+                id,
+            );
             if !e.oneway && e.u != e.v {
-                g.graph.add_edge(NodeIndex::new(e.v as usize), NodeIndex::new(e.u as usize), id);
+                g.graph.add_edge(
+                    NodeIndex::new(e.v as usize),
+                    NodeIndex::new(e.u as usize),
+                    id,
+                );
             }
         }
         g.forward = adjacency(node_count, &g.edges, false);
@@ -414,11 +438,18 @@ mod tests {
     #[test]
     fn chains_contract_across_ways_and_keep_geometry() {
         // 1-2-3 and 3-4-5 meet only at 3 (degree 2): one edge 1..5 with 5 points.
-        let ways = [way(1, &[1, 2, 3], FootDirection::Both), way(2, &[3, 4, 5], FootDirection::Both)];
+        let ways = [
+            way(1, &[1, 2, 3], FootDirection::Both),
+            way(2, &[3, 4, 5], FootDirection::Both),
+        ];
         let (g, r) = WalkGraph::build(&ways, &BuildOptions::default()).unwrap();
         assert_eq!((g.node_count(), g.edge_count()), (2, 1));
         assert_eq!(g.edge_lonlat(0).len(), 5);
-        let expect: f64 = ways.iter().flat_map(|w| w.coords.windows(2)).map(|p| haversine_m(p[0], p[1])).sum();
+        let expect: f64 = ways
+            .iter()
+            .flat_map(|w| w.coords.windows(2))
+            .map(|p| haversine_m(p[0], p[1]))
+            .sum();
         assert_eq!(g.edge(0).length_mm, (expect * 1000.0).round() as u32);
         assert_eq!(r.segments, 4);
     }
@@ -435,7 +466,9 @@ mod tests {
         assert_eq!(r.components_dropped, 1);
         assert_eq!((r.nodes_dropped, r.edges_dropped), (2, 1));
         assert_eq!(g.node_count(), 4);
-        let all = BuildOptions { keep_all_components: true };
+        let all = BuildOptions {
+            keep_all_components: true,
+        };
         let (g, r) = WalkGraph::build(&ways, &all).unwrap();
         assert_eq!(r.components_dropped, 0);
         assert_eq!(g.node_count(), 6);
@@ -455,7 +488,10 @@ mod tests {
         // Forward adjacency: 1 -> 3 exists; 3 -> 1 only via the other edge.
         assert_eq!(g.forward().arc_count(), 3);
         assert_eq!(g.petgraph().edge_count(), 3);
-        let back = [way(1, &[1, 2, 3], FootDirection::Backward), way(2, &[3, 4, 1], FootDirection::Both)];
+        let back = [
+            way(1, &[1, 2, 3], FootDirection::Backward),
+            way(2, &[3, 4, 1], FootDirection::Both),
+        ];
         let (g, _) = WalkGraph::build(&back, &BuildOptions::default()).unwrap();
         let e = g.edges().iter().find(|e| e.oneway).unwrap();
         assert_eq!((g.node_osm_id(e.u), g.node_osm_id(e.v)), (3, 1));
@@ -479,7 +515,10 @@ mod tests {
             way(4, &[6, 1], FootDirection::Both),
         ];
         let (g, r) = WalkGraph::build(&ways, &BuildOptions::default()).unwrap();
-        assert_eq!((g.node_count(), g.edge_count(), r.parallel_edges), (4, 4, 1));
+        assert_eq!(
+            (g.node_count(), g.edge_count(), r.parallel_edges),
+            (4, 4, 1)
+        );
     }
 
     #[test]

@@ -47,7 +47,9 @@ pub type EdgeId = u32;
 #[non_exhaustive]
 pub enum Error {
     /// There is nothing to walk on.
-    #[error("no walkable ways (the extract has no footways, paths or streets a pedestrian may use)")]
+    #[error(
+        "no walkable ways (the extract has no footways, paths or streets a pedestrian may use)"
+    )]
     NoWalkableWays,
 }
 
@@ -186,6 +188,9 @@ impl WalkGraph {
 
     /// Total length of all edges in metres.
     pub fn total_length_m(&self) -> f64 {
-        self.edges.iter().map(|e| f64::from(e.length_mm) / 1000.0).sum()
+        self.edges
+            .iter()
+            .map(|e| f64::from(e.length_mm) / 1000.0)
+            .sum()
     }
 }

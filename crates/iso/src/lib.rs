@@ -115,7 +115,11 @@ impl IsoScratch {
 
 /// Merges overlapping stretches of the same edge.
 fn merge(mut v: Vec<EdgeReach>) -> Vec<EdgeReach> {
-    v.sort_by(|a, b| (a.edge, a.start).partial_cmp(&(b.edge, b.start)).expect("finite"));
+    v.sort_by(|a, b| {
+        (a.edge, a.start)
+            .partial_cmp(&(b.edge, b.start))
+            .expect("finite")
+    });
     let mut out: Vec<EdgeReach> = Vec::with_capacity(v.len());
     for r in v {
         match out.last_mut() {
@@ -132,7 +136,8 @@ fn cut(xy: &[[f64; 2]], a: f64, b: f64, out: &mut Vec<[f64; 2]>) {
     let total: f64 = xy.windows(2).map(|w| dist(w[0], w[1])).sum();
     let (sa, sb) = (a * total, b * total);
     let mut acc = 0.0;
-    let at = |p: [f64; 2], q: [f64; 2], t: f64| [p[0] + (q[0] - p[0]) * t, p[1] + (q[1] - p[1]) * t];
+    let at =
+        |p: [f64; 2], q: [f64; 2], t: f64| [p[0] + (q[0] - p[0]) * t, p[1] + (q[1] - p[1]) * t];
     if total == 0.0 {
         out.push(xy[0]);
         return;
@@ -142,12 +147,20 @@ fn cut(xy: &[[f64; 2]], a: f64, b: f64, out: &mut Vec<[f64; 2]>) {
         let (s0, s1) = (acc, acc + l);
         if s1 >= sa && s0 <= sb {
             if out.is_empty() {
-                out.push(if l > 0.0 { at(w[0], w[1], ((sa - s0) / l).clamp(0.0, 1.0)) } else { w[0] });
+                out.push(if l > 0.0 {
+                    at(w[0], w[1], ((sa - s0) / l).clamp(0.0, 1.0))
+                } else {
+                    w[0]
+                });
             }
             if s1 <= sb {
                 out.push(w[1]);
             } else {
-                out.push(if l > 0.0 { at(w[0], w[1], ((sb - s0) / l).clamp(0.0, 1.0)) } else { w[1] });
+                out.push(if l > 0.0 {
+                    at(w[0], w[1], ((sb - s0) / l).clamp(0.0, 1.0))
+                } else {
+                    w[1]
+                });
                 break;
             }
         }
@@ -167,7 +180,12 @@ fn dist(a: [f64; 2], b: [f64; 2]) -> f64 {
 /// # Complexity
 /// One bounded search, then O(cells covered) rasterisation per threshold and
 /// O(grid cells) tracing per threshold.
-pub fn isochrones(g: &WalkGraph, spot: &Spot, opts: &IsoOptions, s: &mut IsoScratch) -> Vec<Isochrone> {
+pub fn isochrones(
+    g: &WalkGraph,
+    spot: &Spot,
+    opts: &IsoOptions,
+    s: &mut IsoScratch,
+) -> Vec<Isochrone> {
     let Some(&max_t) = opts.thresholds_mm.last() else {
         return Vec::new();
     };
@@ -175,7 +193,11 @@ pub fn isochrones(g: &WalkGraph, spot: &Spot, opts: &IsoOptions, s: &mut IsoScra
     // The snapped point itself, so even a place that reaches nothing gets a disc.
     let own = g.edge_xy(spot.edge);
     let own_len = g.edge(spot.edge).length_mm;
-    let frac = if own_len > 0 { f64::from(spot.offset_mm) / f64::from(own_len) } else { 0.0 };
+    let frac = if own_len > 0 {
+        f64::from(spot.offset_mm) / f64::from(own_len)
+    } else {
+        0.0
+    };
     let mut piece = Vec::new();
     cut(own, frac, frac, &mut piece);
     let origin = piece[0];
@@ -190,7 +212,12 @@ pub fn isochrones(g: &WalkGraph, spot: &Spot, opts: &IsoOptions, s: &mut IsoScra
     for st in per_t.last().expect("non-empty") {
         for p in g.edge_xy(st.edge) {
             // The whole edge bounds its reached part.
-            bbox = [bbox[0].min(p[0] - r), bbox[1].min(p[1] - r), bbox[2].max(p[0] + r), bbox[3].max(p[1] + r)];
+            bbox = [
+                bbox[0].min(p[0] - r),
+                bbox[1].min(p[1] - r),
+                bbox[2].max(p[0] + r),
+                bbox[3].max(p[1] + r),
+            ];
         }
     }
     s.grid.reset(bbox, opts.cell_m);
@@ -231,7 +258,11 @@ pub fn isochrones(g: &WalkGraph, spot: &Spot, opts: &IsoOptions, s: &mut IsoScra
             if opts.simplify {
                 shape = shape.simplify_vw_preserve(grid.cell * grid.cell / 2.0);
             }
-            let network = if opts.rings && k > 0 { network_m[k] - network_m[k - 1] } else { network_m[k] };
+            let network = if opts.rings && k > 0 {
+                network_m[k] - network_m[k - 1]
+            } else {
+                network_m[k]
+            };
             Isochrone {
                 threshold: k,
                 area_m2: shape.unsigned_area(),

@@ -37,7 +37,14 @@ impl Grid {
                 if e[0] > e[2] {
                     return acc;
                 }
-                Some(acc.map_or(*e, |a| [a[0].min(e[0]), a[1].min(e[1]), a[2].max(e[2]), a[3].max(e[3])]))
+                Some(acc.map_or(*e, |a| {
+                    [
+                        a[0].min(e[0]),
+                        a[1].min(e[1]),
+                        a[2].max(e[2]),
+                        a[3].max(e[3]),
+                    ]
+                }))
             })
     }
 
@@ -138,10 +145,17 @@ mod tests {
         let mut v = vec![false; g.nx * g.ny];
         for y in 0..g.ny {
             for x in 0..g.nx {
-                let p = [g.x0 + (x as f64 + 0.5) * g.cell, g.y0 + (y as f64 + 0.5) * g.cell];
+                let p = [
+                    g.x0 + (x as f64 + 0.5) * g.cell,
+                    g.y0 + (y as f64 + 0.5) * g.cell,
+                ];
                 let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
                 let l2 = dx * dx + dy * dy;
-                let t = if l2 > 0.0 { (((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / l2).clamp(0.0, 1.0) } else { 0.0 };
+                let t = if l2 > 0.0 {
+                    (((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / l2).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
                 let q = [a[0] + t * dx, a[1] + t * dy];
                 v[y * g.nx + x] = ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2)).sqrt() <= r;
             }
@@ -159,7 +173,15 @@ mod tests {
             ([33.0, 2.0], [1.0, 31.0]),
         ];
         for (a, b) in segs {
-            let mut g = Grid { x0: 0.0, y0: 0.0, cell: 1.0, nx: 0, ny: 0, level: vec![], extent: vec![] };
+            let mut g = Grid {
+                x0: 0.0,
+                y0: 0.0,
+                cell: 1.0,
+                nx: 0,
+                ny: 0,
+                level: vec![],
+                extent: vec![],
+            };
             g.reset([-10.0, -10.0, 50.0, 50.0], 1.3);
             g.capsule(a, b, 7.0, 0);
             let want = brute(&g, a, b, 7.0);

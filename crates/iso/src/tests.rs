@@ -1,7 +1,9 @@
 //! Isochrone checks against an exact reference: the buffered union of the reached
 //! segments computed with `geo`'s `Buffer` (i_overlay), on a seeded irregular grid.
 
-use geo::{Area, BooleanOps, Buffer, Contains, Coord, LineString, MultiLineString, Point, Validation};
+use geo::{
+    Area, BooleanOps, Buffer, Contains, Coord, LineString, MultiLineString, Point, Validation,
+};
 use livingcircle_graph::{BuildOptions, WalkGraph};
 use livingcircle_osm::{WalkWay, rules::FootDirection};
 use livingcircle_reach::{Spot, stretches_within};
@@ -16,7 +18,12 @@ fn city(side: i64, seed: u64) -> WalkGraph {
         x ^= x << 17;
         (x >> 11) as f64 / (1u64 << 53) as f64
     };
-    let at = |i: i64, j: i64, r: f64| [11.0 + (i as f64 + r * 0.2) * 0.0011, 48.0 + j as f64 * 0.0008];
+    let at = |i: i64, j: i64, r: f64| {
+        [
+            11.0 + (i as f64 + r * 0.2) * 0.0011,
+            48.0 + j as f64 * 0.0008,
+        ]
+    };
     let mut ways = Vec::new();
     for j in 0..side {
         for i in 0..side {
@@ -45,7 +52,12 @@ fn exact(g: &WalkGraph, spot: &Spot, s: &IsoScratch, t: u32, r: f64) -> MultiPol
     for st in merge(stretches_within(g, spot, &s.search, t)) {
         cut(g.edge_xy(st.edge), st.start, st.end, &mut piece);
         if piece.len() >= 2 {
-            lines.push(LineString::from(piece.iter().map(|p| Coord { x: p[0], y: p[1] }).collect::<Vec<_>>()));
+            lines.push(LineString::from(
+                piece
+                    .iter()
+                    .map(|p| Coord { x: p[0], y: p[1] })
+                    .collect::<Vec<_>>(),
+            ));
         }
     }
     MultiLineString::new(lines).buffer(r)
@@ -58,35 +70,59 @@ fn matches_the_exact_buffered_union_nests_and_is_valid() {
     let mut s = IsoScratch::new(&g);
     let mut worst = [0.0f64; 2];
     for e in (0..g.edge_count() as u32).step_by(9) {
-        let spot = Spot { edge: e, offset_mm: g.edge(e).length_mm / 3, leg_mm: 4_000 };
+        let spot = Spot {
+            edge: e,
+            offset_mm: g.edge(e).length_mm / 3,
+            leg_mm: 4_000,
+        };
         let iso = isochrones(&g, &spot, &opts, &mut s);
         assert_eq!(iso.len(), 3);
         for (k, i) in iso.iter().enumerate() {
-            assert!(i.shape.is_valid(), "edge {e} t{k}: {:?}", i.shape.validation_errors());
+            assert!(
+                i.shape.is_valid(),
+                "edge {e} t{k}: {:?}",
+                i.shape.validation_errors()
+            );
             let reference = exact(&g, &spot, &s, opts.thresholds_mm[k], 25.0);
             let (a, b) = (i.shape.unsigned_area(), reference.unsigned_area());
             if b > 5_000.0 {
-                assert!((a - b).abs() / b < 0.03, "edge {e} t{k}: area {a} vs exact {b}");
+                assert!(
+                    (a - b).abs() / b < 0.03,
+                    "edge {e} t{k}: area {a} vs exact {b}"
+                );
                 let sym = i.shape.xor(&reference).unsigned_area();
                 worst = [worst[0].max((a - b).abs() / b), worst[1].max(sym / b)];
-                assert!(sym / b < 0.05, "edge {e} t{k}: symmetric difference {sym} of {b}");
+                assert!(
+                    sym / b < 0.05,
+                    "edge {e} t{k}: symmetric difference {sym} of {b}"
+                );
             }
             // Every node reached within the threshold lies inside.
             for n in 0..g.node_count() as u32 {
                 if s.search.dist(n).is_some_and(|d| d <= opts.thresholds_mm[k]) {
                     let p = g.node_xy(n);
-                    assert!(i.shape.contains(&Point::new(p[0], p[1])), "edge {e} t{k}: node {n} outside");
+                    assert!(
+                        i.shape.contains(&Point::new(p[0], p[1])),
+                        "edge {e} t{k}: node {n} outside"
+                    );
                 }
             }
             if k > 0 {
                 // Nested: the smaller lies inside the larger (up to float noise).
                 let outside = iso[k - 1].shape.difference(&i.shape).unsigned_area();
-                assert!(outside < 1e-6, "edge {e}: t{} sticks out of t{k} by {outside} m2", k - 1);
+                assert!(
+                    outside < 1e-6,
+                    "edge {e}: t{} sticks out of t{k} by {outside} m2",
+                    k - 1
+                );
             }
         }
     }
     // Printed for the README: the worst relative area and symmetric differences.
-    println!("worst area difference {:.4}, worst symmetric difference {:.4}", worst[0], worst[1]);
+    println!(
+        "worst area difference {:.4}, worst symmetric difference {:.4}",
+        worst[0], worst[1]
+    );
 }
 
 #[test]
@@ -94,7 +130,11 @@ fn unreached_far_nodes_are_outside() {
     let g = city(12, 3);
     let opts = IsoOptions::new(vec![400_000], 25.0);
     let mut s = IsoScratch::new(&g);
-    let spot = Spot { edge: 5, offset_mm: 0, leg_mm: 0 };
+    let spot = Spot {
+        edge: 5,
+        offset_mm: 0,
+        leg_mm: 0,
+    };
     let iso = isochrones(&g, &spot, &opts, &mut s);
     let reached = exact(&g, &spot, &s, 400_000, 25.0 + 2.0 * opts.cell_m);
     for n in 0..g.node_count() as u32 {
@@ -109,14 +149,29 @@ fn unreached_far_nodes_are_outside() {
 fn rings_are_disjoint_and_add_up() {
     let g = city(10, 11);
     let nested = IsoOptions::new(vec![200_000, 400_000, 600_000], 25.0);
-    let rings = IsoOptions { rings: true, simplify: false, ..nested.clone() };
-    let nested = IsoOptions { simplify: false, ..nested };
+    let rings = IsoOptions {
+        rings: true,
+        simplify: false,
+        ..nested.clone()
+    };
+    let nested = IsoOptions {
+        simplify: false,
+        ..nested
+    };
     let mut s = IsoScratch::new(&g);
-    let spot = Spot { edge: 3, offset_mm: 10, leg_mm: 0 };
+    let spot = Spot {
+        edge: 3,
+        offset_mm: 10,
+        leg_mm: 0,
+    };
     let n = isochrones(&g, &spot, &nested, &mut s);
     let r = isochrones(&g, &spot, &rings, &mut s);
     let sum: f64 = r.iter().map(|i| i.area_m2).sum();
-    assert!((sum - n[2].area_m2).abs() < 1e-6, "{sum} vs {}", n[2].area_m2);
+    assert!(
+        (sum - n[2].area_m2).abs() < 1e-6,
+        "{sum} vs {}",
+        n[2].area_m2
+    );
     assert!(r[0].shape.intersection(&r[1].shape).unsigned_area() < 1e-6);
 }
 
@@ -126,7 +181,11 @@ fn a_place_that_reaches_nothing_still_gets_a_small_valid_polygon() {
     let opts = IsoOptions::new(vec![1_000], 25.0);
     let mut s = IsoScratch::new(&g);
     // The leg alone exceeds the budget.
-    let spot = Spot { edge: 0, offset_mm: 0, leg_mm: 50_000 };
+    let spot = Spot {
+        edge: 0,
+        offset_mm: 0,
+        leg_mm: 50_000,
+    };
     let iso = isochrones(&g, &spot, &opts, &mut s);
     assert!(iso[0].shape.is_valid());
     let a = iso[0].shape.unsigned_area();

@@ -59,7 +59,10 @@ pub(crate) fn polygons(
     let mut rings: Vec<(Vec<(isize, isize)>, (isize, isize))> = Vec::new();
     starts.sort_unstable();
     starts.dedup();
-    let take = |out: &mut Vec<[(u32, u32); 2]>, at: u32, dir: Option<(isize, isize)>| -> Option<(u32, u32)> {
+    let take = |out: &mut Vec<[(u32, u32); 2]>,
+                at: u32,
+                dir: Option<(isize, isize)>|
+     -> Option<(u32, u32)> {
         let slot = &mut out[at as usize];
         let n = usize::from(slot[0].0 != u32::MAX) + usize::from(slot[1].0 != u32::MAX);
         if n == 0 {
@@ -91,7 +94,11 @@ pub(crate) fn polygons(
             if slot[0].0 == u32::MAX && slot[1].0 == u32::MAX {
                 break;
             }
-            let first = if slot[0].0 != u32::MAX { slot[0] } else { slot[1] };
+            let first = if slot[0].0 != u32::MAX {
+                slot[0]
+            } else {
+                slot[1]
+            };
             if slot[0].0 != u32::MAX {
                 out[s0 as usize][0] = (u32::MAX, u32::MAX);
                 out[s0 as usize].swap(0, 1);
@@ -165,7 +172,10 @@ pub(crate) fn polygons(
     let mut holes: Vec<Vec<LineString>> = vec![Vec::new(); ncomp as usize];
     for (ring, (cx, cy)) in &rings {
         let c = comp[cy.unsigned_abs() * nx + cx.unsigned_abs()] as usize;
-        let area2: isize = ring.windows(2).map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1).sum();
+        let area2: isize = ring
+            .windows(2)
+            .map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1)
+            .sum();
         if area2 > 0 {
             debug_assert!(outer[c].is_none(), "one exterior per 4-connected component");
             outer[c] = Some(to_ls(ring));
@@ -276,7 +286,9 @@ mod tests {
 
     #[test]
     fn nested_islands_in_holes() {
-        let mp = trace(&["#######", "#.....#", "#.###.#", "#.#.#.#", "#.###.#", "#.....#", "#######"]);
+        let mp = trace(&[
+            "#######", "#.....#", "#.###.#", "#.#.#.#", "#.###.#", "#.....#", "#######",
+        ]);
         assert_eq!(mp.0.len(), 2);
         assert!((mp.unsigned_area() - (24.0 + 8.0)).abs() < 1e-9);
         assert!(mp.is_valid());

@@ -1,8 +1,8 @@
 //! Closing outlines into polygons, and the measures residences need.
 
 use geo::{
-    Area, BoundingRect, Centroid, Contains, Coord, InteriorPoint, LineString, MultiPolygon,
-    Point, Polygon,
+    Area, BoundingRect, Centroid, Contains, Coord, InteriorPoint, LineString, MultiPolygon, Point,
+    Polygon,
 };
 
 use crate::proj::LocalProjection;
@@ -42,7 +42,13 @@ pub(crate) fn assemble_rings(mut parts: Vec<Vec<i64>>) -> (Vec<Vec<i64>>, usize)
 /// Builds a multipolygon from outer and inner rings given as coordinates.
 /// Each inner ring goes to the first outer ring that contains its first vertex.
 pub(crate) fn multipolygon(outers: Vec<Vec<[f64; 2]>>, inners: Vec<Vec<[f64; 2]>>) -> MultiPolygon {
-    let to_ls = |r: Vec<[f64; 2]>| LineString::from(r.into_iter().map(|[x, y]| Coord { x, y }).collect::<Vec<_>>());
+    let to_ls = |r: Vec<[f64; 2]>| {
+        LineString::from(
+            r.into_iter()
+                .map(|[x, y]| Coord { x, y })
+                .collect::<Vec<_>>(),
+        )
+    };
     let mut polys: Vec<(Polygon, Vec<LineString>)> = outers
         .into_iter()
         .map(|o| (Polygon::new(to_ls(o), vec![]), vec![]))
@@ -123,10 +129,16 @@ mod tests {
     #[test]
     fn area_of_a_100m_square() {
         let proj = LocalProjection::new(11.0, 48.0);
-        let sq: Vec<[f64; 2]> = [[0.0, 0.0], [100.0, 0.0], [100.0, 100.0], [0.0, 100.0], [0.0, 0.0]]
-            .into_iter()
-            .map(|p| proj.unproject(p))
-            .collect();
+        let sq: Vec<[f64; 2]> = [
+            [0.0, 0.0],
+            [100.0, 0.0],
+            [100.0, 100.0],
+            [0.0, 100.0],
+            [0.0, 0.0],
+        ]
+        .into_iter()
+        .map(|p| proj.unproject(p))
+        .collect();
         let mp = multipolygon(vec![sq], vec![]);
         let (a, c) = area_and_centroid(&mp).unwrap();
         assert!((a - 10_000.0).abs() < 5.0, "{a}");

@@ -60,7 +60,10 @@ impl Tags {
 
     /// Borrowed `(key, value)` pairs.
     pub fn pairs(&self) -> Vec<(&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+        self.0
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
     }
 
     /// `name`, else `name:zh`, else `name:en`.

@@ -102,7 +102,10 @@ mod tests {
         let (pa, pb) = (p.project(a), p.project(b));
         let planar = ((pa[0] - pb[0]).powi(2) + (pa[1] - pb[1]).powi(2)).sqrt();
         let sphere = haversine_m(a, b);
-        assert!((planar - sphere).abs() / sphere < 0.001, "{planar} {sphere}");
+        assert!(
+            (planar - sphere).abs() / sphere < 0.001,
+            "{planar} {sphere}"
+        );
         let back = p.unproject(pa);
         assert!((back[0] - a[0]).abs() < 1e-12 && (back[1] - a[1]).abs() < 1e-12);
     }

@@ -188,7 +188,12 @@ fn pass1_blob(decoded: BlobDecode<'_>, opts: &ReadOptions) -> (Pass1, BlobInfo) 
         BlobDecode::Unknown(_) => return (out, info),
     };
     let mut tagbuf: Vec<(&str, &str)> = Vec::new();
-    let node = |id: i64, lon: f64, lat: f64, tags: &[(&str, &str)], out: &mut Pass1, info: &mut BlobInfo| {
+    let node = |id: i64,
+                lon: f64,
+                lat: f64,
+                tags: &[(&str, &str)],
+                out: &mut Pass1,
+                info: &mut BlobInfo| {
         out.nodes += 1;
         info.kinds |= HAS_NODES;
         info.min_node = info.min_node.min(id);
@@ -230,13 +235,19 @@ fn pass1_blob(decoded: BlobDecode<'_>, opts: &ReadOptions) -> (Pass1, BlobInfo) 
                     }
                     continue;
                 }
-                let highway = tagbuf.iter().find(|(k, _)| *k == "highway").map(|(_, v)| *v);
+                let highway = tagbuf
+                    .iter()
+                    .find(|(k, _)| *k == "highway")
+                    .map(|(_, v)| *v);
                 if let Some(hw) = highway {
                     out.highway_ways += 1;
                     let class = opts.rules.classify(&tagbuf);
                     if class != WayClass::NotWalkable {
-                        let tag = |k: &str| tagbuf.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
-                        let name = tag("name").or_else(|| tag("name:zh")).or_else(|| tag("name:en"));
+                        let tag =
+                            |k: &str| tagbuf.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
+                        let name = tag("name")
+                            .or_else(|| tag("name:zh"))
+                            .or_else(|| tag("name:en"));
                         out.walk.push(RawWalk {
                             id: w.id(),
                             refs: w.refs().collect(),
@@ -386,28 +397,24 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<OsmData, Error> {
             let i = needed.partition_point(|&id| id < b.min_node);
             b.kinds & HAS_NODES != 0 && needed.get(i).is_some_and(|&id| id <= b.max_node)
         };
-        let chunks = for_blobs(
-            path,
-            &|i| infos.get(i).is_some_and(in_range),
-            &|_, d| {
-                let mut found = Vec::new();
-                if let BlobDecode::OsmData(block) = d {
-                    for g in block.groups() {
-                        for n in g.dense_nodes() {
-                            if needed.binary_search(&n.id()).is_ok() {
-                                found.push((n.id(), [n.lon(), n.lat()]));
-                            }
+        let chunks = for_blobs(path, &|i| infos.get(i).is_some_and(in_range), &|_, d| {
+            let mut found = Vec::new();
+            if let BlobDecode::OsmData(block) = d {
+                for g in block.groups() {
+                    for n in g.dense_nodes() {
+                        if needed.binary_search(&n.id()).is_ok() {
+                            found.push((n.id(), [n.lon(), n.lat()]));
                         }
-                        for n in g.nodes() {
-                            if needed.binary_search(&n.id()).is_ok() {
-                                found.push((n.id(), [n.lon(), n.lat()]));
-                            }
+                    }
+                    for n in g.nodes() {
+                        if needed.binary_search(&n.id()).is_ok() {
+                            found.push((n.id(), [n.lon(), n.lat()]));
                         }
                     }
                 }
-                found
-            },
-        )?;
+            }
+            found
+        })?;
         let mut all: Vec<(i64, [f64; 2])> = chunks.into_iter().flatten().collect();
         all.sort_unstable_by_key(|(id, _)| *id);
         all.dedup_by_key(|(id, _)| *id);
@@ -530,7 +537,9 @@ fn area_shape(
         let pts: Vec<[f64; 2]> = ids.filter_map(|&i| coord(i)).collect();
         (!pts.is_empty()).then(|| {
             let n = pts.len() as f64;
-            let s = pts.iter().fold([0.0, 0.0], |s, p| [s[0] + p[0], s[1] + p[1]]);
+            let s = pts
+                .iter()
+                .fold([0.0, 0.0], |s, p| [s[0] + p[0], s[1] + p[1]]);
             Shape::Point([s[0] / n, s[1] / n])
         })
     };

@@ -69,10 +69,7 @@ fn get<'a>(tags: &[(&'a str, &'a str)], key: &str) -> Option<&'a str> {
 
 /// `foot=yes|designated|permissive`: an explicit permission for pedestrians.
 fn foot_permitted(tags: &[(&str, &str)]) -> bool {
-    matches!(
-        get(tags, "foot"),
-        Some("yes" | "designated" | "permissive")
-    )
+    matches!(get(tags, "foot"), Some("yes" | "designated" | "permissive"))
 }
 
 /// Whether the road's sidewalks are all mapped separately.
@@ -84,7 +81,8 @@ fn sidewalk_separate(tags: &[(&str, &str)]) -> bool {
     }
     let left = get(tags, "sidewalk:left");
     let right = get(tags, "sidewalk:right");
-    matches!(left, Some("separate" | "no")) && matches!(right, Some("separate" | "no"))
+    matches!(left, Some("separate" | "no"))
+        && matches!(right, Some("separate" | "no"))
         && (left == Some("separate") || right == Some("separate"))
 }
 
@@ -139,7 +137,10 @@ mod tests {
     use super::*;
 
     fn walkable(tags: &[(&str, &str)]) -> bool {
-        matches!(WalkRules::default().classify(tags), WayClass::Walkable { .. })
+        matches!(
+            WalkRules::default().classify(tags),
+            WayClass::Walkable { .. }
+        )
     }
 
     #[test]
@@ -206,7 +207,10 @@ mod tests {
                 ("foot", "permissive")
             ]));
         }
-        assert!(walkable(&[("highway", "service"), ("access", "destination")]));
+        assert!(walkable(&[
+            ("highway", "service"),
+            ("access", "destination")
+        ]));
     }
 
     #[test]
@@ -221,7 +225,10 @@ mod tests {
             direction: FootDirection::Both,
             sidewalk_separate: false,
         };
-        assert_eq!(r.classify(&[("highway", "residential"), ("oneway", "yes")]), both);
+        assert_eq!(
+            r.classify(&[("highway", "residential"), ("oneway", "yes")]),
+            both
+        );
         assert_eq!(
             r.classify(&[("highway", "footway"), ("oneway:foot", "yes")]),
             WayClass::Walkable {

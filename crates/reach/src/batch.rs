@@ -105,7 +105,13 @@ where
             || Local::new(n, targets.len()),
             |l, &src| {
                 let before = l.scratch.stats;
-                search(g, Direction::Forward, &[(src, 0)], budget_mm, &mut l.scratch);
+                search(
+                    g,
+                    Direction::Forward,
+                    &[(src, 0)],
+                    budget_mm,
+                    &mut l.scratch,
+                );
                 l.begin();
                 for i in 0..l.scratch.settled().len() {
                     let x = l.scratch.settled()[i];
@@ -127,7 +133,9 @@ where
         stats += *s;
     }
     let hits_of = |node: NodeId| -> &[(u32, u32)] {
-        let i = sources.binary_search(&node).expect("every exit node was searched");
+        let i = sources
+            .binary_search(&node)
+            .expect("every exit node was searched");
         &per_source[i].0
     };
 

@@ -38,7 +38,9 @@ mod batch;
 mod queue;
 mod spots;
 
-pub use batch::{PerResidence, multi_source, nearest_from_node_distances, per_residence, search_many};
+pub use batch::{
+    PerResidence, multi_source, nearest_from_node_distances, per_residence, search_many,
+};
 pub use spots::{EdgeReach, Spot, Targets, reach_from_spot, stretches_within};
 
 use livingcircle_graph::{NodeId, WalkGraph};
@@ -124,7 +126,13 @@ impl Scratch {
 /// # Complexity
 /// O((V' + E') log V') for the V' nodes and E' arcs within the budget; nothing
 /// outside the ball is touched.
-pub fn search(g: &WalkGraph, dir: Direction, seeds: &[(NodeId, u32)], budget: u32, s: &mut Scratch) {
+pub fn search(
+    g: &WalkGraph,
+    dir: Direction,
+    seeds: &[(NodeId, u32)],
+    budget: u32,
+    s: &mut Scratch,
+) {
     let adj = match dir {
         Direction::Forward => g.forward(),
         Direction::Backward => g.backward(),

@@ -11,12 +11,19 @@ pub(crate) fn dijkstra(g: &WalkGraph, seeds: &[(NodeId, u32)], backward: bool) -
         dist[s as usize] = dist[s as usize].min(u64::from(c));
     }
     loop {
-        let Some(u) = (0..n).filter(|&i| !done[i] && dist[i] != u64::MAX).min_by_key(|&i| dist[i]) else {
+        let Some(u) = (0..n)
+            .filter(|&i| !done[i] && dist[i] != u64::MAX)
+            .min_by_key(|&i| dist[i])
+        else {
             break;
         };
         done[u] = true;
         for e in g.edges() {
-            let arcs: &[(u32, u32)] = if e.oneway { &[(e.u, e.v)] } else { &[(e.u, e.v), (e.v, e.u)] };
+            let arcs: &[(u32, u32)] = if e.oneway {
+                &[(e.u, e.v)]
+            } else {
+                &[(e.u, e.v), (e.v, e.u)]
+            };
             for &(a, b) in arcs {
                 let (a, b) = if backward { (b, a) } else { (a, b) };
                 if a as usize == u {

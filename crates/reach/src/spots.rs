@@ -152,7 +152,12 @@ pub struct EdgeReach {
 ///
 /// Afterwards the scratch holds the node distances of the search, so
 /// [`stretches_within`] can give the stretches of any smaller budget.
-pub fn reach_from_spot(g: &WalkGraph, spot: &Spot, budget_mm: u32, s: &mut Scratch) -> Vec<EdgeReach> {
+pub fn reach_from_spot(
+    g: &WalkGraph,
+    spot: &Spot,
+    budget_mm: u32,
+    s: &mut Scratch,
+) -> Vec<EdgeReach> {
     if spot.leg_mm > budget_mm {
         s.reset();
         return Vec::new();
@@ -202,19 +207,35 @@ pub fn stretches_within(g: &WalkGraph, spot: &Spot, s: &Scratch, budget_mm: u32)
         let left = budget_mm - d;
         for (&(_, len), &e) in adj.arcs(n).iter().zip(adj.edges(n)) {
             if len == 0 {
-                out.push(EdgeReach { edge: e, start: 0.0, end: 1.0 });
+                out.push(EdgeReach {
+                    edge: e,
+                    start: 0.0,
+                    end: 1.0,
+                });
                 continue;
             }
             let f = (f64::from(left) / f64::from(len)).min(1.0);
             let edge = g.edge(e);
             if edge.u == n {
-                out.push(EdgeReach { edge: e, start: 0.0, end: f });
+                out.push(EdgeReach {
+                    edge: e,
+                    start: 0.0,
+                    end: f,
+                });
             }
             if edge.v == n {
-                out.push(EdgeReach { edge: e, start: 1.0 - f, end: 1.0 });
+                out.push(EdgeReach {
+                    edge: e,
+                    start: 1.0 - f,
+                    end: 1.0,
+                });
             }
         }
     }
-    out.sort_by(|a, b| (a.edge, a.start, a.end).partial_cmp(&(b.edge, b.start, b.end)).expect("finite"));
+    out.sort_by(|a, b| {
+        (a.edge, a.start, a.end)
+            .partial_cmp(&(b.edge, b.start, b.end))
+            .expect("finite")
+    });
     out
 }

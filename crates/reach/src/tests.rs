@@ -40,14 +40,23 @@ fn build(spec: &Spec) -> Option<WalkGraph> {
             nodes: vec![a as i64, b as i64],
             coords: vec![at(a), at(b)],
             // One way in ten is one-way for pedestrians.
-            direction: if kind == 0 { FootDirection::Forward } else { FootDirection::Both },
+            direction: if kind == 0 {
+                FootDirection::Forward
+            } else {
+                FootDirection::Both
+            },
             highway: "footway".into(),
             name: None,
         })
         .collect();
-    WalkGraph::build(&ways, &BuildOptions { keep_all_components: true })
-        .ok()
-        .map(|x| x.0)
+    WalkGraph::build(
+        &ways,
+        &BuildOptions {
+            keep_all_components: true,
+        },
+    )
+    .ok()
+    .map(|x| x.0)
 }
 
 fn config() -> ProptestConfig {
@@ -208,15 +217,25 @@ proptest! {
 fn results_do_not_depend_on_thread_count() {
     let spec = Spec {
         pos: (0..36).map(|i| ((i % 6) as u8, (i / 6) as u8)).collect(),
-        ways: (0..36).flat_map(|i| [(i, (i + 1) % 36, 1), (i, (i + 6) % 36, 1)]).collect(),
+        ways: (0..36)
+            .flat_map(|i| [(i, (i + 1) % 36, 1), (i, (i + 6) % 36, 1)])
+            .collect(),
     };
     let g = build(&spec).unwrap();
-    let spots: Vec<Spot> = (0..g.edge_count() as u32).map(|e| Spot { edge: e, offset_mm: g.edge(e).length_mm / 3, leg_mm: 5000 }).collect();
+    let spots: Vec<Spot> = (0..g.edge_count() as u32)
+        .map(|e| Spot {
+            edge: e,
+            offset_mm: g.edge(e).length_mm / 3,
+            leg_mm: 5000,
+        })
+        .collect();
     let targets = Targets::new(&g, spots.iter().step_by(7).copied().collect());
     let go = |threads| {
-        rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| {
-            per_residence(&g, &targets, &spots, 400_000, |_, h| h.to_vec())
-        })
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| per_residence(&g, &targets, &spots, 400_000, |_, h| h.to_vec()))
     };
     let (a, sa) = go(1);
     let (b, sb) = go(2);

@@ -170,7 +170,10 @@ mod tests {
                 for (dx, dy) in [(1, 0), (0, 1)] {
                     if x + dx < n && y + dy < n {
                         let (a, b) = (at(x, y), at(x + dx, y + dy));
-                        let mid = [(a[0] + b[0]) / 2.0 + 0.0001 * dy as f64, (a[1] + b[1]) / 2.0 + 0.0001 * dx as f64];
+                        let mid = [
+                            (a[0] + b[0]) / 2.0 + 0.0001 * dy as f64,
+                            (a[1] + b[1]) / 2.0 + 0.0001 * dx as f64,
+                        ];
                         ways.push(WalkWay {
                             way_id: ways.len() as i64,
                             nodes: vec![id(x, y), 900_000 + ways.len() as i64, id(x + dx, y + dy)],

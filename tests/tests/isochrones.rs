@@ -1,0 +1,143 @@
+//! Isochrones through the command line and, for every residence of the bundled
+//! city, nesting and validity in process.
+
+use geo::{Area, BooleanOps, Validation};
+use livingcircle_analysis::homes_from_osm;
+use livingcircle_graph::{BuildOptions, WalkGraph};
+use livingcircle_iso::{IsoOptions, IsoScratch, isochrones};
+use livingcircle_osm::{ReadOptions, read};
+use livingcircle_reach::Spot;
+use livingcircle_snap::Snapper;
+use rayon::prelude::*;
+
+use crate::util::{data, json, ok, tmp};
+
+#[test]
+fn points_file_gives_nested_valid_layers_and_lists_unsnapped_points() {
+    let dir = tmp();
+    std::fs::write(
+        dir.path().join("p.csv"),
+        "name,lon,lat\nMarienplatz,11.5755,48.1372\nfar away,11.0,48.0\n",
+    )
+    .unwrap();
+    let out = ok(
+        dir.path(),
+        &["isochrones", "--points", "p.csv", "--out", "iso.geojson"],
+    );
+    assert!(out.contains("1 unsnapped: 1"), "{out}");
+    let v = json(&dir.path().join("iso.geojson"));
+    let f = v["features"].as_array().unwrap();
+    assert_eq!(
+        f.len(),
+        3,
+        "three thresholds for the snapped point, none for the other"
+    );
+    let mut last = 0.0;
+    for (k, minutes) in [5.0, 10.0, 15.0].into_iter().enumerate() {
+        let p = &f[k]["properties"];
+        assert_eq!(p["threshold_min"], minutes);
+        assert_eq!(p["name"], "Marienplatz");
+        let area = p["area_m2"].as_f64().unwrap();
+        assert!(area > last, "areas grow with the threshold");
+        last = area;
+        assert!(p["population"].as_f64().unwrap() > 0.0);
+        assert!(p["network_m"].as_f64().unwrap() > 0.0);
+        assert!(p["kindergarten_count"].as_u64().is_some());
+    }
+    crate::analyze::check_layer(&dir.path().join("iso.geojson"));
+    // Rings are disjoint bands whose areas add up to the 15-minute area.
+    ok(
+        dir.path(),
+        &[
+            "isochrones",
+            "--points",
+            "p.csv",
+            "--rings",
+            "--out",
+            "rings.geojson",
+        ],
+    );
+    let r = json(&dir.path().join("rings.geojson"));
+    let sum: f64 = r["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["area_m2"].as_f64().unwrap())
+        .sum();
+    assert!((sum - last).abs() <= 3.0, "{sum} vs {last}");
+}
+
+#[test]
+fn every_residence_of_the_bundled_city_nests_5_in_10_in_15() {
+    let d = read(&data("munchen.osm.pbf"), &ReadOptions::default()).unwrap();
+    let (g, _) = WalkGraph::build(&d.ways, &BuildOptions::default()).unwrap();
+    let snapper = Snapper::new(&g);
+    let homes = homes_from_osm(&d);
+    let speed_mm_per_min = 4.8 * 1000.0 / 60.0 * 1000.0;
+    let opts = IsoOptions::new(
+        [5.0, 10.0, 15.0]
+            .iter()
+            .map(|m| (m * speed_mm_per_min) as u32)
+            .collect(),
+        25.0,
+    );
+    let bad: Vec<String> = homes
+        .par_iter()
+        .enumerate()
+        .map_init(
+            || IsoScratch::new(&g),
+            |s, (i, h)| {
+                let Some(snap) = snapper.snap_point(g.projection().project(h.lonlat), 200.0) else {
+                    return None;
+                };
+                let spot = Spot {
+                    edge: snap.edge,
+                    offset_mm: snap.offset_mm,
+                    leg_mm: snap.leg_mm(),
+                };
+                let iso = isochrones(&g, &spot, &opts, s);
+                for k in 0..3 {
+                    // Validity is checked on every tenth residence (it is the slow part;
+                    // the iso crate's own tests check it on every case).
+                    if i % 10 == 0 && !iso[k].shape.is_valid() {
+                        return Some(format!("residence {i}: threshold {k} invalid"));
+                    }
+                    if k > 0 {
+                        let out = iso[k - 1].shape.difference(&iso[k].shape).unsigned_area();
+                        if out > 1e-6 {
+                            return Some(format!("residence {i}: {k} sticks out by {out} m2"));
+                        }
+                    }
+                }
+                None
+            },
+        )
+        .flatten()
+        .collect();
+    assert!(bad.is_empty(), "{bad:?}");
+}
+
+#[test]
+fn analyze_writes_isochrones_beside_the_other_layers() {
+    let dir = tmp();
+    let fixture = data("fixtures/features.osm.pbf");
+    ok(
+        dir.path(),
+        &[
+            "analyze",
+            "--osm",
+            crate::util::s(&fixture),
+            "--isochrones",
+            "--out",
+            "o",
+            "-q",
+        ],
+    );
+    let v = json(&dir.path().join("o/isochrones.geojson"));
+    assert_eq!(
+        v["features"].as_array().unwrap().len(),
+        9,
+        "3 residences x 3 thresholds"
+    );
+    crate::analyze::check_layer(&dir.path().join("o/isochrones.geojson"));
+}
