@@ -87,9 +87,7 @@ fn every_residence_of_the_bundled_city_nests_5_in_10_in_15() {
         .map_init(
             || IsoScratch::new(&g),
             |s, (i, h)| {
-                let Some(snap) = snapper.snap_point(g.projection().project(h.lonlat), 200.0) else {
-                    return None;
-                };
+                let snap = snapper.snap_point(g.projection().project(h.lonlat), 200.0)?;
                 let spot = Spot {
                     edge: snap.edge,
                     offset_mm: snap.offset_mm,

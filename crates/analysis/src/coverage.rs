@@ -515,10 +515,10 @@ fn gap_cells(
             });
             e.residents_missing += 1;
             e.population_missing += h.population;
-            if let Some(d) = results[i].nearest_mm[c] {
-                if e.nearest_mm.is_none_or(|x| d < x) {
-                    e.nearest_mm = Some(d);
-                }
+            if let Some(d) = results[i].nearest_mm[c]
+                && e.nearest_mm.is_none_or(|x| d < x)
+            {
+                e.nearest_mm = Some(d);
             }
         }
     }

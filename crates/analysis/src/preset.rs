@@ -180,13 +180,13 @@ impl Preset {
             };
             err(e.span().map(|s| s.start), format!("{msg}{hint}"))
         })?;
-        if let Some(s) = &raw.speed_kmh {
-            if !(s.get_ref().is_finite() && *s.get_ref() > 0.0) {
-                return Err(err(
-                    Some(s.span().start),
-                    "speed_kmh must be a positive number".into(),
-                ));
-            }
+        if let Some(s) = &raw.speed_kmh
+            && !(s.get_ref().is_finite() && *s.get_ref() > 0.0)
+        {
+            return Err(err(
+                Some(s.span().start),
+                "speed_kmh must be a positive number".into(),
+            ));
         }
         if raw.category.is_empty() {
             return Err(err(
@@ -244,16 +244,16 @@ impl Preset {
                     ),
                 ));
             }
-            if let Some(l) = &c.level {
-                if ![5, 10, 15].contains(l.get_ref()) {
-                    return Err(err(
-                        Some(l.span().start),
-                        format!(
-                            "category `{key}`: level {} is not one of 5, 10, 15",
-                            l.get_ref()
-                        ),
-                    ));
-                }
+            if let Some(l) = &c.level
+                && ![5, 10, 15].contains(l.get_ref())
+            {
+                return Err(err(
+                    Some(l.span().start),
+                    format!(
+                        "category `{key}`: level {} is not one of 5, 10, 15",
+                        l.get_ref()
+                    ),
+                ));
             }
             if c.tags.is_empty() {
                 return Err(err(Some(at), format!("category `{key}`: tags is empty")));

@@ -38,6 +38,9 @@ pub(crate) struct IsoJob<'a> {
     pub(crate) max_snap_m: f64,
 }
 
+/// An isochrone with the population and the facilities (per category) it reaches.
+type Counted = (livingcircle_iso::Isochrone, f64, Vec<u32>);
+
 /// What [`write_isochrones`] did.
 pub(crate) struct IsoReport {
     pub(crate) polygons: u64,
@@ -112,7 +115,7 @@ pub(crate) fn write_isochrones(
         seconds: 0.0,
     };
     for chunk in origins.chunks(256) {
-        let results: Vec<Option<Vec<(livingcircle_iso::Isochrone, f64, Vec<u32>)>>> = chunk
+        let results: Vec<Option<Vec<Counted>>> = chunk
             .par_iter()
             .map_init(
                 || {

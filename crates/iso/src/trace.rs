@@ -9,6 +9,9 @@ use std::collections::HashMap;
 
 use geo::{Coord, LineString, MultiPolygon, Polygon};
 
+/// A grid corner or cell, `(x, y)`.
+type Cell = (isize, isize);
+
 /// Traces the cells for which `inside(x, y)` holds, on an `nx × ny` grid with origin
 /// `(x0, y0)` and square cells of side `cell`.
 pub(crate) fn polygons(
@@ -56,7 +59,7 @@ pub(crate) fn polygons(
     }
     let xy = |k: u32| ((k as usize % w) as isize, (k as usize / w) as isize);
     // Link edges into rings, turning left at corners shared by two rings.
-    let mut rings: Vec<(Vec<(isize, isize)>, (isize, isize))> = Vec::new();
+    let mut rings: Vec<(Vec<Cell>, Cell)> = Vec::new();
     starts.sort_unstable();
     starts.dedup();
     let take = |out: &mut Vec<[(u32, u32); 2]>,

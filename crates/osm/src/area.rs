@@ -16,6 +16,7 @@ pub(crate) fn assemble_rings(mut parts: Vec<Vec<i64>>) -> (Vec<Vec<i64>>, usize)
     let mut broken = 0;
     parts.retain(|p| p.len() >= 2);
     while let Some(mut ring) = parts.pop() {
+        let mut turned = false;
         loop {
             if ring.len() >= 4 && ring.first() == ring.last() {
                 rings.push(ring);
@@ -26,6 +27,12 @@ pub(crate) fn assemble_rings(mut parts: Vec<Vec<i64>>) -> (Vec<Vec<i64>>, usize)
                 .iter()
                 .position(|p| p.first() == Some(&end) || p.last() == Some(&end))
             else {
+                // Nothing continues the end: try growing from the other end once.
+                if !turned {
+                    turned = true;
+                    ring.reverse();
+                    continue;
+                }
                 broken += 1;
                 break;
             };

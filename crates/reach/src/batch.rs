@@ -211,10 +211,10 @@ pub fn nearest_from_node_distances(
         }
     }
     for &t in targets.on_edge(r.edge) {
-        if in_subset(t) {
-            if let Some(d) = r.same_edge_mm(&targets.spots()[t as usize], g) {
-                best = best.min(d);
-            }
+        if in_subset(t)
+            && let Some(d) = r.same_edge_mm(&targets.spots()[t as usize], g)
+        {
+            best = best.min(d);
         }
     }
     (best <= budget_mm).then_some(best)

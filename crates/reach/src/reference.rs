@@ -10,13 +10,10 @@ pub(crate) fn dijkstra(g: &WalkGraph, seeds: &[(NodeId, u32)], backward: bool) -
     for &(s, c) in seeds {
         dist[s as usize] = dist[s as usize].min(u64::from(c));
     }
-    loop {
-        let Some(u) = (0..n)
-            .filter(|&i| !done[i] && dist[i] != u64::MAX)
-            .min_by_key(|&i| dist[i])
-        else {
-            break;
-        };
+    while let Some(u) = (0..n)
+        .filter(|&i| !done[i] && dist[i] != u64::MAX)
+        .min_by_key(|&i| dist[i])
+    {
         done[u] = true;
         for e in g.edges() {
             let arcs: &[(u32, u32)] = if e.oneway {

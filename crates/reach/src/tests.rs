@@ -1,5 +1,8 @@
 //! Property tests against the naive reference and petgraph's Dijkstra.
 
+// Node-indexed comparisons read clearest as index loops.
+#![allow(clippy::needless_range_loop)]
+
 use livingcircle_graph::{BuildOptions, WalkGraph};
 use livingcircle_osm::{WalkWay, rules::FootDirection};
 use proptest::prelude::*;

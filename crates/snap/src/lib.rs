@@ -110,10 +110,10 @@ impl<'g> Snapper<'g> {
         let mut best: Option<Snap> = None;
         for p in rings.iter().flatten() {
             let limit = best.map_or(max_m, |b| b.dist_m);
-            if let Some(s) = self.snap_point(*p, limit) {
-                if best.is_none_or(|b| (s.dist_m, s.edge) < (b.dist_m, b.edge)) {
-                    best = Some(s);
-                }
+            if let Some(s) = self.snap_point(*p, limit)
+                && best.is_none_or(|b| (s.dist_m, s.edge) < (b.dist_m, b.edge))
+            {
+                best = Some(s);
             }
         }
         best
