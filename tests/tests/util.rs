@@ -19,7 +19,13 @@ pub(crate) fn shared_data() -> Option<PathBuf> {
     if p.is_dir() {
         Some(p)
     } else {
-        eprintln!("note: ../shared/data is absent; skipping tests on the shared extracts");
+        // Written straight to stderr (not `eprintln!`), so the test harness does not
+        // capture it and the note shows in a normal `cargo test` run.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: ../shared/data is absent; skipping the tests on the shared extracts"
+        );
         None
     }
 }

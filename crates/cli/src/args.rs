@@ -143,6 +143,9 @@ pub(crate) struct AnalyzeArgs {
     /// Print summary.json on stdout instead of the table.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Per-residence engine: auto (a contraction hierarchy when it pays), ch, or dijkstra.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub(crate) engine: EngineArg,
     /// Also write isochrones.geojson: every residence's 5/10/15-minute areas.
     #[arg(long)]
     pub(crate) isochrones: bool,
@@ -224,4 +227,15 @@ pub(crate) struct PresetsArgs {
     /// Print this preset's TOML (to copy and edit).
     #[arg(value_name = "NAME")]
     pub(crate) show: Option<String>,
+}
+
+/// `--engine` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum EngineArg {
+    /// A contraction hierarchy when building it costs less than the searches it saves.
+    Auto,
+    /// Always a contraction hierarchy (bucket many-to-many).
+    Ch,
+    /// Always one bounded Dijkstra per source node.
+    Dijkstra,
 }

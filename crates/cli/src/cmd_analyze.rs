@@ -6,12 +6,13 @@ use std::time::Instant;
 
 use livingcircle_analysis::input::{facilities_from_places, homes_from_places, read_places};
 use livingcircle_analysis::{
-    Analysis, AnalyzeOptions, Facility, Home, Preset, analyze, facilities_from_osm, homes_from_osm,
+    Analysis, AnalyzeOptions, Engine, Facility, Home, Preset, analyze, facilities_from_osm,
+    homes_from_osm,
 };
 use livingcircle_export as export;
 use serde_json::{Value, json};
 
-use crate::args::{AnalyzeArgs, Global, SpeedArgs};
+use crate::args::{AnalyzeArgs, EngineArg, Global, SpeedArgs};
 use crate::cmd_isochrones::{IsoJob, Origin, write_isochrones};
 use crate::load::{City, ensure_dir, load};
 use crate::progress::Stages;
@@ -65,6 +66,11 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
         speed_kmh,
         max_snap_m: a.max_snap_m,
         hex_res: a.hex_res,
+        engine: match a.engine {
+            EngineArg::Auto => Engine::Auto,
+            EngineArg::Ch => Engine::Hierarchy,
+            EngineArg::Dijkstra => Engine::Dijkstra,
+        },
         ..AnalyzeOptions::default()
     };
     let an = analyze(&city.graph, &preset, &homes, &facilities, &opts);
@@ -263,6 +269,7 @@ fn summary_json(
             "drop_sidewalk_separate": a.osm.drop_sidewalk_separate,
             "replace_osm_facilities": a.replace_osm_facilities,
             "threads": rayon::current_num_threads(),
+            "engine": if an.engine == Engine::Hierarchy { "hierarchy" } else { "dijkstra" },
         },
         "counts": {
             "residences": homes.len(),
@@ -285,8 +292,9 @@ fn summary_json(
             "read": city.read_s,
             "build": city.build_s,
             "snap": an.seconds[0],
-            "per_residence": an.seconds[1],
-            "multi_source": an.seconds[2],
+            "hierarchy": an.seconds[1],
+            "per_residence": an.seconds[2],
+            "multi_source": an.seconds[3],
             "write": write_s,
             "total": t_start.elapsed().as_secs_f64(),
         },

@@ -3,15 +3,28 @@
 use livingcircle_graph::{NodeId, WalkGraph};
 use rayon::prelude::*;
 
+use crate::ch::{Ch, UpScratch};
 use crate::{Direction, Scratch, SearchStats, Spot, Targets, search};
 
+/// `(node, distance, target)`: a target's backward upward search reached the node.
+type BucketEntry = (NodeId, u32, u32);
+
 /// What [`per_residence`] did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct PerResidence {
     /// The distinct nodes searched from (end nodes of the residences' edges).
     pub sources: Vec<NodeId>,
     /// Work counters of those searches.
     pub stats: SearchStats,
+    /// Wall seconds: the searches (every source node's targets), then the
+    /// per-residence combination. Not part of equality.
+    pub seconds: [f64; 2],
+}
+
+impl PartialEq for PerResidence {
+    fn eq(&self, other: &Self) -> bool {
+        self.sources == other.sources && self.stats == other.stats
+    }
 }
 
 /// Per-thread state of the batch: search scratch plus a stamped best-distance table
@@ -53,13 +66,19 @@ impl Local {
             self.best[i] = d;
         }
     }
-    fn drain(&mut self, budget: u32) -> Vec<(u32, u32)> {
-        let mut v: Vec<(u32, u32)> = self
-            .touched
+    /// Targets offered since [`Local::begin`], within `budget`, in the order first
+    /// offered (deterministic: it follows the search).
+    fn drain_unsorted(&mut self, budget: u32) -> Vec<(u32, u32)> {
+        self.touched
             .iter()
             .map(|&t| (t, self.best[t as usize]))
             .filter(|&(_, d)| d <= budget)
-            .collect();
+            .collect()
+    }
+
+    /// The same, sorted by target id.
+    fn drain(&mut self, budget: u32) -> Vec<(u32, u32)> {
+        let mut v = self.drain_unsorted(budget);
         v.sort_unstable();
         v
     }
@@ -70,11 +89,14 @@ impl Local {
 /// turns each into a result. Results come back in residence order and do not
 /// depend on the thread count.
 ///
-/// One bounded search runs from each distinct end node of the residences' edges;
-/// each residence then combines the two searches of its edge with its offset (and
+/// Every distinct end node of the residences' edges gets its targets within the
+/// budget once — by one bounded Dijkstra each, or, given a contraction hierarchy
+/// `ch`, by bucket-based many-to-many upward searches (the same exact distances);
+/// each residence then combines the two end nodes of its edge with its offset (and
 /// targets on its own edge directly).
 pub fn per_residence<T, F>(
     g: &WalkGraph,
+    ch: Option<&Ch>,
     targets: &Targets,
     residences: &[Spot],
     budget_mm: u32,
@@ -96,38 +118,120 @@ where
     sources.sort_unstable();
     sources.dedup();
 
-    // Phase 1: one search per source node; keep targets within the budget.
+    let t0 = std::time::Instant::now();
+    // Phase 1: every source node's targets within the budget.
     let n = g.node_count();
-    let per_source: Vec<(Vec<(u32, u32)>, SearchStats)> = sources
-        .par_iter()
-        .with_min_len(8)
-        .map_init(
-            || Local::new(n, targets.len()),
-            |l, &src| {
-                let before = l.scratch.stats;
-                search(
-                    g,
-                    Direction::Forward,
-                    &[(src, 0)],
-                    budget_mm,
-                    &mut l.scratch,
-                );
-                l.begin();
-                for i in 0..l.scratch.settled().len() {
-                    let x = l.scratch.settled()[i];
-                    let d = l.scratch.dist[x as usize];
-                    for &(t, c) in targets.at_node(x) {
-                        l.offer(t, d.saturating_add(c));
+    let per_source: Vec<(Vec<(u32, u32)>, SearchStats)> = match ch {
+        None => sources
+            .par_iter()
+            .with_min_len(8)
+            .map_init(
+                || Local::new(n, targets.len()),
+                |l, &src| {
+                    let before = l.scratch.stats;
+                    search(
+                        g,
+                        Direction::Forward,
+                        &[(src, 0)],
+                        budget_mm,
+                        &mut l.scratch,
+                    );
+                    l.begin();
+                    for i in 0..l.scratch.settled().len() {
+                        let x = l.scratch.settled()[i];
+                        let d = l.scratch.dist[x as usize];
+                        for &(t, c) in targets.at_node(x) {
+                            l.offer(t, d.saturating_add(c));
+                        }
                     }
-                }
-                let mut st = l.scratch.stats;
-                st.searches -= before.searches;
-                st.settled -= before.settled;
-                st.relaxed -= before.relaxed;
-                (l.drain(budget_mm), st)
-            },
-        )
-        .collect();
+                    let mut st = l.scratch.stats;
+                    st.searches -= before.searches;
+                    st.settled -= before.settled;
+                    st.relaxed -= before.relaxed;
+                    (l.drain_unsorted(budget_mm), st)
+                },
+            )
+            .collect(),
+        Some(ch) => {
+            // Buckets: each target's backward upward search leaves (target, dist) at
+            // every node it settles.
+            let entries: Vec<(Vec<BucketEntry>, u64)> = (0..targets.len() as u32)
+                .into_par_iter()
+                .with_min_len(16)
+                .map_init(
+                    || (UpScratch::new(n), Vec::new()),
+                    |(s, seeds), t| {
+                        seeds.clear();
+                        for (node, c, ok) in targets.spots()[t as usize].entries(g) {
+                            if ok {
+                                seeds.push((node, c));
+                            }
+                        }
+                        ch.upward(seeds, true, budget_mm, s);
+                        let settled = ch.settled(s);
+                        (
+                            settled.iter().map(|&(m, d)| (m, d, t)).collect(),
+                            settled.len() as u64,
+                        )
+                    },
+                )
+                .collect();
+            let mut bucket_stats = SearchStats::default();
+            // (node, dist, target), sorted so each bucket lists its nearest targets first.
+            let mut all: Vec<BucketEntry> = Vec::new();
+            for (e, settled) in entries {
+                bucket_stats.searches += 1;
+                bucket_stats.settled += settled;
+                bucket_stats.relaxed += settled;
+                all.extend(e);
+            }
+            all.sort_unstable();
+            let mut first = vec![0u32; n + 1];
+            for &(m, _, _) in &all {
+                first[m as usize + 1] += 1;
+            }
+            for i in 0..n {
+                first[i + 1] += first[i];
+            }
+            let bucket: Vec<(u32, u32)> = all.iter().map(|&(_, d, t)| (t, d)).collect();
+            let mut v: Vec<(Vec<(u32, u32)>, SearchStats)> = sources
+                .par_iter()
+                .with_min_len(8)
+                .map_init(
+                    || (UpScratch::new(n), Local::new(0, targets.len())),
+                    |(s, l), &src| {
+                        ch.upward(&[(src, 0)], false, budget_mm, s);
+                        l.begin();
+                        let mut scanned = 0u64;
+                        for &(m, a) in ch.settled(s) {
+                            let b =
+                                &bucket[first[m as usize] as usize..first[m as usize + 1] as usize];
+                            for &(t, d) in b {
+                                let v = a.saturating_add(d);
+                                if v > budget_mm {
+                                    // Sorted by distance: the rest are farther.
+                                    break;
+                                }
+                                scanned += 1;
+                                l.offer(t, v);
+                            }
+                        }
+                        let st = SearchStats {
+                            searches: 1,
+                            settled: ch.settled(s).len() as u64,
+                            relaxed: scanned,
+                        };
+                        (l.drain_unsorted(budget_mm), st)
+                    },
+                )
+                .collect();
+            // The bucket searches count once, on the first source.
+            if let Some(first) = v.first_mut() {
+                first.1 += bucket_stats;
+            }
+            v
+        }
+    };
     let mut stats = SearchStats::default();
     for (_, s) in &per_source {
         stats += *s;
@@ -139,6 +243,7 @@ where
         &per_source[i].0
     };
 
+    let t1 = std::time::Instant::now();
     // Phase 2: combine per residence.
     let results: Vec<T> = residences
         .par_iter()
@@ -165,7 +270,15 @@ where
             },
         )
         .collect();
-    (results, PerResidence { sources, stats })
+    let seconds = [(t1 - t0).as_secs_f64(), t1.elapsed().as_secs_f64()];
+    (
+        results,
+        PerResidence {
+            sources,
+            stats,
+            seconds,
+        },
+    )
 }
 
 /// Distance from every node to the nearest of `subset` (target ids of `targets`),

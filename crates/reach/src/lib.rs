@@ -35,12 +35,14 @@ assert_eq!(s.dist(1), Some(g.edge(0).length_mm));
 */
 
 mod batch;
+mod ch;
 mod queue;
 mod spots;
 
 pub use batch::{
     PerResidence, multi_source, nearest_from_node_distances, per_residence, search_many,
 };
+pub use ch::{Ch, UpScratch};
 pub use spots::{EdgeReach, Spot, Targets, reach_from_spot, stretches_within};
 
 use livingcircle_graph::{NodeId, WalkGraph};

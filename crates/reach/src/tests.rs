@@ -163,7 +163,11 @@ proptest! {
         let residences: Vec<Spot> = places[..half].iter().map(spot).collect();
         let facilities: Vec<Spot> = places[half..].iter().map(spot).collect();
         let targets = Targets::new(&g, facilities.clone());
-        let (got, _) = per_residence(&g, &targets, &residences, budget, |_, hits| hits.to_vec());
+        let (got, _) = per_residence(&g, None, &targets, &residences, budget, |_, hits| hits.to_vec());
+        // The contraction hierarchy's many-to-many gives the very same table.
+        let ch = Ch::build(&g);
+        let (got_ch, _) = per_residence(&g, Some(&ch), &targets, &residences, budget, |_, hits| hits.to_vec());
+        prop_assert_eq!(&got, &got_ch);
         // Brute force: for each residence and facility, min over exits/entries of
         // the reference network distance, plus the same-edge walk.
         for (ri, r) in residences.iter().enumerate() {
@@ -238,11 +242,46 @@ fn results_do_not_depend_on_thread_count() {
             .num_threads(threads)
             .build()
             .unwrap()
-            .install(|| per_residence(&g, &targets, &spots, 400_000, |_, h| h.to_vec()))
+            .install(|| per_residence(&g, None, &targets, &spots, 400_000, |_, h| h.to_vec()))
     };
     let (a, sa) = go(1);
     let (b, sb) = go(2);
     assert_eq!(a, b);
     assert_eq!(sa, sb);
     assert!(a.iter().any(|h| h.len() > 1));
+    let ch = Ch::build(&g);
+    let (c, _) = per_residence(&g, Some(&ch), &targets, &spots, 400_000, |_, h| h.to_vec());
+    assert_eq!(a, c);
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn ch_many_to_many_equals_reference(spec in spec(), budget in 0u32..500_000) {
+        let Some(g) = build(&spec) else { return Ok(()) };
+        let ch = Ch::build(&g);
+        let mut s = UpScratch::new(g.node_count());
+        let n = g.node_count() as u32;
+        for src in 0..n {
+            let want = reference::dijkstra(&g, &[(src, 0)], false);
+            ch.upward(&[(src, 0)], false, budget, &mut s);
+            let fwd: Vec<(u32, u32)> = ch.settled(&s).to_vec();
+            for dst in 0..n {
+                ch.upward(&[(dst, 0)], true, budget, &mut s);
+                let mut best = u64::MAX;
+                for &(m, a) in &fwd {
+                    if let Some(&(_, b)) = ch.settled(&s).iter().find(|x| x.0 == m) {
+                        best = best.min(u64::from(a) + u64::from(b));
+                    }
+                }
+                let w = want[dst as usize];
+                if w <= u64::from(budget) {
+                    prop_assert_eq!(best, w, "{} -> {}", src, dst);
+                } else {
+                    prop_assert!(best > u64::from(budget));
+                }
+            }
+        }
+    }
 }
