@@ -6,7 +6,9 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use livingcircle_benches::{data, grid_city};
 use livingcircle_graph::{BuildOptions, NodeId, WalkGraph};
 use livingcircle_osm::{ReadOptions, read};
-use livingcircle_reach::{Direction, Scratch, Spot, Targets, multi_source, search, search_many};
+use livingcircle_reach::{
+    Ch, Direction, Scratch, Spot, Targets, multi_source, per_residence, search, search_many,
+};
 
 const BUDGET_MM: u32 = 1_080_000;
 
@@ -73,6 +75,35 @@ fn engine(c: &mut Criterion) {
         group.bench_function("multi_source_50", |b| {
             b.iter(|| multi_source(&g, &targets, &all, BUDGET_MM, &mut s));
         });
+        // Per-residence tables: 1,000 residences mid-edge, the 50 facilities above,
+        // with one Dijkstra per source node and with the contraction hierarchy.
+        let homes: Vec<Spot> = (0..1000)
+            .map(|i| {
+                let e = (i * g.edge_count() / 1000) as u32;
+                Spot {
+                    edge: e,
+                    offset_mm: g.edge(e).length_mm / 3,
+                    leg_mm: 10_000,
+                }
+            })
+            .collect();
+        group.throughput(Throughput::Elements(homes.len() as u64));
+        group.bench_function("per_residence_dijkstra_1000", |bch| {
+            bch.iter(|| per_residence(&g, None, &targets, &homes, BUDGET_MM, |_, h| h.len()));
+        });
+        // A perfect grid is a worst case for contraction (shortcut counts grow
+        // superlinearly); on the 1M grid the build takes minutes, so it is skipped.
+        if g.node_count() <= 200_000 {
+            let ch = Ch::build(&g);
+            let (a, _) = per_residence(&g, None, &targets, &homes, BUDGET_MM, |_, h| h.len());
+            let (b, _) = per_residence(&g, Some(&ch), &targets, &homes, BUDGET_MM, |_, h| h.len());
+            assert_eq!(a, b, "{name}: both engines give the same tables");
+            group.bench_function("per_residence_ch_1000", |bch| {
+                bch.iter(|| {
+                    per_residence(&g, Some(&ch), &targets, &homes, BUDGET_MM, |_, h| h.len())
+                });
+            });
+        }
         group.finish();
     }
 }

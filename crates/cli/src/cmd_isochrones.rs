@@ -8,7 +8,7 @@ use geo::{LineString, MultiPolygon};
 use geojson::{JsonObject, Value};
 use livingcircle_analysis::input::read_places;
 use livingcircle_analysis::{Facility, Home, Preset, facilities_from_osm, homes_from_osm};
-use livingcircle_export::{FeatureSink, round7};
+use livingcircle_export::{FeatureSink, feature_json, round7};
 use livingcircle_graph::WalkGraph;
 use livingcircle_iso::{IsoOptions, IsoScratch, isochrones};
 use livingcircle_reach::{Spot, Targets};
@@ -38,9 +38,6 @@ pub(crate) struct IsoJob<'a> {
     pub(crate) max_snap_m: f64,
 }
 
-/// An isochrone with the population and the facilities (per category) it reaches.
-type Counted = (livingcircle_iso::Isochrone, f64, Vec<u32>);
-
 /// What [`write_isochrones`] did.
 pub(crate) struct IsoReport {
     pub(crate) polygons: u64,
@@ -67,6 +64,52 @@ fn to_geojson(mp: &MultiPolygon, proj: &livingcircle_osm::proj::LocalProjection)
     } else {
         Value::MultiPolygon(mp.0.iter().map(poly).collect())
     }
+}
+
+/// One isochrone as a GeoJSON Feature (JSON text).
+fn feature(
+    job: &IsoJob<'_>,
+    o: &Origin,
+    iso: &livingcircle_iso::Isochrone,
+    population: f64,
+    counts: &[u32],
+    proj: &livingcircle_osm::proj::LocalProjection,
+) -> String {
+    let t = &job.options.thresholds_mm;
+    let k = iso.threshold;
+    let mut p = JsonObject::new();
+    p.insert("id".into(), json!(o.id));
+    p.insert("name".into(), json!(o.name));
+    if let Some(m) = &job.minutes {
+        p.insert("threshold_min".into(), json!(m[k]));
+        if job.options.rings {
+            p.insert("from_min".into(), json!(if k > 0 { m[k - 1] } else { 0.0 }));
+        }
+    }
+    p.insert("threshold_m".into(), json!(f64::from(t[k]) / 1000.0));
+    if job.options.rings {
+        p.insert(
+            "from_m".into(),
+            json!(if k > 0 {
+                f64::from(t[k - 1]) / 1000.0
+            } else {
+                0.0
+            }),
+        );
+    }
+    p.insert("area_m2".into(), json!(iso.area_m2.round()));
+    p.insert(
+        "network_m".into(),
+        json!((iso.network_m * 10.0).round() / 10.0),
+    );
+    p.insert(
+        "population".into(),
+        json!((population * 10.0).round() / 10.0 + 0.0),
+    );
+    for (c, cat) in job.preset.categories.iter().enumerate() {
+        p.insert(format!("{}_count", cat.key), json!(counts[c]));
+    }
+    feature_json(to_geojson(&iso.shape, proj), p)
 }
 
 /// Draws every origin's isochrones and streams them to `path` (atomically), in
@@ -115,7 +158,7 @@ pub(crate) fn write_isochrones(
         seconds: 0.0,
     };
     for chunk in origins.chunks(256) {
-        let results: Vec<Option<Vec<Counted>>> = chunk
+        let results: Vec<Option<Vec<String>>> = chunk
             .par_iter()
             .map_init(
                 || {
@@ -168,30 +211,28 @@ pub(crate) fn write_isochrones(
                             fbest[f as usize] = fbest[f as usize].min(v);
                         }
                     }
-                    let out = isos
-                        .into_iter()
-                        .map(|iso| {
-                            let k = iso.threshold;
-                            let (lo, hi) = if job.options.rings && k > 0 {
-                                (t[k - 1], t[k])
-                            } else {
-                                (0, t[k])
-                            };
-                            let within = |d: u32| d <= hi && (lo == 0 || d > lo);
-                            let population: f64 = reached_h
-                                .iter()
-                                .filter(|&&h| within(hbest[h as usize]))
-                                .map(|&h| job.homes[home_spots[h as usize].0].population)
-                                .sum();
-                            let mut counts = vec![0u32; ncat];
-                            for &f in &reached_f {
-                                if within(fbest[f as usize]) {
-                                    counts[job.facilities[fac_spots[f as usize].0].category] += 1;
-                                }
+                    let mut out = Vec::with_capacity(isos.len());
+                    for iso in isos {
+                        let k = iso.threshold;
+                        let (lo, hi) = if job.options.rings && k > 0 {
+                            (t[k - 1], t[k])
+                        } else {
+                            (0, t[k])
+                        };
+                        let within = |d: u32| d <= hi && (lo == 0 || d > lo);
+                        let population: f64 = reached_h
+                            .iter()
+                            .filter(|&&h| within(hbest[h as usize]))
+                            .map(|&h| job.homes[home_spots[h as usize].0].population)
+                            .sum();
+                        let mut counts = vec![0u32; ncat];
+                        for &f in &reached_f {
+                            if within(fbest[f as usize]) {
+                                counts[job.facilities[fac_spots[f as usize].0].category] += 1;
                             }
-                            (iso, population, counts)
-                        })
-                        .collect();
+                        }
+                        out.push(feature(job, o, &iso, population, &counts, &proj));
+                    }
                     for &h in &reached_h {
                         hbest[h as usize] = u32::MAX;
                     }
@@ -203,45 +244,12 @@ pub(crate) fn write_isochrones(
             )
             .collect();
         for (o, r) in chunk.iter().zip(results) {
-            let Some(isos) = r else {
+            let Some(features) = r else {
                 report.unsnapped.push(o.id.clone());
                 continue;
             };
-            for (iso, population, counts) in isos {
-                let k = iso.threshold;
-                let mut p = JsonObject::new();
-                p.insert("id".into(), json!(o.id));
-                p.insert("name".into(), json!(o.name));
-                if let Some(m) = &job.minutes {
-                    p.insert("threshold_min".into(), json!(m[k]));
-                    if job.options.rings {
-                        p.insert("from_min".into(), json!(if k > 0 { m[k - 1] } else { 0.0 }));
-                    }
-                }
-                p.insert("threshold_m".into(), json!(f64::from(t[k]) / 1000.0));
-                if job.options.rings {
-                    p.insert(
-                        "from_m".into(),
-                        json!(if k > 0 {
-                            f64::from(t[k - 1]) / 1000.0
-                        } else {
-                            0.0
-                        }),
-                    );
-                }
-                p.insert("area_m2".into(), json!(iso.area_m2.round()));
-                p.insert(
-                    "network_m".into(),
-                    json!((iso.network_m * 10.0).round() / 10.0),
-                );
-                p.insert(
-                    "population".into(),
-                    json!((population * 10.0).round() / 10.0 + 0.0),
-                );
-                for (c, cat) in job.preset.categories.iter().enumerate() {
-                    p.insert(format!("{}_count", cat.key), json!(counts[c]));
-                }
-                sink.push(to_geojson(&iso.shape, &proj), p)?;
+            for f in features {
+                sink.push_json(&f)?;
                 report.polygons += 1;
             }
         }

@@ -35,18 +35,22 @@ impl FeatureSink {
     /// # Errors
     /// Writing failed.
     pub fn push(&mut self, geometry: Value, properties: JsonObject) -> Result<(), Error> {
-        let f = Feature {
-            bbox: None,
-            geometry: Some(Geometry::new(geometry)),
-            id: None,
-            properties: Some(properties),
-            foreign_members: None,
-        };
+        let text = feature_json(geometry, properties);
+        self.push_json(&text)
+    }
+
+    /// Appends one feature already serialised with [`feature_json`] (so that
+    /// serialisation can run on worker threads).
+    ///
+    /// # Errors
+    /// Writing failed.
+    pub fn push_json(&mut self, feature: &str) -> Result<(), Error> {
         let sep: &[u8] = if self.first { b"" } else { b",\n" };
         self.first = false;
-        let r = self.file.write_all(sep).and_then(|()| {
-            serde_json::to_writer(&mut self.file, &f).map_err(std::io::Error::other)
-        });
+        let r = self
+            .file
+            .write_all(sep)
+            .and_then(|()| self.file.write_all(feature.as_bytes()));
         r.map_err(|e| self.file.error(e))
     }
 
@@ -60,6 +64,18 @@ impl FeatureSink {
             .map_err(|e| self.file.error(e))?;
         self.file.commit()
     }
+}
+
+/// One GeoJSON Feature as compact JSON text.
+pub fn feature_json(geometry: Value, properties: JsonObject) -> String {
+    let f = Feature {
+        bbox: None,
+        geometry: Some(Geometry::new(geometry)),
+        id: None,
+        properties: Some(properties),
+        foreign_members: None,
+    };
+    serde_json::to_string(&f).expect("a Feature always serialises")
 }
 
 /// A `[lon, lat]` position rounded to 7 decimals.

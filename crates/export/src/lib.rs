@@ -23,7 +23,7 @@ mod geo_json;
 mod layers;
 mod network;
 
-pub use geo_json::{FeatureSink, round7};
+pub use geo_json::{FeatureSink, feature_json, round7};
 pub use layers::{ccw_ring, write_facilities, write_gaps, write_residences, write_unsnapped_csv};
 pub use network::{write_edges_csv, write_network_geojson, write_nodes_csv};
 

@@ -185,7 +185,7 @@ where
                 bucket_stats.relaxed += settled;
                 all.extend(e);
             }
-            all.sort_unstable();
+            all.par_sort_unstable();
             let mut first = vec![0u32; n + 1];
             for &(m, _, _) in &all {
                 first[m as usize + 1] += 1;
@@ -196,7 +196,7 @@ where
             let bucket: Vec<(u32, u32)> = all.iter().map(|&(_, d, t)| (t, d)).collect();
             let mut v: Vec<(Vec<(u32, u32)>, SearchStats)> = sources
                 .par_iter()
-                .with_min_len(8)
+                .with_min_len(64)
                 .map_init(
                     || (UpScratch::new(n), Local::new(0, targets.len())),
                     |(s, l), &src| {
