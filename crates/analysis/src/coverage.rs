@@ -218,7 +218,8 @@ pub struct Analysis {
     pub per_residence: PerResidence,
     /// Multi-source engine work.
     pub multi_source: SearchStats,
-    /// Seconds: snapping, hierarchy build, per-residence searches, multi-source searches.
+    /// Seconds: snapping, hierarchy build (with `Engine::Hierarchy` it overlaps the
+    /// snapping), per-residence searches, multi-source searches.
     pub seconds: [f64; 4],
 }
 
@@ -244,27 +245,42 @@ pub fn analyze(
         .round()
         .min(f64::from(u32::MAX / 4)) as u32;
 
-    let snapper = Snapper::new(g);
-    let proj = *g.projection();
-    let home_snaps: Vec<Option<Snap>> = homes
-        .par_iter()
-        .map(|h| snapper.snap_point(proj.project(h.lonlat), opts.max_snap_m))
-        .collect();
-    let fac_snaps: Vec<Option<Snap>> = facilities
-        .par_iter()
-        .map(|f| {
-            if f.outline.is_empty() {
-                snapper.snap_point(proj.project(f.lonlat), opts.max_snap_m)
-            } else {
-                let rings: Vec<Vec<[f64; 2]>> = f
-                    .outline
-                    .iter()
-                    .map(|r| r.iter().map(|&p| proj.project(p)).collect())
-                    .collect();
-                snapper.snap_outline(&rings, opts.max_snap_m)
-            }
-        })
-        .collect();
+    let snap_all = || {
+        let snapper = Snapper::new(g);
+        let proj = *g.projection();
+        let home_snaps: Vec<Option<Snap>> = homes
+            .par_iter()
+            .map(|h| snapper.snap_point(proj.project(h.lonlat), opts.max_snap_m))
+            .collect();
+        let fac_snaps: Vec<Option<Snap>> = facilities
+            .par_iter()
+            .map(|f| {
+                if f.outline.is_empty() {
+                    snapper.snap_point(proj.project(f.lonlat), opts.max_snap_m)
+                } else {
+                    let rings: Vec<Vec<[f64; 2]>> = f
+                        .outline
+                        .iter()
+                        .map(|r| r.iter().map(|&p| proj.project(p)).collect())
+                        .collect();
+                    snapper.snap_outline(&rings, opts.max_snap_m)
+                }
+            })
+            .collect();
+        (home_snaps, fac_snaps)
+    };
+    // A hierarchy that is asked for outright is built while the other threads snap.
+    let (early_ch, (home_snaps, fac_snaps)) = if opts.engine == Engine::Hierarchy {
+        rayon::join(
+            || {
+                let t = std::time::Instant::now();
+                (Some(Ch::build(g)), t.elapsed().as_secs_f64())
+            },
+            snap_all,
+        )
+    } else {
+        ((None, 0.0), snap_all())
+    };
     let spot = |s: &Snap| Spot {
         edge: s.edge,
         offset_mm: s.offset_mm,
@@ -294,7 +310,8 @@ pub fn analyze(
         Engine::Dijkstra => false,
         Engine::Auto => hierarchy_pays(g, &home_spots, budget_mm),
     };
-    let ch = use_ch.then(|| Ch::build(g));
+    let (early_ch, early_ch_s) = early_ch;
+    let ch = early_ch.or_else(|| use_ch.then(|| Ch::build(g)));
     let t1b = std::time::Instant::now();
 
     // Per-residence searches.
@@ -430,7 +447,7 @@ pub fn analyze(
         multi_source: multi,
         seconds: [
             (t1 - t0).as_secs_f64(),
-            (t1b - t1).as_secs_f64(),
+            (t1b - t1).as_secs_f64() + early_ch_s,
             (t2 - t1b).as_secs_f64(),
             (t3 - t2).as_secs_f64(),
         ],

@@ -177,23 +177,33 @@ where
                 )
                 .collect();
             let mut bucket_stats = SearchStats::default();
-            // (node, dist, target), sorted so each bucket lists its nearest targets first.
-            let mut all: Vec<BucketEntry> = Vec::new();
-            for (e, settled) in entries {
+            // Counting sort into per-node buckets, then each bucket by distance.
+            let mut first = vec![0u32; n + 1];
+            for (e, settled) in &entries {
                 bucket_stats.searches += 1;
                 bucket_stats.settled += settled;
                 bucket_stats.relaxed += settled;
-                all.extend(e);
-            }
-            all.par_sort_unstable();
-            let mut first = vec![0u32; n + 1];
-            for &(m, _, _) in &all {
-                first[m as usize + 1] += 1;
+                for &(m, _, _) in e {
+                    first[m as usize + 1] += 1;
+                }
             }
             for i in 0..n {
                 first[i + 1] += first[i];
             }
-            let bucket: Vec<(u32, u32)> = all.iter().map(|&(_, d, t)| (t, d)).collect();
+            let mut fill = first.clone();
+            let mut bucket: Vec<(u32, u32)> = vec![(0, 0); first[n] as usize];
+            for (e, _) in &entries {
+                for &(m, d, t) in e {
+                    bucket[fill[m as usize] as usize] = (t, d);
+                    fill[m as usize] += 1;
+                }
+            }
+            for m in 0..n {
+                let b = &mut bucket[first[m] as usize..first[m + 1] as usize];
+                if b.len() > 1 {
+                    b.sort_unstable_by_key(|&(t, d)| (d, t));
+                }
+            }
             let mut v: Vec<(Vec<(u32, u32)>, SearchStats)> = sources
                 .par_iter()
                 .with_min_len(64)
