@@ -9,7 +9,7 @@ use livingcircle_analysis::{
 };
 use livingcircle_export as export;
 use livingcircle_graph::{NodeId, WalkGraph};
-use livingcircle_reach::search_many;
+use livingcircle_reach::{SearchStats, search_many};
 use serde_json::json;
 
 use crate::args::{BenchArgs, Global};
@@ -199,39 +199,19 @@ pub(crate) fn run(global: &Global, a: &BenchArgs) -> anyhow::Result<()> {
         "{:<14} {:>8} {:>9} {:>12} {:>12} {:>9} {:>11} {:>13}",
         "job", "sources", "searches", "settled", "relaxed", "wall s", "searches/s", "relaxations/s"
     );
-    println!(
-        "{:<14} {:>8} {:>9} {:>12} {:>12} {:>9.4} {:>11.0} {:>13.3e}",
-        "per-source",
-        sources.len(),
-        stats.searches,
-        stats.settled,
-        stats.relaxed,
-        wall,
-        per_s(stats.searches, wall),
-        per_s(stats.relaxed, wall)
-    );
-    println!(
-        "{:<14} {:>8} {:>9} {:>12} {:>12} {:>9.4} {:>11.0} {:>13.3e}",
-        "  (Dijkstra)",
-        sources.len(),
-        dijkstra_stats.searches,
-        dijkstra_stats.settled,
-        dijkstra_stats.relaxed,
-        dijkstra_wall,
-        per_s(dijkstra_stats.searches, dijkstra_wall),
-        per_s(dijkstra_stats.relaxed, dijkstra_wall)
-    );
-    println!(
-        "{:<14} {:>8} {:>9} {:>12} {:>12} {:>9.4} {:>11.0} {:>13.3e}",
-        "multi-source",
-        seeds,
-        an.multi_source.searches,
-        an.multi_source.settled,
-        an.multi_source.relaxed,
-        best_multi,
-        per_s(an.multi_source.searches, best_multi),
-        per_s(an.multi_source.relaxed, best_multi)
-    );
+    let row = |job: &str, sources: usize, st: SearchStats, wall: f64| {
+        println!(
+            "{job:<14} {sources:>8} {:>9} {:>12} {:>12} {wall:>9.4} {:>11.0} {:>13.3e}",
+            st.searches,
+            st.settled,
+            st.relaxed,
+            per_s(st.searches, wall),
+            per_s(st.relaxed, wall)
+        );
+    };
+    row("per-source", sources.len(), stats, wall);
+    row("  (Dijkstra)", sources.len(), dijkstra_stats, dijkstra_wall);
+    row("multi-source", seeds as usize, an.multi_source, best_multi);
     println!(
         "hierarchy build {best_ch_build:.4} s, per-residence combination {combine:.4} s (neither included above)"
     );

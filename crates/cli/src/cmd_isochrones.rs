@@ -66,6 +66,37 @@ fn to_geojson(mp: &MultiPolygon, proj: &livingcircle_osm::proj::LocalProjection)
     }
 }
 
+/// The targets whose network point the last search from `spot` reached: their ids,
+/// with the distances left in `best` (`u32::MAX` elsewhere; the caller resets it).
+fn reached(
+    g: &WalkGraph,
+    spot: &Spot,
+    search: &livingcircle_reach::Scratch,
+    targets: &Targets,
+    best: &mut [u32],
+) -> Vec<u32> {
+    let mut ids = Vec::new();
+    let mut offer = |t: u32, v: u32, ids: &mut Vec<u32>| {
+        let b = &mut best[t as usize];
+        if *b == u32::MAX {
+            ids.push(t);
+        }
+        *b = (*b).min(v);
+    };
+    for &n in search.settled() {
+        let d = search.dist(n).expect("settled");
+        for &(t, c) in targets.at_node(n) {
+            offer(t, d.saturating_add(c), &mut ids);
+        }
+    }
+    for &t in targets.on_edge(spot.edge) {
+        if let Some(v) = spot.same_edge_mm(&targets.spots()[t as usize], g) {
+            offer(t, v, &mut ids);
+        }
+    }
+    ids
+}
+
 /// One isochrone as a GeoJSON Feature (JSON text).
 fn feature(
     job: &IsoJob<'_>,
@@ -172,45 +203,8 @@ pub(crate) fn write_isochrones(
                     let spot = snap(o.lonlat)?;
                     let isos = isochrones(g, &spot, &job.options, s);
                     // Distance to each reached residence / facility point.
-                    let mut reached_h = Vec::new();
-                    let mut reached_f = Vec::new();
-                    for &n in s.search.settled() {
-                        let d = s.search.dist(n).expect("settled");
-                        for &(h, c) in home_targets.at_node(n) {
-                            let v = d.saturating_add(c);
-                            if v < hbest[h as usize] {
-                                if hbest[h as usize] == u32::MAX {
-                                    reached_h.push(h);
-                                }
-                                hbest[h as usize] = v;
-                            }
-                        }
-                        for &(f, c) in fac_targets.at_node(n) {
-                            let v = d.saturating_add(c);
-                            if v < fbest[f as usize] {
-                                if fbest[f as usize] == u32::MAX {
-                                    reached_f.push(f);
-                                }
-                                fbest[f as usize] = v;
-                            }
-                        }
-                    }
-                    for &h in home_targets.on_edge(spot.edge) {
-                        if let Some(v) = spot.same_edge_mm(&home_targets.spots()[h as usize], g) {
-                            if hbest[h as usize] == u32::MAX {
-                                reached_h.push(h);
-                            }
-                            hbest[h as usize] = hbest[h as usize].min(v);
-                        }
-                    }
-                    for &f in fac_targets.on_edge(spot.edge) {
-                        if let Some(v) = spot.same_edge_mm(&fac_targets.spots()[f as usize], g) {
-                            if fbest[f as usize] == u32::MAX {
-                                reached_f.push(f);
-                            }
-                            fbest[f as usize] = fbest[f as usize].min(v);
-                        }
-                    }
+                    let reached_h = reached(g, &spot, &s.search, &home_targets, hbest);
+                    let reached_f = reached(g, &spot, &s.search, &fac_targets, fbest);
                     let mut out = Vec::with_capacity(isos.len());
                     for iso in isos {
                         let k = iso.threshold;
