@@ -25,143 +25,80 @@ pub(crate) fn polygons(
     let is_in = |x: isize, y: isize| {
         x >= 0 && y >= 0 && (x as usize) < nx && (y as usize) < ny && inside(x as usize, y as usize)
     };
-    // Directed boundary edges between grid corners, at most two leaving a corner:
-    // corner index -> [(end corner, cell on the left)].
+    // Directed boundary edges between grid corners `(from, to, cell on the left)`,
+    // sorted by `from`: at most two leave a corner.
     let w = nx + 1;
-    let corner = |x: isize, y: isize| y as usize * w + x as usize;
-    let mut out: Vec<[(u32, u32); 2]> = vec![[(u32::MAX, u32::MAX); 2]; w * (ny + 1)];
-    let mut starts: Vec<u32> = Vec::new();
-    let mut add = |from: usize, to: usize, cell: usize, starts: &mut Vec<u32>| {
-        let slot = &mut out[from];
-        let i = usize::from(slot[0].0 != u32::MAX);
-        slot[i] = (to as u32, cell as u32);
-        starts.push(from as u32);
-    };
+    let corner = |x: isize, y: isize| (y as usize * w + x as usize) as u32;
+    let mut edges: Vec<(u32, u32, u32)> = Vec::new();
     for y in 0..ny as isize {
         for x in 0..nx as isize {
             if !is_in(x, y) {
                 continue;
             }
-            let c = y as usize * nx + x as usize;
+            let c = (y as usize * nx + x as usize) as u32;
             if !is_in(x, y - 1) {
-                add(corner(x, y), corner(x + 1, y), c, &mut starts);
+                edges.push((corner(x, y), corner(x + 1, y), c));
             }
             if !is_in(x + 1, y) {
-                add(corner(x + 1, y), corner(x + 1, y + 1), c, &mut starts);
+                edges.push((corner(x + 1, y), corner(x + 1, y + 1), c));
             }
             if !is_in(x, y + 1) {
-                add(corner(x + 1, y + 1), corner(x, y + 1), c, &mut starts);
+                edges.push((corner(x + 1, y + 1), corner(x, y + 1), c));
             }
             if !is_in(x - 1, y) {
-                add(corner(x, y + 1), corner(x, y), c, &mut starts);
+                edges.push((corner(x, y + 1), corner(x, y), c));
             }
         }
     }
+    edges.sort_unstable();
+    let mut used = vec![false; edges.len()];
     let xy = |k: u32| ((k as usize % w) as isize, (k as usize / w) as isize);
-    // Link edges into rings, turning left at corners shared by two rings.
-    let mut rings: Vec<(Vec<Cell>, Cell)> = Vec::new();
-    starts.sort_unstable();
-    starts.dedup();
-    let take = |out: &mut Vec<[(u32, u32); 2]>,
-                at: u32,
-                dir: Option<(isize, isize)>|
-     -> Option<(u32, u32)> {
-        let slot = &mut out[at as usize];
-        let n = usize::from(slot[0].0 != u32::MAX) + usize::from(slot[1].0 != u32::MAX);
-        if n == 0 {
-            return None;
-        }
-        let pick = if n == 2 {
-            let (p, q) = (xy(slot[0].0), xy(slot[1].0));
-            let here = xy(at);
-            let d = dir.expect("a corner with two exits is reached along a ring");
-            // Prefer the left turn.
-            let cross = |e: (isize, isize)| d.0 * (e.1 - here.1) - d.1 * (e.0 - here.0);
-            if cross(p) >= cross(q) { 0 } else { 1 }
-        } else if slot[0].0 != u32::MAX {
-            0
-        } else {
-            1
-        };
-        let e = slot[pick];
-        slot[pick] = (u32::MAX, u32::MAX);
-        if pick == 0 {
-            slot.swap(0, 1);
-        }
-        Some(e)
+    let leaving = |at: u32| {
+        let lo = edges.partition_point(|e| e.0 < at);
+        let hi = edges.partition_point(|e| e.0 <= at);
+        lo..hi
     };
-    for s0 in starts {
-        loop {
-            // Start only from corners with a single exit, or any exit once the others are used.
-            let slot = out[s0 as usize];
-            if slot[0].0 == u32::MAX && slot[1].0 == u32::MAX {
-                break;
+    // Link edges into rings, turning left at corners shared by two rings.
+    let mut rings: Vec<(Vec<Cell>, u32)> = Vec::new();
+    for i0 in 0..edges.len() {
+        if used[i0] {
+            continue;
+        }
+        used[i0] = true;
+        let (s0, e0, cell0) = edges[i0];
+        let start = xy(s0);
+        let mut end = xy(e0);
+        let mut ring = vec![start, end];
+        let mut dir = (end.0 - start.0, end.1 - start.1);
+        while end != start {
+            let here = end;
+            let at = corner(here.0, here.1);
+            let mut pick = None;
+            let mut best = i64::MIN;
+            for j in leaving(at) {
+                if used[j] {
+                    continue;
+                }
+                let n = xy(edges[j].1);
+                // Prefer the left turn (largest cross product).
+                let cross = (dir.0 * (n.1 - here.1) - dir.1 * (n.0 - here.0)) as i64;
+                if pick.is_none() || cross > best {
+                    pick = Some(j);
+                    best = cross;
+                }
             }
-            let first = if slot[0].0 != u32::MAX {
-                slot[0]
-            } else {
-                slot[1]
-            };
-            if slot[0].0 != u32::MAX {
-                out[s0 as usize][0] = (u32::MAX, u32::MAX);
-                out[s0 as usize].swap(0, 1);
-            } else {
-                out[s0 as usize][1] = (u32::MAX, u32::MAX);
-            }
-            let cell0 = first.1 as usize;
-            let start = xy(s0);
-            let mut end = xy(first.0);
-            let mut ring = vec![start, end];
-            let mut dir = (end.0 - start.0, end.1 - start.1);
-            while end != start {
-                let (next, _) = take(&mut out, corner(end.0, end.1) as u32, Some(dir))
-                    .expect("boundary edges form closed rings");
-                let n = xy(next);
-                dir = (n.0 - end.0, n.1 - end.1);
-                end = n;
-                ring.push(end);
-            }
-            let cell = ((cell0 % nx) as isize, (cell0 / nx) as isize);
-            for r in split_pinches(ring) {
-                rings.push((simplify_collinear(r), cell));
-            }
+            let j = pick.expect("boundary edges form closed rings");
+            used[j] = true;
+            let n = xy(edges[j].1);
+            dir = (n.0 - here.0, n.1 - here.1);
+            end = n;
+            ring.push(end);
+        }
+        for r in split_pinches(ring) {
+            rings.push((simplify_collinear(r), cell0));
         }
     }
-    // Label 4-connected covered components so holes find their polygon.
-    let mut comp = vec![u32::MAX; nx * ny];
-    let mut ncomp = 0u32;
-    let mut stack = Vec::new();
-    for y in 0..ny {
-        for x in 0..nx {
-            if comp[y * nx + x] != u32::MAX || !inside(x, y) {
-                continue;
-            }
-            comp[y * nx + x] = ncomp;
-            stack.push((x, y));
-            while let Some((cx, cy)) = stack.pop() {
-                let mut visit = |px: usize, py: usize| {
-                    if comp[py * nx + px] == u32::MAX && inside(px, py) {
-                        comp[py * nx + px] = ncomp;
-                        stack.push((px, py));
-                    }
-                };
-                if cx > 0 {
-                    visit(cx - 1, cy);
-                }
-                if cx + 1 < nx {
-                    visit(cx + 1, cy);
-                }
-                if cy > 0 {
-                    visit(cx, cy - 1);
-                }
-                if cy + 1 < ny {
-                    visit(cx, cy + 1);
-                }
-            }
-            ncomp += 1;
-        }
-    }
-    let to_ls = |r: &[(isize, isize)]| {
+    let to_ls = |r: &[Cell]| {
         LineString::from(
             r.iter()
                 .map(|&(i, j)| Coord {
@@ -171,28 +108,61 @@ pub(crate) fn polygons(
                 .collect::<Vec<_>>(),
         )
     };
-    let mut outer: Vec<Option<LineString>> = vec![None; ncomp as usize];
-    let mut holes: Vec<Vec<LineString>> = vec![Vec::new(); ncomp as usize];
-    for (ring, (cx, cy)) in &rings {
-        let c = comp[cy.unsigned_abs() * nx + cx.unsigned_abs()] as usize;
-        let area2: isize = ring
-            .windows(2)
-            .map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1)
-            .sum();
-        if area2 > 0 {
-            debug_assert!(outer[c].is_none(), "one exterior per 4-connected component");
-            outer[c] = Some(to_ls(ring));
+    // Exteriors are counter-clockwise; each hole goes to the innermost exterior that
+    // contains the centre of a covered cell beside it.
+    let area2 = |r: &[Cell]| -> i64 {
+        r.windows(2)
+            .map(|w| (w[0].0 * w[1].1 - w[1].0 * w[0].1) as i64)
+            .sum()
+    };
+    let mut outers: Vec<(i64, &Vec<Cell>, Vec<LineString>)> = Vec::new();
+    let mut holes: Vec<(&Vec<Cell>, u32)> = Vec::new();
+    for (ring, c) in &rings {
+        let a = area2(ring);
+        if a > 0 {
+            outers.push((a, ring, Vec::new()));
         } else {
-            holes[c].push(to_ls(ring));
+            holes.push((ring, *c));
+        }
+    }
+    for (ring, c) in holes {
+        // Centre of the covered cell, in corner units doubled to stay integral.
+        let (cx, cy) = (
+            (c as usize % nx) as i64 * 2 + 1,
+            (c as usize / nx) as i64 * 2 + 1,
+        );
+        let owner = outers
+            .iter_mut()
+            .filter(|(_, o, _)| contains2(o, cx, cy))
+            .min_by_key(|(a, _, _)| *a);
+        if let Some((_, _, hs)) = owner {
+            hs.push(to_ls(ring));
         }
     }
     MultiPolygon::new(
-        outer
+        outers
             .into_iter()
-            .zip(holes)
-            .filter_map(|(o, h)| o.map(|o| Polygon::new(o, h)))
+            .map(|(_, o, hs)| Polygon::new(to_ls(o), hs))
             .collect(),
     )
+}
+
+/// Whether the point `(px / 2, py / 2)` (never on a grid line) lies inside `ring`.
+fn contains2(ring: &[Cell], px: i64, py: i64) -> bool {
+    let mut inside = false;
+    for w in ring.windows(2) {
+        let (ax, ay) = (w[0].0 as i64 * 2, w[0].1 as i64 * 2);
+        let (bx, by) = (w[1].0 as i64 * 2, w[1].1 as i64 * 2);
+        if (ay > py) != (by > py) {
+            // x of the crossing at height py, compared exactly with integers.
+            let lhs = (px - ax) * (by - ay);
+            let rhs = (bx - ax) * (py - ay);
+            if (by > ay && lhs < rhs) || (by < ay && lhs > rhs) {
+                inside = !inside;
+            }
+        }
+    }
+    inside
 }
 
 /// Splits a closed ring that passes a vertex twice (a pinch) into simple rings.
