@@ -21,6 +21,12 @@ fn ingest(c: &mut Criterion) {
         group.bench_function(format!("{name}/read"), |b| {
             b.iter(|| read(&path, &ReadOptions::default()).expect("reads"));
         });
+        // The same read, counted in OSM nodes of the file per second.
+        group.throughput(Throughput::Elements(d.stats.nodes));
+        group.bench_function(format!("{name}/read_nodes"), |b| {
+            b.iter(|| read(&path, &ReadOptions::default()).expect("reads"));
+        });
+        group.throughput(Throughput::Bytes(bytes));
         group.bench_function(format!("{name}/read+build"), |b| {
             b.iter(|| {
                 let d = read(&path, &ReadOptions::default()).expect("reads");
