@@ -4,7 +4,7 @@
 use geo::{Area, BooleanOps, Validation};
 use livingcircle_analysis::homes_from_osm;
 use livingcircle_graph::{BuildOptions, WalkGraph};
-use livingcircle_iso::{IsoOptions, IsoScratch, isochrones};
+use livingcircle_iso::{IsoOptions, IsoScratch, isochrones, reached_network};
 use livingcircle_osm::{ReadOptions, read};
 use livingcircle_reach::Spot;
 use livingcircle_snap::Snapper;
@@ -138,4 +138,69 @@ fn analyze_writes_isochrones_beside_the_other_layers() {
         "3 residences x 3 thresholds"
     );
     crate::analyze::check_layer(&dir.path().join("o/isochrones.geojson"));
+}
+
+#[test]
+fn bundled_city_sample_matches_the_exact_buffered_union() {
+    use geo::{BooleanOps, Buffer, Coord, LineString, MultiLineString};
+    let d = read(&data("munchen.osm.pbf"), &ReadOptions::default()).unwrap();
+    let (g, _) = WalkGraph::build(&d.ways, &BuildOptions::default()).unwrap();
+    let snapper = Snapper::new(&g);
+    let homes = homes_from_osm(&d);
+    let mm_per_min = 4.8 * 1000.0 / 60.0 * 1000.0;
+    let opts = IsoOptions::new(
+        [5.0, 10.0, 15.0]
+            .iter()
+            .map(|m| (m * mm_per_min) as u32)
+            .collect(),
+        25.0,
+    );
+    let mut s = IsoScratch::new(&g);
+    let mut worst = [0.0f64; 2];
+    // Every 150th residence: 15 places, 45 polygons.
+    for h in homes.iter().step_by(150) {
+        let snap = snapper
+            .snap_point(g.projection().project(h.lonlat), 200.0)
+            .unwrap();
+        let spot = Spot {
+            edge: snap.edge,
+            offset_mm: snap.offset_mm,
+            leg_mm: snap.leg_mm(),
+        };
+        let iso = isochrones(&g, &spot, &opts, &mut s);
+        for (k, i) in iso.iter().enumerate() {
+            // The exact shape: the reached lines and the snapped point, buffered.
+            let mut lines: Vec<LineString> = reached_network(&g, &spot, &s, opts.thresholds_mm[k])
+                .into_iter()
+                .filter(|p| p.len() >= 2)
+                .map(|p| {
+                    LineString::from(
+                        p.iter()
+                            .map(|q| Coord { x: q[0], y: q[1] })
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .collect();
+            lines.push(LineString::from(vec![
+                Coord {
+                    x: snap.xy[0],
+                    y: snap.xy[1],
+                },
+                Coord {
+                    x: snap.xy[0] + 1e-6,
+                    y: snap.xy[1],
+                },
+            ]));
+            let exact = MultiLineString::new(lines).buffer(25.0);
+            let (a, b) = (i.shape.unsigned_area(), exact.unsigned_area());
+            let sym = i.shape.xor(&exact).unsigned_area();
+            worst = [worst[0].max((a - b).abs() / b), worst[1].max(sym / b)];
+        }
+    }
+    assert!(worst[0] < 0.03, "area differs by {:.4}", worst[0]);
+    assert!(worst[1] < 0.05, "symmetric difference {:.4}", worst[1]);
+    println!(
+        "munchen sample: worst area difference {:.4}, symmetric difference {:.4}",
+        worst[0], worst[1]
+    );
 }

@@ -175,6 +175,24 @@ fn dist(a: [f64; 2], b: [f64; 2]) -> f64 {
     ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt()
 }
 
+/// The reached network within `threshold_mm` of the last [`isochrones`] call for
+/// `spot` (whose largest threshold must be at least this one), as polylines in
+/// projected metres: what the polygons buffer. Useful as an exact reference.
+pub fn reached_network(
+    g: &WalkGraph,
+    spot: &Spot,
+    s: &IsoScratch,
+    threshold_mm: u32,
+) -> Vec<Vec<[f64; 2]>> {
+    let mut out = Vec::new();
+    for st in merge(stretches_within(g, spot, &s.search, threshold_mm)) {
+        let mut piece = Vec::new();
+        cut(g.edge_xy(st.edge), st.start, st.end, &mut piece);
+        out.push(piece);
+    }
+    out
+}
+
 /// The isochrones of `spot` for every threshold, in threshold order.
 ///
 /// # Complexity
