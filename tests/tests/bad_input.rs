@@ -141,3 +141,28 @@ fn bad_user_files_name_file_and_row() {
     let err = fails(d.path(), &["analyze", "--preset", "p.toml", "--out", "o"]);
     assert!(err.contains("p.toml:2") && err.contains("max_m"), "{err}");
 }
+
+#[test]
+fn closed_stdout_pipe_is_not_an_error() {
+    use std::process::{Command, Stdio};
+    for args in [
+        &["presets"][..],
+        &["presets", "gb50180"][..],
+        &["graph", "--out", "g", "--json"][..],
+    ] {
+        let d = tmp();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lc"))
+            .args(args)
+            .current_dir(d.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the reading end before the program writes anything.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}

@@ -145,9 +145,9 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
     stages.done();
 
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        outln!("{}", serde_json::to_string_pretty(&summary)?);
     } else if !global.quiet {
-        print_table(&summary, out);
+        print_table(&summary, out)?;
     }
     Ok(())
 }
@@ -342,14 +342,14 @@ fn write_summary_csv(f: &mut dyn Write, s: &Value) -> std::io::Result<()> {
     Ok(())
 }
 
-fn print_table(s: &Value, out: &Path) {
+fn print_table(s: &Value, out: &Path) -> std::io::Result<()> {
     let c = &s["counts"];
-    println!(
+    outln!(
         "{} — {}",
         s["input"]["file"].as_str().unwrap_or(""),
         s["preset"]["name"].as_str().unwrap_or("")
     );
-    println!(
+    outln!(
         "residences {} ({} unsnapped), population {}, facilities {}; walking {} km/h",
         c["residences"],
         c["residences_unsnapped"],
@@ -357,13 +357,20 @@ fn print_table(s: &Value, out: &Path) {
         c["facilities"],
         s["parameters"]["speed_kmh"]
     );
-    println!(
+    outln!(
         "{:<18} {:>5} {:>7} {:>5} {:>13} {:>14} {:>9} {:>9}",
-        "category", "level", "max m", "fac", "residences %", "population %", "median m", "p90 m"
+        "category",
+        "level",
+        "max m",
+        "fac",
+        "residences %",
+        "population %",
+        "median m",
+        "p90 m"
     );
     let num = |x: &Value| x.as_f64().map_or("-".to_owned(), |v| format!("{v:.0}"));
     for cat in s["categories"].as_array().into_iter().flatten() {
-        println!(
+        outln!(
             "{:<18} {:>5} {:>7} {:>5} {:>13} {:>14} {:>9} {:>9}",
             cat["key"].as_str().unwrap_or(""),
             cat["level"]
@@ -378,14 +385,18 @@ fn print_table(s: &Value, out: &Path) {
         );
     }
     for l in s["levels"].as_array().into_iter().flatten() {
-        println!(
+        outln!(
             "all of the {:>2}-minute circle ({} categories): residences {}%, population {}%",
-            l["level"], l["categories"], l["residences_pct"], l["population_pct"]
+            l["level"],
+            l["categories"],
+            l["residences_pct"],
+            l["population_pct"]
         );
     }
-    println!(
+    outln!(
         "layers in {}: residences.geojson facilities.geojson gaps.geojson unsnapped.csv nodes.csv edges.csv summary.json summary.csv ({:.2} s)",
         out.display(),
         s["seconds"]["total"].as_f64().unwrap_or(0.0)
     );
+    Ok(())
 }

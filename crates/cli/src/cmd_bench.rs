@@ -182,25 +182,32 @@ pub(crate) fn run(global: &Global, a: &BenchArgs) -> anyhow::Result<()> {
         },
     });
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
     if global.quiet {
         return Ok(());
     }
-    println!(
+    outln!(
         "{}: {} nodes, {} edges; budget {max_m} m; {threads} threads; best of {}",
         city.path.display(),
         g.node_count(),
         g.edge_count(),
         a.repeat
     );
-    println!(
+    outln!(
         "{:<14} {:>8} {:>9} {:>12} {:>12} {:>9} {:>11} {:>13}",
-        "job", "sources", "searches", "settled", "relaxed", "wall s", "searches/s", "relaxations/s"
+        "job",
+        "sources",
+        "searches",
+        "settled",
+        "relaxed",
+        "wall s",
+        "searches/s",
+        "relaxations/s"
     );
-    let row = |job: &str, sources: usize, st: SearchStats, wall: f64| {
-        println!(
+    let row = |job: &str, sources: usize, st: SearchStats, wall: f64| -> std::io::Result<()> {
+        outln!(
             "{job:<14} {sources:>8} {:>9} {:>12} {:>12} {wall:>9.4} {:>11.0} {:>13.3e}",
             st.searches,
             st.settled,
@@ -208,11 +215,12 @@ pub(crate) fn run(global: &Global, a: &BenchArgs) -> anyhow::Result<()> {
             per_s(st.searches, wall),
             per_s(st.relaxed, wall)
         );
+        Ok(())
     };
-    row("per-source", sources.len(), stats, wall);
-    row("  (Dijkstra)", sources.len(), dijkstra_stats, dijkstra_wall);
-    row("multi-source", seeds as usize, an.multi_source, best_multi);
-    println!(
+    row("per-source", sources.len(), stats, wall)?;
+    row("  (Dijkstra)", sources.len(), dijkstra_stats, dijkstra_wall)?;
+    row("multi-source", seeds as usize, an.multi_source, best_multi)?;
+    outln!(
         "hierarchy build {best_ch_build:.4} s, per-residence combination {combine:.4} s (neither included above)"
     );
     Ok(())

@@ -79,18 +79,22 @@ pub(crate) fn run(global: &Global, a: &GraphArgs) -> anyhow::Result<()> {
         "out": a.out.display().to_string(),
     });
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        outln!("{}", serde_json::to_string_pretty(&summary)?);
         return Ok(());
     }
     if global.quiet {
         return Ok(());
     }
-    println!("{}", city.path.display());
-    println!(
+    outln!("{}", city.path.display());
+    outln!(
         "  ways read {}, highway {}, walkable {} ({} cut at {} missing node refs)",
-        s.ways, s.highway_ways, s.walkable_ways, s.ways_cut, s.missing_node_refs
+        s.ways,
+        s.highway_ways,
+        s.walkable_ways,
+        s.ways_cut,
+        s.missing_node_refs
     );
-    println!(
+    outln!(
         "  graph: {} nodes, {} edges, {:.1} km; {} components, {} dropped ({} nodes, {} edges)",
         r.nodes,
         r.edges,
@@ -100,11 +104,13 @@ pub(crate) fn run(global: &Global, a: &GraphArgs) -> anyhow::Result<()> {
         r.nodes_dropped,
         r.edges_dropped
     );
-    println!(
+    outln!(
         "  {} parallel edges kept, {} loops, {} one-way edges",
-        r.parallel_edges, r.self_loops, r.oneway_edges
+        r.parallel_edges,
+        r.self_loops,
+        r.oneway_edges
     );
-    println!(
+    outln!(
         "  residences {} (buildings {}, building=yes in residential areas {}, residential areas {})",
         s.residences.iter().sum::<u64>(),
         s.residences[0],
@@ -116,8 +122,8 @@ pub(crate) fn run(global: &Global, a: &GraphArgs) -> anyhow::Result<()> {
         v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         v.iter().take(12).map(|(k, n)| format!("{k} {n}")).collect()
     };
-    println!("  facility candidates {}: {}", s.features, top.join(", "));
-    println!(
+    outln!("  facility candidates {}: {}", s.features, top.join(", "));
+    outln!(
         "  read {:.3} s, build {:.3} s, write {:.3} s -> {}",
         city.read_s,
         city.build_s,

@@ -340,7 +340,7 @@ pub(crate) fn run(global: &Global, a: &IsochronesArgs) -> anyhow::Result<()> {
         );
     }
     if !global.quiet {
-        println!(
+        outln!(
             "{} polygons for {} points ({} unsnapped: {}) in {:.2} s ({:.0} polygons/s) -> {}",
             r.polygons,
             origins.len(),

@@ -12,12 +12,15 @@ pub(crate) fn run(a: &PresetsArgs) -> anyhow::Result<()> {
                 Preset::builtin_names().join(", ")
             );
         };
-        print!("{src}");
+        {
+            use std::io::Write as _;
+            std::io::stdout().lock().write_all(src.as_bytes())?;
+        }
         return Ok(());
     }
     for (name, _) in BUILTIN {
         let p = Preset::load(name)?;
-        println!("{name}: {} ({} categories)", p.name, p.categories.len());
+        outln!("{name}: {} ({} categories)", p.name, p.categories.len());
         for c in &p.categories {
             let t = match (c.max_m, c.max_min) {
                 (Some(m), _) => format!("{m} m"),
@@ -29,7 +32,7 @@ pub(crate) fn run(a: &PresetsArgs) -> anyhow::Result<()> {
                 .map(|l| format!("{l}-min circle"))
                 .unwrap_or_default();
             let tags: Vec<String> = c.tags.iter().map(ToString::to_string).collect();
-            println!(
+            outln!(
                 "  {:<16} {:<8} {:<14} {} {} [{}]",
                 c.key,
                 t,

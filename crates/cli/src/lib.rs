@@ -2,6 +2,15 @@
 //! logging once, and wires the stages together (osm → graph → snap → reach →
 //! analysis → export). The binary's `main` only calls [`main`].
 
+/// `println!` that returns the write error (a closed pipe ends the run quietly)
+/// instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+
 mod args;
 mod cmd_analyze;
 mod cmd_bench;
