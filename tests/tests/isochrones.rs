@@ -64,7 +64,8 @@ fn points_file_gives_nested_valid_layers_and_lists_unsnapped_points() {
         .iter()
         .map(|f| f["properties"]["area_m2"].as_f64().unwrap())
         .sum();
-    assert!((sum - last).abs() <= 3.0, "{sum} vs {last}");
+    // Bands (level raster) and nested areas (distance field) agree to within 2 %.
+    assert!((sum - last).abs() / last < 0.02, "{sum} vs {last}");
 }
 
 #[test]

@@ -2,15 +2,19 @@
 Isochrone polygons: the area a person reaches on foot from a place.
 
 The shape is the reached network — reached edges in full, frontier edges up to the
-reached fraction, the place's own edge around it — buffered by `buffer_m`. It is
-built in the graph's local metric projection by rasterising every reached segment's
-buffer (an exact capsule test per cell centre) onto a grid of `cell_m` cells and
-tracing the covered cells into polygons **with holes**. Nothing is drawn where no
-reached edge passes, so rivers, campuses and block interiors stay out.
+reached fraction, the place's own edge around it — buffered by `buffer_m`, built in
+the graph's local metric projection. Nothing is drawn where no reached edge passes,
+so rivers, campuses and block interiors stay out, and the polygons keep their
+**holes**.
 
-All thresholds are drawn on one grid, each cell holding the smallest threshold that
-covers it, so the polygons **nest by construction** (5 ⊂ 10 ⊂ 15), and rings
-(disjoint bands) are the cells of exactly one level.
+Nested areas (the default) are contours of a distance field (`contour.rs`): every
+grid vertex (spacing `cell_m`) holds its distance to the nearest reached segment, per
+threshold, and marching squares trace `{d <= buffer}` with crossings interpolated
+along grid edges. Each segment is drawn once, at the smallest threshold that reaches
+it, so larger thresholds have pointwise smaller fields and the areas **nest by
+construction** (5 ⊂ 10 ⊂ 15). Rings (disjoint bands) come from a level raster
+(`raster.rs`, `trace.rs`): each cell of `ring_cell_m` holds the smallest threshold
+whose buffered network covers its centre, and a band is the cells of one level.
 
 # Example
 ```
@@ -33,10 +37,11 @@ assert!(iso[1].shape.unsigned_area() > a);
 ```
 */
 
+mod contour;
 mod raster;
 mod trace;
 
-use geo::{Area, MultiPolygon, SimplifyVwPreserve};
+use geo::{Area, MultiPolygon};
 use livingcircle_graph::WalkGraph;
 use livingcircle_reach::{EdgeReach, Scratch, Spot, reach_from_spot, stretches_within};
 
@@ -49,14 +54,13 @@ pub struct IsoOptions {
     pub thresholds_mm: Vec<u32>,
     /// Buffer around the reached network, metres.
     pub buffer_m: f64,
-    /// Raster cell size, metres (default: an eighth of the buffer).
+    /// Distance-field grid spacing for nested areas, metres (default: a third of the
+    /// buffer).
     pub cell_m: f64,
+    /// Raster cell size for `rings`, metres (default: an eighth of the buffer).
+    pub ring_cell_m: f64,
     /// Disjoint bands (0–5, 5–10, …) instead of nested areas.
     pub rings: bool,
-    /// Simplify the traced staircase outlines (topology-preserving Visvalingam–Whyatt
-    /// with an area tolerance of half a cell). Off by default: simplifying each
-    /// threshold on its own can break the exact nesting of the raw outlines.
-    pub simplify: bool,
 }
 
 impl IsoOptions {
@@ -67,9 +71,9 @@ impl IsoOptions {
         IsoOptions {
             thresholds_mm,
             buffer_m,
-            cell_m: buffer_m / 8.0,
+            cell_m: buffer_m / 2.5,
+            ring_cell_m: buffer_m / 8.0,
             rings: false,
-            simplify: false,
         }
     }
 }
@@ -92,14 +96,31 @@ pub struct IsoScratch {
     /// The search scratch; after [`isochrones`] it holds the node distances of the
     /// largest threshold's search.
     pub search: Scratch,
+    /// Edge geometries simplified by 0.5 m (Douglas–Peucker), what the areas buffer.
+    simple: Vec<Vec<[f64; 2]>>,
+    field: contour::Field,
     grid: Grid,
 }
 
 impl IsoScratch {
     /// Scratch for graph `g`.
     pub fn new(g: &WalkGraph) -> Self {
+        use geo::{Coord, LineString, Simplify};
+        let simple = (0..g.edge_count() as u32)
+            .map(|e| {
+                let ls = LineString::from(
+                    g.edge_xy(e)
+                        .iter()
+                        .map(|p| Coord { x: p[0], y: p[1] })
+                        .collect::<Vec<_>>(),
+                );
+                ls.simplify(0.5).0.iter().map(|c| [c.x, c.y]).collect()
+            })
+            .collect();
         IsoScratch {
             search: Scratch::new(g.node_count()),
+            simple,
+            field: contour::Field::new(),
             grid: Grid {
                 x0: 0.0,
                 y0: 0.0,
@@ -126,6 +147,27 @@ fn merge(mut v: Vec<EdgeReach>) -> Vec<EdgeReach> {
             Some(l) if l.edge == r.edge && r.start <= l.end => l.end = l.end.max(r.end),
             _ => out.push(r),
         }
+    }
+    out
+}
+
+/// The parts of `st` not covered by the stretches of the same edge in `inner`
+/// (sorted by edge and start, merged).
+fn minus(st: &EdgeReach, inner: &[EdgeReach]) -> Vec<(f64, f64)> {
+    let from = inner.partition_point(|x| x.edge < st.edge);
+    let mut out = Vec::new();
+    let mut at = st.start;
+    for x in inner[from..].iter().take_while(|x| x.edge == st.edge) {
+        if x.end <= at || x.start >= st.end {
+            continue;
+        }
+        if x.start > at {
+            out.push((at, x.start));
+        }
+        at = at.max(x.end);
+    }
+    if at < st.end || out.is_empty() && at == st.start {
+        out.push((at.min(st.end), st.end));
     }
     out
 }
@@ -238,8 +280,43 @@ pub fn isochrones(
             ];
         }
     }
-    s.grid.reset(bbox, opts.cell_m);
     let mut network_m = vec![0.0; per_t.len()];
+    if !opts.rings {
+        // Nested areas: contours of one distance field per threshold.
+        let reach = r + 1.5 * opts.cell_m;
+        s.field.reset(bbox, opts.cell_m, per_t.len());
+        s.field.segment(0, origin, origin, reach);
+        // Each stretch is drawn once, at the smallest threshold that reaches it:
+        // the part of level k's stretch not already reached at level k - 1.
+        for (k, stretches) in per_t.iter().enumerate() {
+            for st in stretches {
+                let len = f64::from(g.edge(st.edge).length_mm) / 1000.0;
+                network_m[k] += (st.end - st.start) * len;
+                let inner: &[EdgeReach] = if k > 0 { &per_t[k - 1] } else { &[] };
+                for (a, b) in minus(st, inner) {
+                    cut(&s.simple[st.edge as usize], a, b, &mut piece);
+                    if piece.len() == 1 {
+                        s.field.segment(k, piece[0], piece[0], reach);
+                    }
+                    for w in piece.windows(2) {
+                        s.field.segment(k, w[0], w[1], reach);
+                    }
+                }
+            }
+        }
+        return (0..per_t.len())
+            .map(|k| {
+                let shape = s.field.polygons(k, r);
+                Isochrone {
+                    threshold: k,
+                    area_m2: shape.unsigned_area(),
+                    shape,
+                    network_m: network_m[k],
+                }
+            })
+            .collect();
+    }
+    s.grid.reset(bbox, opts.ring_cell_m);
     for (k, stretches) in per_t.iter().enumerate().rev() {
         let level = k as u8;
         s.grid.capsule(origin, origin, r, level);
@@ -265,7 +342,7 @@ pub fn isochrones(
                 let l = grid.at(x + ex0, y + ey0);
                 l != NONE && if opts.rings { l == kk } else { l <= kk }
             };
-            let mut shape = trace::polygons(
+            let shape = trace::polygons(
                 ex1 - ex0 + 1,
                 ey1 - ey0 + 1,
                 grid.x0 + ex0 as f64 * grid.cell,
@@ -273,9 +350,6 @@ pub fn isochrones(
                 grid.cell,
                 &inside,
             );
-            if opts.simplify {
-                shape = shape.simplify_vw_preserve(grid.cell * grid.cell / 2.0);
-            }
             let network = if opts.rings && k > 0 {
                 network_m[k] - network_m[k - 1]
             } else {

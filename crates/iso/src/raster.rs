@@ -15,6 +15,55 @@ pub(crate) struct Grid {
     pub(crate) extent: Vec<[usize; 4]>,
 }
 
+/// Where the row at height `y` meets the capsule of radius `r` around segment
+/// `a`–`b`: one interval `[lo, hi]` of x (the capsule is convex), or `None`.
+pub(crate) fn capsule_row(a: [f64; 2], b: [f64; 2], r: f64, y: f64) -> Option<(f64, f64)> {
+    let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+    let len = (dx * dx + dy * dy).sqrt();
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for p in [a, b] {
+        let h = r * r - (y - p[1]).powi(2);
+        if h >= 0.0 {
+            let w = h.sqrt();
+            lo = lo.min(p[0] - w);
+            hi = hi.max(p[0] + w);
+        }
+    }
+    if len > 0.0 && dy.abs() > 1e-12 * len {
+        // Points (x, y) with 0 <= t <= 1 along the segment and |perp| <= r.
+        let (ux, uy) = (dx / len, dy / len);
+        let mut range = (f64::NEG_INFINITY, f64::INFINITY);
+        let mut clip = |k: f64, m: f64, lo_v: f64, hi_v: f64| {
+            // lo_v <= k * x + m <= hi_v
+            let (p, q) = ((lo_v - m) / k, (hi_v - m) / k);
+            let (p, q) = if p <= q { (p, q) } else { (q, p) };
+            range = (range.0.max(p), range.1.min(q));
+        };
+        // Along: t*len = (x - ax) * ux + (y - ay) * uy in [0, len].
+        if ux.abs() > 1e-12 {
+            clip(ux, (y - a[1]) * uy - a[0] * ux, 0.0, len);
+        }
+        // Across: (x - ax) * uy - (y - ay) * ux in [-r, r].
+        clip(uy, -a[0] * uy - (y - a[1]) * ux, -r, r);
+        if ux.abs() <= 1e-12 {
+            // Vertical segment: along-coordinate depends on y only.
+            let t = (y - a[1]) * uy;
+            if !(0.0..=len).contains(&t) {
+                range = (f64::INFINITY, f64::NEG_INFINITY);
+            }
+        }
+        if range.0 <= range.1 {
+            lo = lo.min(range.0);
+            hi = hi.max(range.1);
+        }
+    } else if len > 0.0 && (y - a[1]).abs() <= r {
+        // Horizontal segment: the strip is the whole span.
+        lo = lo.min(a[0].min(b[0]));
+        hi = hi.max(a[0].max(b[0]));
+    }
+    (lo <= hi).then_some((lo, hi))
+}
+
 impl Grid {
     /// A grid covering `[minx, miny, maxx, maxy]` with a margin of two cells.
     pub(crate) fn reset(&mut self, bbox: [f64; 4], cell: f64) {
@@ -64,54 +113,11 @@ impl Grid {
             return;
         }
         let yhi = (yhi as usize).min(self.ny - 1);
-        let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
-        let len = (dx * dx + dy * dy).sqrt();
         for row in ylo..=yhi {
             let y = self.y0 + (row as f64 + 0.5) * c;
-            let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-            for p in [a, b] {
-                let h = r * r - (y - p[1]).powi(2);
-                if h >= 0.0 {
-                    let w = h.sqrt();
-                    lo = lo.min(p[0] - w);
-                    hi = hi.max(p[0] + w);
-                }
-            }
-            if len > 0.0 && dy.abs() > 1e-12 * len {
-                // Points (x, y) with 0 <= t <= 1 along the segment and |perp| <= r.
-                let (ux, uy) = (dx / len, dy / len);
-                let mut range = (f64::NEG_INFINITY, f64::INFINITY);
-                let mut clip = |k: f64, m: f64, lo_v: f64, hi_v: f64| {
-                    // lo_v <= k * x + m <= hi_v
-                    let (p, q) = ((lo_v - m) / k, (hi_v - m) / k);
-                    let (p, q) = if p <= q { (p, q) } else { (q, p) };
-                    range = (range.0.max(p), range.1.min(q));
-                };
-                // Along: t*len = (x - ax) * ux + (y - ay) * uy in [0, len].
-                if ux.abs() > 1e-12 {
-                    clip(ux, (y - a[1]) * uy - a[0] * ux, 0.0, len);
-                }
-                // Across: (x - ax) * uy - (y - ay) * ux in [-r, r].
-                clip(uy, -a[0] * uy - (y - a[1]) * ux, -r, r);
-                if ux.abs() <= 1e-12 {
-                    // Vertical segment: along-coordinate depends on y only.
-                    let t = (y - a[1]) * uy;
-                    if !(0.0..=len).contains(&t) {
-                        range = (f64::INFINITY, f64::NEG_INFINITY);
-                    }
-                }
-                if range.0 <= range.1 {
-                    lo = lo.min(range.0);
-                    hi = hi.max(range.1);
-                }
-            } else if len > 0.0 && (y - a[1]).abs() <= r {
-                // Horizontal segment: the strip is the whole span.
-                lo = lo.min(a[0].min(b[0]));
-                hi = hi.max(a[0].max(b[0]));
-            }
-            if lo > hi {
+            let Some((lo, hi)) = capsule_row(a, b, r, y) else {
                 continue;
-            }
+            };
             let xlo = ((lo - self.x0) / c - 0.5).ceil().max(0.0) as usize;
             let xhi = ((hi - self.x0) / c - 0.5).floor();
             if xhi < 0.0 {
