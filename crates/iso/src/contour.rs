@@ -10,8 +10,6 @@
 
 use geo::{Coord, LineString, MultiPolygon, Polygon};
 
-use crate::raster::capsule_row;
-
 pub(crate) struct Field {
     pub(crate) x0: f64,
     pub(crate) y0: f64,
@@ -52,41 +50,40 @@ impl Field {
     }
 
     /// Lowers the distances of levels `k..` to segment `a`–`b`, for the vertices
-    /// within `reach` metres of it (row by row, only inside its capsule).
+    /// within `reach` metres of it.
     pub(crate) fn segment(&mut self, k: usize, a: [f64; 2], b: [f64; 2], reach: f64) {
         let c = self.cell;
+        let i0 = (((a[0].min(b[0]) - reach - self.x0) / c).ceil().max(0.0)) as usize;
         let j0 = (((a[1].min(b[1]) - reach - self.y0) / c).ceil().max(0.0)) as usize;
+        let i1 = ((a[0].max(b[0]) + reach - self.x0) / c).floor();
         let j1 = ((a[1].max(b[1]) + reach - self.y0) / c).floor();
-        if j1 < 0.0 {
+        if i1 < 0.0 || j1 < 0.0 {
             return;
         }
-        let j1 = (j1 as usize).min(self.ny - 1);
+        let (i1, j1) = (
+            (i1 as usize).min(self.nx - 1),
+            (j1 as usize).min(self.ny - 1),
+        );
         let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
         let l2 = dx * dx + dy * dy;
-        let levels = self.d2.len();
+        let inv_l2 = if l2 > 0.0 { 1.0 / l2 } else { 0.0 };
+        let reach2 = reach * reach;
+        let (nx, levels) = (self.nx, self.d2.len());
         for j in j0..=j1 {
-            let py = self.y0 + j as f64 * c;
-            let Some((lo, hi)) = capsule_row(a, b, reach, py) else {
-                continue;
-            };
-            let i0 = ((lo - self.x0) / c).ceil().max(0.0) as usize;
-            let i1 = ((hi - self.x0) / c).floor();
-            if i1 < 0.0 {
-                continue;
-            }
-            let i1 = (i1 as usize).min(self.nx - 1);
-            let row = j * self.nx;
+            let py = self.y0 + j as f64 * c - a[1];
+            let mut px = self.x0 + i0 as f64 * c - a[0];
             for i in i0..=i1 {
-                let px = self.x0 + i as f64 * c;
-                let t = if l2 > 0.0 {
-                    (((px - a[0]) * dx + (py - a[1]) * dy) / l2).clamp(0.0, 1.0)
-                } else {
-                    0.0
-                };
-                let (qx, qy) = (a[0] + t * dx - px, a[1] + t * dy - py);
-                let d2 = (qx * qx + qy * qy) as f32;
+                // Vertex relative to a; t along the segment, clamped.
+                let t = ((px * dx + py * dy) * inv_l2).clamp(0.0, 1.0);
+                let (qx, qy) = (t * dx - px, t * dy - py);
+                px += c;
+                let d2 = qx * qx + qy * qy;
+                if d2 > reach2 {
+                    continue;
+                }
+                let d2 = d2 as f32;
                 for g in &mut self.d2[k..levels] {
-                    let v = &mut g[row + i];
+                    let v = &mut g[j * nx + i];
                     if d2 < *v {
                         *v = d2;
                     }

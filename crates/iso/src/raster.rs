@@ -17,7 +17,7 @@ pub(crate) struct Grid {
 
 /// Where the row at height `y` meets the capsule of radius `r` around segment
 /// `a`–`b`: one interval `[lo, hi]` of x (the capsule is convex), or `None`.
-pub(crate) fn capsule_row(a: [f64; 2], b: [f64; 2], r: f64, y: f64) -> Option<(f64, f64)> {
+fn capsule_row(a: [f64; 2], b: [f64; 2], r: f64, y: f64) -> Option<(f64, f64)> {
     let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
     let len = (dx * dx + dy * dy).sqrt();
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
