@@ -1,7 +1,7 @@
 //! Nested isochrones as contours of a distance field.
 //!
 //! Each grid vertex holds, per threshold, its distance to the nearest reached
-//! segment (only within `r + 1.5 cells`; farther vertices stay infinite). The area is
+//! segment (only within `r + 1.05 cells`; farther vertices stay infinite). The area is
 //! `{d <= r}`; its outline is traced with marching squares, crossing points
 //! interpolated linearly along grid edges. The field of a larger threshold is
 //! pointwise no larger (its reached network is a superset), every crossing moves

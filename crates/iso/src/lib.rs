@@ -283,7 +283,9 @@ pub fn isochrones(
     let mut network_m = vec![0.0; per_t.len()];
     if !opts.rings {
         // Nested areas: contours of one distance field per threshold.
-        let reach = r + 1.5 * opts.cell_m;
+        // Every corner of a cell the outline crosses lies within `r + cell` of the
+        // network (distances are 1-Lipschitz), so farther vertices stay infinite.
+        let reach = r + 1.05 * opts.cell_m;
         s.field.reset(bbox, opts.cell_m, per_t.len());
         s.field.segment(0, origin, origin, reach);
         // Each stretch is drawn once, at the smallest threshold that reaches it:
