@@ -17,13 +17,12 @@ fn canonical(path: &Path) -> String {
     s
 }
 
-#[test]
-fn golden_layers_on_the_features_fixture() {
-    let dir = tmp();
+/// `analyze` on the `features` fixture with the golden preset, into `DIR/o`.
+fn analyze_features(dir: &Path) {
     let fixture = data("fixtures/features.osm.pbf");
     let preset = root().join("tests/golden/mini.toml");
     ok(
-        dir.path(),
+        dir,
         &[
             "analyze",
             "--osm",
@@ -35,6 +34,12 @@ fn golden_layers_on_the_features_fixture() {
             "-q",
         ],
     );
+}
+
+#[test]
+fn golden_layers_on_the_features_fixture() {
+    let dir = tmp();
+    analyze_features(dir.path());
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut stale = Vec::new();
     for layer in LAYERS {
@@ -74,21 +79,7 @@ fn golden_layers_on_the_features_fixture() {
 #[test]
 fn features_fixture_results_are_right() {
     let dir = tmp();
-    let fixture = data("fixtures/features.osm.pbf");
-    let preset = root().join("tests/golden/mini.toml");
-    ok(
-        dir.path(),
-        &[
-            "analyze",
-            "--osm",
-            s(&fixture),
-            "--preset",
-            s(&preset),
-            "--out",
-            "o",
-            "-q",
-        ],
-    );
+    analyze_features(dir.path());
     let res = json(&dir.path().join("o/residences.geojson"));
     let feats = res["features"].as_array().unwrap();
     assert_eq!(feats.len(), 3);
