@@ -4,6 +4,7 @@ use livingcircle_graph::{NodeId, WalkGraph};
 use rayon::prelude::*;
 
 use crate::ch::{Ch, UpScratch};
+use crate::stamped::Stamped;
 use crate::{Direction, Scratch, SearchStats, Spot, Targets, search};
 
 /// `(node, distance, target)`: a target's backward upward search reached the node.
@@ -28,12 +29,10 @@ impl PartialEq for PerResidence {
 }
 
 /// Per-thread state of the batch: search scratch plus a stamped best-distance table
-/// over targets.
+/// over targets and the targets touched since [`Local::begin`].
 struct Local {
     scratch: Scratch,
-    best: Vec<u32>,
-    stamp: Vec<u32>,
-    generation: u32,
+    best: Stamped,
     touched: Vec<u32>,
 }
 
@@ -41,37 +40,27 @@ impl Local {
     fn new(nodes: usize, targets: usize) -> Self {
         Local {
             scratch: Scratch::new(nodes),
-            best: vec![u32::MAX; targets],
-            stamp: vec![0; targets],
-            generation: 0,
+            best: Stamped::new(targets),
             touched: Vec::new(),
         }
     }
     fn begin(&mut self) {
-        self.generation = self.generation.wrapping_add(1);
-        if self.generation == 0 {
-            self.stamp.fill(0);
-            self.generation = 1;
-        }
+        self.best.reset();
         self.touched.clear();
     }
     #[inline]
     fn offer(&mut self, t: u32, d: u32) {
-        let i = t as usize;
-        if self.stamp[i] != self.generation {
-            self.stamp[i] = self.generation;
-            self.best[i] = d;
+        if self.best.get(t as usize).is_none() {
             self.touched.push(t);
-        } else if d < self.best[i] {
-            self.best[i] = d;
         }
+        self.best.lower(t as usize, d);
     }
     /// Targets offered since [`Local::begin`], within `budget`, in the order first
     /// offered (deterministic: it follows the search).
     fn drain_unsorted(&mut self, budget: u32) -> Vec<(u32, u32)> {
         self.touched
             .iter()
-            .map(|&t| (t, self.best[t as usize]))
+            .map(|&t| (t, self.best.get_or_max(t as usize)))
             .filter(|&(_, d)| d <= budget)
             .collect()
     }
@@ -82,6 +71,23 @@ impl Local {
         v.sort_unstable();
         v
     }
+}
+
+/// The distinct end nodes that residences leave their edges by within the budget:
+/// the sources of [`per_residence`], sorted.
+pub fn source_nodes(g: &WalkGraph, residences: &[Spot], budget_mm: u32) -> Vec<NodeId> {
+    let mut sources: Vec<NodeId> = residences
+        .iter()
+        .flat_map(|r| {
+            r.exits(g)
+                .into_iter()
+                .filter(|x| x.2 && x.1 <= budget_mm)
+                .map(|x| x.0)
+        })
+        .collect();
+    sources.sort_unstable();
+    sources.dedup();
+    sources
 }
 
 /// For every residence, every target within `budget_mm` with its exact walking
@@ -106,17 +112,7 @@ where
     T: Send,
     F: Fn(usize, &[(u32, u32)]) -> T + Sync,
 {
-    let mut sources: Vec<NodeId> = residences
-        .iter()
-        .flat_map(|r| {
-            r.exits(g)
-                .into_iter()
-                .filter(|x| x.2 && x.1 <= budget_mm)
-                .map(|x| x.0)
-        })
-        .collect();
-    sources.sort_unstable();
-    sources.dedup();
+    let sources = source_nodes(g, residences, budget_mm);
 
     let t0 = std::time::Instant::now();
     // Phase 1: every source node's targets within the budget.
@@ -139,7 +135,7 @@ where
                     l.begin();
                     for i in 0..l.scratch.settled().len() {
                         let x = l.scratch.settled()[i];
-                        let d = l.scratch.dist[x as usize];
+                        let d = l.scratch.dist.get_or_max(x as usize);
                         for &(t, c) in targets.at_node(x) {
                             l.offer(t, d.saturating_add(c));
                         }
@@ -311,7 +307,7 @@ pub fn multi_source(
     search(g, Direction::Backward, &seeds, budget_mm, s);
     let mut out = vec![u32::MAX; g.node_count()];
     for &n in s.settled() {
-        out[n as usize] = s.dist[n as usize];
+        out[n as usize] = s.dist.get_or_max(n as usize);
     }
     out
 }

@@ -12,6 +12,9 @@ use std::collections::BinaryHeap;
 
 use livingcircle_graph::{NodeId, WalkGraph};
 
+use crate::queue::Queue;
+use crate::stamped::Stamped;
+
 /// Upward arcs of a contracted graph.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Up {
@@ -200,24 +203,20 @@ fn priority(
 
 /// A bounded Dijkstra over the not-yet-contracted graph, avoiding one node.
 struct Witness {
-    dist: Vec<u32>,
-    stamp: Vec<u32>,
-    generation: u32,
+    dist: Stamped,
     heap: BinaryHeap<Reverse<(u32, NodeId)>>,
 }
 
 impl Witness {
     fn new(n: usize) -> Self {
         Witness {
-            dist: vec![0; n],
-            stamp: vec![0; n],
-            generation: 0,
+            dist: Stamped::new(n),
             heap: BinaryHeap::new(),
         }
     }
 
     fn dist(&self, n: NodeId) -> Option<u32> {
-        (self.stamp[n as usize] == self.generation).then(|| self.dist[n as usize])
+        self.dist.get(n as usize)
     }
 
     fn run(
@@ -228,14 +227,13 @@ impl Witness {
         out: &[Vec<(NodeId, u32)>],
         contracted: &[bool],
     ) {
-        self.generation += 1;
+        self.dist.reset();
         self.heap.clear();
-        self.stamp[from as usize] = self.generation;
-        self.dist[from as usize] = 0;
+        self.dist.lower(from as usize, 0);
         self.heap.push(Reverse((0, from)));
         let mut settled = 0;
         while let Some(Reverse((d, x))) = self.heap.pop() {
-            if d > self.dist[x as usize] {
+            if d > self.dist.get_or_max(x as usize) {
                 continue;
             }
             settled += 1;
@@ -247,10 +245,7 @@ impl Witness {
                     continue;
                 }
                 let nd = d.saturating_add(c);
-                let yi = y as usize;
-                if self.stamp[yi] != self.generation || nd < self.dist[yi] {
-                    self.stamp[yi] = self.generation;
-                    self.dist[yi] = nd;
+                if self.dist.lower(y as usize, nd) {
                     self.heap.push(Reverse((nd, y)));
                 }
             }
@@ -260,10 +255,8 @@ impl Witness {
 
 /// Per-thread state of upward searches.
 pub struct UpScratch {
-    dist: Vec<u32>,
-    stamp: Vec<u32>,
-    generation: u32,
-    heap: BinaryHeap<Reverse<u64>>,
+    dist: Stamped,
+    queue: Queue,
     settled: Vec<(NodeId, u32)>,
 }
 
@@ -271,10 +264,8 @@ impl UpScratch {
     /// Scratch for a graph of `n` nodes.
     pub fn new(n: usize) -> Self {
         UpScratch {
-            dist: vec![0; n],
-            stamp: vec![0; n],
-            generation: 0,
-            heap: BinaryHeap::new(),
+            dist: Stamped::new(n),
+            queue: Queue::default(),
             settled: Vec::new(),
         }
     }
@@ -285,19 +276,12 @@ impl Ch {
     /// backward: against it), pruned at `budget`. Read the settled `(node, dist)`
     /// pairs with [`Ch::settled`].
     pub fn upward(&self, seeds: &[(NodeId, u32)], backward: bool, budget: u32, s: &mut UpScratch) {
-        s.generation = s.generation.wrapping_add(1);
-        if s.generation == 0 {
-            s.stamp.fill(0);
-            s.generation = 1;
-        }
-        s.heap.clear();
+        s.dist.reset();
+        s.queue.clear();
         s.settled.clear();
         for &(n, c) in seeds {
-            let i = n as usize;
-            if c <= budget && (s.stamp[i] != s.generation || c < s.dist[i]) {
-                s.stamp[i] = s.generation;
-                s.dist[i] = c;
-                s.heap.push(Reverse((u64::from(c) << 32) | u64::from(n)));
+            if c <= budget && s.dist.lower(n as usize, c) {
+                s.queue.push(c, n);
             }
         }
         let (up, down) = if backward {
@@ -305,16 +289,16 @@ impl Ch {
         } else {
             (&self.up_out, &self.up_in)
         };
-        while let Some(Reverse(k)) = s.heap.pop() {
-            let (d, x) = ((k >> 32) as u32, k as u32);
-            if d > s.dist[x as usize] {
+        while let Some((d, x)) = s.queue.pop() {
+            if d > s.dist.get_or_max(x as usize) {
                 continue;
             }
             // Stall on demand: a higher node already offers a shorter way here, so
             // no shortest path meets at or passes through x.
             let stalled = down.of(x).iter().any(|&(y, c)| {
-                let yi = y as usize;
-                s.stamp[yi] == s.generation && s.dist[yi].saturating_add(c) < d
+                s.dist
+                    .get(y as usize)
+                    .is_some_and(|dy| dy.saturating_add(c) < d)
             });
             if stalled {
                 continue;
@@ -322,14 +306,8 @@ impl Ch {
             s.settled.push((x, d));
             for &(y, c) in up.of(x) {
                 let nd = d.saturating_add(c);
-                if nd > budget {
-                    continue;
-                }
-                let yi = y as usize;
-                if s.stamp[yi] != s.generation || nd < s.dist[yi] {
-                    s.stamp[yi] = s.generation;
-                    s.dist[yi] = nd;
-                    s.heap.push(Reverse((u64::from(nd) << 32) | u64::from(y)));
+                if nd <= budget && s.dist.lower(y as usize, nd) {
+                    s.queue.push(nd, y);
                 }
             }
         }

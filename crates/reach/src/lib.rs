@@ -38,15 +38,18 @@ mod batch;
 mod ch;
 mod queue;
 mod spots;
+mod stamped;
 
 pub use batch::{
     PerResidence, multi_source, nearest_from_node_distances, per_residence, search_many,
+    source_nodes,
 };
 pub use ch::{Ch, UpScratch};
 pub use spots::{EdgeReach, Spot, Targets, reach_from_spot, stretches_within};
 
 use livingcircle_graph::{NodeId, WalkGraph};
 use queue::Queue;
+use stamped::Stamped;
 
 /// Which way arcs are followed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,9 +81,7 @@ impl std::ops::AddAssign for SearchStats {
 
 /// Reusable per-thread search state.
 pub struct Scratch {
-    dist: Vec<u32>,
-    stamp: Vec<u32>,
-    generation: u32,
+    dist: Stamped,
     queue: Queue,
     settled: Vec<NodeId>,
     /// Counters accumulated over every search run with this scratch.
@@ -91,9 +92,7 @@ impl Scratch {
     /// Scratch for a graph of `nodes` nodes.
     pub fn new(nodes: usize) -> Self {
         Scratch {
-            dist: vec![u32::MAX; nodes],
-            stamp: vec![0; nodes],
-            generation: 0,
+            dist: Stamped::new(nodes),
             queue: Queue::default(),
             settled: Vec::new(),
             stats: SearchStats::default(),
@@ -103,7 +102,7 @@ impl Scratch {
     /// Distance found by the last search, if the node was reached within the budget.
     #[inline]
     pub fn dist(&self, n: NodeId) -> Option<u32> {
-        (self.stamp[n as usize] == self.generation).then(|| self.dist[n as usize])
+        self.dist.get(n as usize)
     }
 
     /// Nodes settled by the last search, in settling (distance) order.
@@ -112,11 +111,7 @@ impl Scratch {
     }
 
     pub(crate) fn reset(&mut self) {
-        self.generation = self.generation.wrapping_add(1);
-        if self.generation == 0 {
-            self.stamp.fill(0);
-            self.generation = 1;
-        }
+        self.dist.reset();
         self.queue.clear();
         self.settled.clear();
     }
@@ -140,21 +135,14 @@ pub fn search(
         Direction::Backward => g.backward(),
     };
     s.reset();
-    let generation = s.generation;
     for &(n, c) in seeds {
-        if c > budget {
-            continue;
-        }
-        let i = n as usize;
-        if s.stamp[i] != generation || c < s.dist[i] {
-            s.stamp[i] = generation;
-            s.dist[i] = c;
+        if c <= budget && s.dist.lower(n as usize, c) {
             s.queue.push(c, n);
         }
     }
     let mut relaxed = 0u64;
     while let Some((d, n)) = s.queue.pop() {
-        if d > s.dist[n as usize] {
+        if d > s.dist.get_or_max(n as usize) {
             continue;
         }
         s.settled.push(n);
@@ -162,16 +150,7 @@ pub fn search(
         relaxed += arcs.len() as u64;
         for &(m, len) in arcs {
             let nd = d + len;
-            if nd > budget {
-                continue;
-            }
-            let j = m as usize;
-            if s.stamp[j] != generation {
-                s.stamp[j] = generation;
-                s.dist[j] = nd;
-                s.queue.push(nd, m);
-            } else if nd < s.dist[j] {
-                s.dist[j] = nd;
+            if nd <= budget && s.dist.lower(m as usize, nd) {
                 s.queue.push(nd, m);
             }
         }
