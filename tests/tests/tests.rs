@@ -6,4 +6,5 @@ mod bundled;
 mod fixtures;
 mod isochrones;
 mod shared;
+mod site;
 mod util;

@@ -41,6 +41,8 @@ pub struct UserPlace {
     pub category: Option<String>,
     /// `name`, if given.
     pub name: Option<String>,
+    /// `id` (a property, else the GeoJSON feature id; a CSV column), if given.
+    pub id: Option<String>,
 }
 
 fn err(file: &Path, item: Option<String>, message: impl Into<String>) -> InputError {
@@ -138,6 +140,12 @@ fn read_geojson(path: &Path, text: &str) -> Result<Vec<UserPlace>, InputError> {
             Some(serde_json::Value::Null) | None => None,
             Some(v) => Some(v.to_string()),
         };
+        let id = text_prop("id").or_else(|| {
+            f.id.as_ref().map(|i| match i {
+                geojson::feature::Id::String(s) => s.clone(),
+                geojson::feature::Id::Number(n) => n.to_string(),
+            })
+        });
         let polys: Vec<Vec<Vec<Vec<f64>>>> = match &geom.value {
             Value::Point(p) => {
                 let (lon, lat) = (
@@ -151,6 +159,7 @@ fn read_geojson(path: &Path, text: &str) -> Result<Vec<UserPlace>, InputError> {
                     population,
                     category: text_prop("category"),
                     name: text_prop("name"),
+                    id: id.clone(),
                 });
                 continue;
             }
@@ -211,6 +220,7 @@ fn read_geojson(path: &Path, text: &str) -> Result<Vec<UserPlace>, InputError> {
             population,
             category: text_prop("category"),
             name: text_prop("name"),
+            id,
         });
     }
     Ok(out)
@@ -246,7 +256,12 @@ fn read_csv(path: &Path, text: &str) -> Result<Vec<UserPlace>, InputError> {
             ),
         ));
     };
-    let (pop_i, cat_i, name_i) = (col(&["population"]), col(&["category"]), col(&["name"]));
+    let (pop_i, cat_i, name_i, id_i) = (
+        col(&["population"]),
+        col(&["category"]),
+        col(&["name"]),
+        col(&["id"]),
+    );
     let mut out = Vec::new();
     for (i, rec) in rdr.records().enumerate() {
         let item = format!("row {}", i + 2);
@@ -284,6 +299,7 @@ fn read_csv(path: &Path, text: &str) -> Result<Vec<UserPlace>, InputError> {
             population,
             category: text(cat_i),
             name: text(name_i),
+            id: text(id_i),
         });
     }
     Ok(out)

@@ -44,6 +44,8 @@ pub(crate) enum Command {
     Presets(PresetsArgs),
     /// Isochrone polygons (5/10/15 minutes) for points or every residence.
     Isochrones(IsochronesArgs),
+    /// Where should the next K facilities of a category go to cover the most people?
+    Site(SiteArgs),
 }
 
 /// Where the network comes from and how it is read.
@@ -238,4 +240,69 @@ pub(crate) enum EngineArg {
     Ch,
     /// Always one bounded Dijkstra per source node.
     Dijkstra,
+}
+
+/// `--by` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ByArg {
+    /// Residents (each residence's estimated or given population).
+    Population,
+    /// Residences, one each.
+    Residences,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SiteArgs {
+    #[command(flatten)]
+    pub(crate) osm: OsmArgs,
+    /// Category to site: a key of the preset (e.g. kindergarten).
+    #[arg(long, value_name = "KEY")]
+    pub(crate) category: String,
+    /// How many sites to choose.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) count: u32,
+    /// Standard whose threshold applies: gb50180, complete-community, 15min, or a FILE.toml.
+    #[arg(long, default_value = "gb50180", value_name = "NAME|FILE")]
+    pub(crate) preset: String,
+    #[command(flatten)]
+    pub(crate) speed: SpeedArgs,
+    /// Candidate sites (GeoJSON points/polygons or CSV lon,lat[,id,name]); default: graph nodes.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) candidates: Option<PathBuf>,
+    /// Stop early when the next site would cover fewer people (or residences, with --by residences).
+    #[arg(long, value_name = "N", default_value_t = 0.0, value_parser = non_negative_f64)]
+    pub(crate) min_gain: f64,
+    /// What a site's gain counts.
+    #[arg(long, value_enum, default_value = "population")]
+    pub(crate) by: ByArg,
+    /// Without --candidates: the most graph nodes to evaluate (more are sampled evenly).
+    #[arg(long, value_name = "N", default_value_t = 200_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) max_candidates: u32,
+    /// Residences from a file (GeoJSON or CSV with lon,lat[,population,name]); replaces OSM residences.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) residences: Option<PathBuf>,
+    /// Facilities from a file (GeoJSON or CSV with lon,lat,category[,name]); added to OSM facilities.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) facilities: Option<PathBuf>,
+    /// With --facilities: drop OSM facilities of the categories the file provides.
+    #[arg(long, requires = "facilities")]
+    pub(crate) replace_osm_facilities: bool,
+    /// Residences and candidates farther than this from every walkable way are unsnapped (metres).
+    #[arg(long, value_name = "M", default_value_t = 200.0, value_parser = positive_f64)]
+    pub(crate) max_snap_m: f64,
+    /// Output directory (created if missing).
+    #[arg(long, short, value_name = "DIR", default_value = "livingcircle-sites")]
+    pub(crate) out: PathBuf,
+    /// Print sites_summary.json on stdout instead of the table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+pub(crate) fn non_negative_f64(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("`{s}` must be zero or a positive number"))
+    }
 }

@@ -12,7 +12,7 @@ use livingcircle_analysis::{
 use livingcircle_export as export;
 use serde_json::{Value, json};
 
-use crate::args::{AnalyzeArgs, EngineArg, Global, SpeedArgs};
+use crate::args::{AnalyzeArgs, EngineArg, Global, OsmArgs, SpeedArgs};
 use crate::cmd_isochrones::{IsoJob, Origin, write_isochrones};
 use crate::load::{City, ensure_dir, load};
 use crate::progress::Stages;
@@ -26,22 +26,24 @@ pub(crate) fn speed(s: &SpeedArgs, preset: &Preset) -> f64 {
         .unwrap_or(4.8)
 }
 
-pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
-    let t_start = Instant::now();
-    let preset = Preset::load(&a.preset)?;
-    let speed_kmh = speed(&a.speed, &preset);
-    ensure_dir(&a.out)?;
-    let stages = Stages::new(global.quiet || a.json);
-
-    // User files first: a bad file fails before the long stages.
-    let user_homes = a.residences.as_deref().map(read_places).transpose()?;
-    let user_facilities = match &a.facilities {
-        Some(p) => Some(facilities_from_places(p, &preset, read_places(p)?)?),
+/// Reads the user files (first, so a bad file fails before the long stages), the
+/// extract and its graph, and gathers the residences and facilities to analyse.
+pub(crate) fn inputs(
+    stages: &Stages,
+    preset: &Preset,
+    osm: &OsmArgs,
+    residences: Option<&Path>,
+    facilities_file: Option<&Path>,
+    replace_osm_facilities: bool,
+) -> anyhow::Result<(City, Vec<Home>, Vec<Facility>)> {
+    let user_homes = residences.map(read_places).transpose()?;
+    let user_facilities = match facilities_file {
+        Some(p) => Some(facilities_from_places(p, preset, read_places(p)?)?),
         None => None,
     };
 
     stages.stage("reading OpenStreetMap and building the walking graph");
-    let city = load(&a.osm, preset.poi_filter())?;
+    let city = load(osm, preset.poi_filter())?;
     let homes: Vec<Home> = match user_homes {
         Some(p) => homes_from_places(p),
         None => homes_from_osm(&city.data),
@@ -52,25 +54,39 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
             city.path.display()
         );
     }
-    let mut facilities: Vec<Facility> = facilities_from_osm(&preset, &city.data.features);
+    let mut facilities: Vec<Facility> = facilities_from_osm(preset, &city.data.features);
     if let Some(user) = user_facilities {
-        if a.replace_osm_facilities {
+        if replace_osm_facilities {
             let replaced: Vec<usize> = user.iter().map(|f| f.category).collect();
             facilities.retain(|f| !replaced.contains(&f.category));
         }
         facilities.extend(user);
     }
+    Ok((city, homes, facilities))
+}
+
+pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
+    let t_start = Instant::now();
+    let preset = Preset::load(&a.preset)?;
+    let speed_kmh = speed(&a.speed, &preset);
+    ensure_dir(&a.out)?;
+    let stages = Stages::new(global.quiet || a.json);
+
+    let (city, homes, facilities) = inputs(
+        &stages,
+        &preset,
+        &a.osm,
+        a.residences.as_deref(),
+        a.facilities.as_deref(),
+        a.replace_osm_facilities,
+    )?;
 
     stages.stage("snapping and searching from every residence");
     let opts = AnalyzeOptions {
         speed_kmh,
         max_snap_m: a.max_snap_m,
         hex_res: a.hex_res,
-        engine: match a.engine {
-            EngineArg::Auto => Engine::Auto,
-            EngineArg::Ch => Engine::Hierarchy,
-            EngineArg::Dijkstra => Engine::Dijkstra,
-        },
+        engine: engine(a.engine),
         ..AnalyzeOptions::default()
     };
     let an = analyze(&city.graph, &preset, &homes, &facilities, &opts);
@@ -152,7 +168,33 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn pct(part: f64, whole: f64) -> f64 {
+pub(crate) fn engine_name(e: Engine) -> &'static str {
+    match e {
+        Engine::Hierarchy => "hierarchy",
+        Engine::Dijkstra => "dijkstra",
+        Engine::Auto => "auto",
+    }
+}
+
+/// `--engine` as the analysis' engine.
+pub(crate) fn engine(e: EngineArg) -> Engine {
+    match e {
+        EngineArg::Auto => Engine::Auto,
+        EngineArg::Ch => Engine::Hierarchy,
+        EngineArg::Dijkstra => Engine::Dijkstra,
+    }
+}
+
+/// The data's timestamp (replication header, else the newest way), ISO 8601.
+pub(crate) fn data_timestamp(city: &City) -> Option<String> {
+    city.data
+        .header
+        .replication_timestamp
+        .or(city.data.stats.newest_way_timestamp_ms.map(|ms| ms / 1000))
+        .map(iso8601)
+}
+
+pub(crate) fn pct(part: f64, whole: f64) -> f64 {
     if whole > 0.0 {
         (part / whole * 1000.0).round() / 10.0 + 0.0
     } else {
@@ -161,12 +203,12 @@ fn pct(part: f64, whole: f64) -> f64 {
 }
 
 /// Rounds to 0.1 (and turns -0.0, the sum of nothing, into 0.0).
-fn r1(x: f64) -> f64 {
+pub(crate) fn r1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0 + 0.0
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` from seconds since the epoch.
-fn iso8601(secs: i64) -> String {
+pub(crate) fn iso8601(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
@@ -207,11 +249,6 @@ fn summary_json(
         .collect();
     let n_res = snapped.len() as f64;
     let pop: f64 = snapped.iter().map(|h| h.population).sum();
-    let stamp = city.data.header.replication_timestamp.or(city
-        .data
-        .stats
-        .newest_way_timestamp_ms
-        .map(|ms| ms / 1000));
     let categories: Vec<Value> = an
         .categories
         .iter()
@@ -254,7 +291,7 @@ fn summary_json(
         "input": {
             "file": city.path.display().to_string(),
             "bytes": city.data.stats.file_bytes,
-            "data_timestamp": stamp.map(iso8601),
+            "data_timestamp": data_timestamp(city),
             "residences_file": a.residences.as_ref().map(|p| p.display().to_string()),
             "facilities_file": a.facilities.as_ref().map(|p| p.display().to_string()),
             "credit": "Map data © OpenStreetMap contributors, ODbL 1.0",
@@ -269,7 +306,7 @@ fn summary_json(
             "drop_sidewalk_separate": a.osm.drop_sidewalk_separate,
             "replace_osm_facilities": a.replace_osm_facilities,
             "threads": rayon::current_num_threads(),
-            "engine": if an.engine == Engine::Hierarchy { "hierarchy" } else { "dijkstra" },
+            "engine": engine_name(an.engine),
         },
         "counts": {
             "residences": homes.len(),

@@ -17,6 +17,7 @@ mod cmd_bench;
 mod cmd_graph;
 mod cmd_isochrones;
 mod cmd_presets;
+mod cmd_site;
 mod load;
 mod progress;
 
@@ -84,5 +85,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(a) => cmd_bench::run(&cli.global, &a),
         Command::Presets(a) => cmd_presets::run(&a),
         Command::Isochrones(a) => cmd_isochrones::run(&cli.global, &a),
+        Command::Site(a) => cmd_site::run(&cli.global, &a),
     }
 }

@@ -22,10 +22,12 @@ assert_eq!(std::fs::read_to_string(&path).unwrap(), "id\n");
 mod geo_json;
 mod layers;
 mod network;
+mod sites;
 
 pub use geo_json::{FeatureSink, feature_json, round7};
 pub use layers::{ccw_ring, write_facilities, write_gaps, write_residences, write_unsnapped_csv};
 pub use network::{write_edges_csv, write_network_geojson, write_nodes_csv};
+pub use sites::{write_site_coverage, write_sites};
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};

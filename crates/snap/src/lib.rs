@@ -107,13 +107,24 @@ impl<'g> Snapper<'g> {
     /// Snaps an area (outline rings in projected metres): the outline vertex nearest
     /// to the network decides, so a park is reached at its edge, not at its centroid.
     pub fn snap_outline(&self, rings: &[Vec<[f64; 2]>], max_m: f64) -> Option<Snap> {
-        let mut best: Option<Snap> = None;
-        for p in rings.iter().flatten() {
-            let limit = best.map_or(max_m, |b| b.dist_m);
+        self.snap_outline_vertex(rings, max_m).map(|(_, s)| s)
+    }
+
+    /// [`Snapper::snap_outline`], also giving the deciding vertex as an index into
+    /// the rings' vertices taken in order (`rings.iter().flatten()`). Snapping that
+    /// vertex alone with [`Snapper::snap_point`] gives the same snap.
+    pub fn snap_outline_vertex(
+        &self,
+        rings: &[Vec<[f64; 2]>],
+        max_m: f64,
+    ) -> Option<(usize, Snap)> {
+        let mut best: Option<(usize, Snap)> = None;
+        for (i, p) in rings.iter().flatten().enumerate() {
+            let limit = best.map_or(max_m, |b| b.1.dist_m);
             if let Some(s) = self.snap_point(*p, limit)
-                && best.is_none_or(|b| (s.dist_m, s.edge) < (b.dist_m, b.edge))
+                && best.is_none_or(|b| (s.dist_m, s.edge) < (b.1.dist_m, b.1.edge))
             {
-                best = Some(s);
+                best = Some((i, s));
             }
         }
         best

@@ -1,0 +1,408 @@
+/*!
+Siting: where should the next `k` facilities of a category go so that they bring
+the most people, who now miss that category, within its walking threshold?
+("缺什么，补什么": fill what is missing.)
+
+* Demand: the snapped residences that miss the category in an [`Analysis`],
+  weighted by population (or one each).
+* Candidates: the user's sites (points, or areas snapped at their outline vertex
+  nearest to the network) or the graph's nodes; they snap like facilities.
+* Reach sets: for every demand residence, the candidates within the threshold,
+  by the engine's [`per_residence`] with the candidates as targets (so a site covers
+  exactly the residences the analysis would count as covered once it exists),
+  transposed into one compressed row per candidate ([`ReachSets`]).
+* Choice: greedy maximum coverage with lazy evaluation ([`greedy_celf`]).
+
+# Example
+```
+use livingcircle_site::{ReachSets, greedy_celf};
+// Three candidate sites over four residences with 1, 2, 3 and 4 people.
+let sets = ReachSets::from_lists(vec![vec![0, 1], vec![1, 2, 3], vec![3]]);
+let (picks, _) = greedy_celf(&sets, &[1, 2, 3, 4], &mut [false; 4], 2, 0);
+assert_eq!(picks[0].candidate, 1); // 2 + 3 + 4 people
+assert_eq!(picks[1].gain, 1);      // then the one left at residence 0
+```
+*/
+
+mod greedy;
+
+pub use greedy::{Pick, ReachSets, Stop, exhaustive_best, greedy_celf, greedy_plain};
+
+use livingcircle_analysis::{Analysis, Home};
+use livingcircle_graph::{NodeId, WalkGraph};
+use livingcircle_reach::{Direction, Scratch, Spot, Targets, per_residence, search};
+use livingcircle_snap::{Snap, Snapper};
+use rayon::prelude::*;
+
+/// A candidate site from a file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// `[lon, lat]` of a point (ignored for areas).
+    pub lonlat: [f64; 2],
+    /// Outline rings `[lon, lat]` of an area; empty for points.
+    pub outline: Vec<Vec<[f64; 2]>>,
+    /// The file's `id`, if any.
+    pub id: Option<String>,
+    /// The file's `name`, if any.
+    pub name: Option<String>,
+}
+
+/// Where candidates come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Candidates {
+    /// Every graph node that some demand residence reaches within the threshold;
+    /// when there are more than `max`, every k-th of them in node order (nodes are
+    /// numbered along a Hilbert curve, so the sample is spread evenly over space).
+    Nodes {
+        /// Most candidates to evaluate.
+        max: usize,
+    },
+    /// The user's candidates.
+    Places(Vec<Candidate>),
+}
+
+/// How demand is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Weight {
+    /// Residents (each residence's population).
+    Population,
+    /// Residences, one each.
+    Residences,
+}
+
+/// Settings of a siting run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SiteOptions {
+    /// Category index in the analysis' preset.
+    pub category: usize,
+    /// Sites to choose.
+    pub count: usize,
+    /// Stop when the next site would add less than this (people or residences,
+    /// after `by`).
+    pub min_gain: f64,
+    /// What a site's gain counts.
+    pub by: Weight,
+    /// Candidates farther than this from every walkable edge are unsnapped.
+    pub max_snap_m: f64,
+}
+
+/// Candidate counts along the way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CandidateStats {
+    /// Given (file places, or graph nodes).
+    pub given: usize,
+    /// Nodes that some demand residence reaches within the threshold (node
+    /// candidates only; equal to `given` for file candidates).
+    pub in_reach: usize,
+    /// Kept after sampling every `stride`-th node (1: all).
+    pub stride: usize,
+    /// Snapped within the snap distance.
+    pub snapped: usize,
+    /// Distinct snapped places (candidates at the same spot are one).
+    pub distinct: usize,
+    /// Covering at least one demand residence.
+    pub useful: usize,
+}
+
+/// A chosen site.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Site {
+    /// 1 for the first pick.
+    pub rank: usize,
+    /// Index of the candidate in the file, or the graph node.
+    pub candidate: usize,
+    /// The graph node (node candidates).
+    pub node: Option<NodeId>,
+    /// From the file.
+    pub id: Option<String>,
+    /// From the file.
+    pub name: Option<String>,
+    /// The point that was snapped, `[lon, lat]` rounded to 7 decimals: the point
+    /// itself, an area's deciding outline vertex, or the node. Used as a facility
+    /// it snaps to the same place again.
+    pub lonlat: [f64; 2],
+    /// Where it joins the network.
+    pub snap: Snap,
+    /// Residences it newly covers.
+    pub gain_residences: u32,
+    /// Their population.
+    pub gain_population: f64,
+    /// Residences covered after this pick (existing facilities and sites so far).
+    pub covered_residences_after: u32,
+    /// Population covered after this pick.
+    pub covered_population_after: f64,
+    /// The newly covered residences (indices into the homes) and their walking
+    /// distance to this site in millimetres, by home index.
+    pub homes: Vec<(usize, u32)>,
+}
+
+/// Result of [`plan`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The category's threshold (mm).
+    pub threshold_mm: u32,
+    /// Snapped residences.
+    pub residences: u32,
+    /// Their population.
+    pub population: f64,
+    /// Covered before any new site.
+    pub covered_residences_before: u32,
+    /// Population covered before.
+    pub covered_population_before: f64,
+    /// Candidate counts.
+    pub candidates: CandidateStats,
+    /// (candidate, residence) pairs within the threshold.
+    pub pairs: u64,
+    /// Bytes held by the reach sets.
+    pub reach_bytes: u64,
+    /// Chosen sites, in order.
+    pub sites: Vec<Site>,
+    /// Why the choice stopped.
+    pub stop: Stop,
+    /// Seconds: snapping candidates, reach sets, greedy, per-site distances.
+    pub seconds: [f64; 4],
+}
+
+fn round7(x: f64) -> f64 {
+    (x * 1e7).round() / 1e7
+}
+
+fn spot(s: &Snap) -> Spot {
+    Spot {
+        edge: s.edge,
+        offset_mm: s.offset_mm,
+        leg_mm: s.leg_mm(),
+    }
+}
+
+/// A snapped candidate: its index, the point that decided, the snap.
+type Snapped = (usize, [f64; 2], Snap);
+
+/// Chooses up to `opts.count` sites for `opts.category`. `homes` and `analysis`
+/// are the inputs and result of `analyze` on the same graph. Results do not depend
+/// on the thread count.
+pub fn plan(
+    g: &WalkGraph,
+    homes: &[Home],
+    analysis: &Analysis,
+    candidates: &Candidates,
+    opts: &SiteOptions,
+) -> Plan {
+    let c = opts.category;
+    let thr = analysis.thresholds_mm[c];
+    let mut residences = 0u32;
+    let mut population = 0.0;
+    let mut covered_res = 0u32;
+    let mut covered_pop = 0.0;
+    let mut demand: Vec<usize> = Vec::new();
+    for (i, r) in analysis.homes.iter().enumerate() {
+        if r.snap.is_none() {
+            continue;
+        }
+        residences += 1;
+        population += homes[i].population;
+        if r.ok(c, thr) {
+            covered_res += 1;
+            covered_pop += homes[i].population;
+        } else {
+            demand.push(i);
+        }
+    }
+    let demand_spots: Vec<Spot> = demand
+        .iter()
+        .map(|&i| spot(analysis.homes[i].snap.as_ref().expect("snapped")))
+        .collect();
+
+    // Candidates, snapped.
+    let t0 = std::time::Instant::now();
+    let snapper = Snapper::new(g);
+    let proj = *g.projection();
+    let r7 = |p: [f64; 2]| [round7(p[0]), round7(p[1])];
+    let mut stats = CandidateStats::default();
+    let snapped: Vec<Snapped> = match candidates {
+        Candidates::Nodes { max } => {
+            stats.given = g.node_count();
+            let in_reach = nodes_in_reach(g, &demand_spots, thr);
+            stats.in_reach = in_reach.len();
+            stats.stride = in_reach.len().div_ceil((*max).max(1)).max(1);
+            in_reach
+                .par_iter()
+                .step_by(stats.stride)
+                .filter_map(|&n| {
+                    let p = r7(g.node_lonlat(n));
+                    let s = snapper.snap_point(proj.project(p), opts.max_snap_m)?;
+                    Some((n as usize, p, s))
+                })
+                .collect()
+        }
+        Candidates::Places(list) => {
+            stats.given = list.len();
+            stats.in_reach = list.len();
+            stats.stride = 1;
+            list.par_iter()
+                .enumerate()
+                .filter_map(|(i, cand)| {
+                    if cand.outline.is_empty() {
+                        let p = r7(cand.lonlat);
+                        let s = snapper.snap_point(proj.project(p), opts.max_snap_m)?;
+                        Some((i, p, s))
+                    } else {
+                        let rings: Vec<Vec<[f64; 2]>> = cand
+                            .outline
+                            .iter()
+                            .map(|r| r.iter().map(|&p| r7(p)).collect())
+                            .collect();
+                        let projected: Vec<Vec<[f64; 2]>> = rings
+                            .iter()
+                            .map(|r| r.iter().map(|&p| proj.project(p)).collect())
+                            .collect();
+                        let (v, s) = snapper.snap_outline_vertex(&projected, opts.max_snap_m)?;
+                        let p = *rings.iter().flatten().nth(v).expect("vertex index");
+                        Some((i, p, s))
+                    }
+                })
+                .collect()
+        }
+    };
+    stats.snapped = snapped.len();
+    // Candidates at the same spot are one (the first stands for them).
+    let mut order: Vec<usize> = (0..snapped.len()).collect();
+    order.sort_by_key(|&k| (spot(&snapped[k].2), k));
+    order.dedup_by_key(|k| spot(&snapped[*k].2));
+    order.sort_unstable();
+    let distinct: Vec<&Snapped> = order.iter().map(|&k| &snapped[k]).collect();
+    stats.distinct = distinct.len();
+    let t1 = std::time::Instant::now();
+
+    // Reach sets: per demand residence the candidates within the threshold, then
+    // transposed to per candidate.
+    let targets = Targets::new(g, distinct.iter().map(|s| spot(&s.2)).collect());
+    let sets = reach_sets(g, &targets, &demand_spots, thr);
+    stats.useful = (0..sets.len()).filter(|&k| !sets.set(k).is_empty()).count();
+    let t2 = std::time::Instant::now();
+
+    // The greedy choice.
+    let (weights, min_gain): (Vec<u64>, u64) = match opts.by {
+        Weight::Population => (
+            demand
+                .iter()
+                .map(|&i| (homes[i].population * 1000.0).round() as u64)
+                .collect(),
+            (opts.min_gain * 1000.0).ceil() as u64,
+        ),
+        Weight::Residences => (vec![1; demand.len()], opts.min_gain.ceil() as u64),
+    };
+    let mut covered = vec![false; demand.len()];
+    let (picks, stop) = greedy_celf(&sets, &weights, &mut covered, opts.count, min_gain);
+    let t3 = std::time::Instant::now();
+
+    // Each newly covered residence's distance to its site (the same engine, with
+    // the chosen sites as the only targets).
+    let chosen = Targets::new(
+        g,
+        picks
+            .iter()
+            .map(|p| spot(&distinct[p.candidate].2))
+            .collect(),
+    );
+    let (dist_to_chosen, _) = per_residence(g, None, &chosen, &demand_spots, thr, |_, hits| {
+        hits.to_vec()
+    });
+    let mut sites = Vec::with_capacity(picks.len());
+    let (mut res_after, mut pop_after) = (covered_res, covered_pop);
+    for (rank, p) in picks.iter().enumerate() {
+        let (cand, lonlat, snap) = distinct[p.candidate];
+        let homes_of: Vec<(usize, u32)> = p
+            .newly
+            .iter()
+            .map(|&d| {
+                let dist = dist_to_chosen[d as usize]
+                    .iter()
+                    .find(|h| h.0 == rank as u32)
+                    .map(|h| h.1)
+                    .expect("a newly covered residence is within its site's threshold");
+                (demand[d as usize], dist)
+            })
+            .collect();
+        let gain_population: f64 = homes_of.iter().map(|&(i, _)| homes[i].population).sum();
+        res_after += p.newly.len() as u32;
+        pop_after += gain_population;
+        let (node, id, name) = match candidates {
+            Candidates::Nodes { .. } => (Some(*cand as NodeId), None, None),
+            Candidates::Places(list) => (None, list[*cand].id.clone(), list[*cand].name.clone()),
+        };
+        sites.push(Site {
+            rank: rank + 1,
+            candidate: *cand,
+            node,
+            id,
+            name,
+            lonlat: *lonlat,
+            snap: *snap,
+            gain_residences: p.newly.len() as u32,
+            gain_population,
+            covered_residences_after: res_after,
+            covered_population_after: pop_after,
+            homes: homes_of,
+        });
+    }
+    let t4 = std::time::Instant::now();
+    Plan {
+        threshold_mm: thr,
+        residences,
+        population,
+        covered_residences_before: covered_res,
+        covered_population_before: covered_pop,
+        candidates: stats,
+        pairs: sets.pairs(),
+        reach_bytes: sets.bytes(),
+        sites,
+        stop,
+        seconds: [
+            (t1 - t0).as_secs_f64(),
+            (t2 - t1).as_secs_f64(),
+            (t3 - t2).as_secs_f64(),
+            (t4 - t3).as_secs_f64(),
+        ],
+    }
+}
+
+/// Residences handled per batch of searches: bounds the engine's per-source lists.
+const CHUNK: usize = 16_384;
+
+/// For every target, the residences (indices into `homes`) within `budget_mm` of it.
+///
+/// Streams: residences go in spatially coherent chunks (sorted by their edge's `u`
+/// node, and nodes are numbered along a Hilbert curve) through [`per_residence`];
+/// each chunk's hits are appended as `(target, residence)` pairs (8 bytes each) and
+/// the pairs are counting-sorted into [`ReachSets`] rows (4 bytes each) at the end.
+/// Peak memory is about 12 bytes per pair plus one chunk's search results.
+fn reach_sets(g: &WalkGraph, targets: &Targets, homes: &[Spot], budget_mm: u32) -> ReachSets {
+    let mut order: Vec<u32> = (0..homes.len() as u32).collect();
+    order.sort_by_key(|&i| (g.edge(homes[i as usize].edge).u, i));
+    let mut pairs: Vec<(u32, u32)> = Vec::new();
+    for chunk in order.chunks(CHUNK) {
+        let spots: Vec<Spot> = chunk.iter().map(|&i| homes[i as usize]).collect();
+        let (hits, _) = per_residence(g, None, targets, &spots, budget_mm, |_, hits| {
+            hits.iter().map(|h| h.0).collect::<Vec<u32>>()
+        });
+        for (k, list) in hits.into_iter().enumerate() {
+            pairs.extend(list.into_iter().map(|t| (t, chunk[k])));
+        }
+    }
+    ReachSets::from_pairs(pairs, targets.len())
+}
+
+/// Nodes within `budget_mm` of at least one of `from` (one forward search from
+/// all of them), sorted. A node candidate farther than that covers nobody.
+fn nodes_in_reach(g: &WalkGraph, from: &[Spot], budget_mm: u32) -> Vec<NodeId> {
+    let seeds: Vec<(NodeId, u32)> = from
+        .iter()
+        .flat_map(|s| s.exits(g).into_iter().filter(|x| x.2).map(|x| (x.0, x.1)))
+        .collect();
+    let mut s = Scratch::new(g.node_count());
+    search(g, Direction::Forward, &seeds, budget_mm, &mut s);
+    let mut v = s.settled().to_vec();
+    v.sort_unstable();
+    v
+}
