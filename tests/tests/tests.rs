@@ -5,6 +5,7 @@ mod bad_input;
 mod bundled;
 mod fixtures;
 mod isochrones;
+mod report;
 mod shared;
 mod site;
 mod util;

@@ -151,9 +151,27 @@ pub(crate) struct AnalyzeArgs {
     /// Also write isochrones.geojson: every residence's 5/10/15-minute areas.
     #[arg(long)]
     pub(crate) isochrones: bool,
-    /// Buffer around the reached network for --isochrones (metres).
+    /// Buffer around the reached network for --isochrones and the report's isochrones (metres).
     #[arg(long, value_name = "M", default_value_t = 25.0, value_parser = positive_f64)]
     pub(crate) buffer_m: f64,
+    /// Do not write report.html.
+    #[arg(long)]
+    pub(crate) no_report: bool,
+    /// Language of report.html (default: zh for gb50180 and complete-community, else en).
+    #[arg(long, value_enum)]
+    pub(crate) lang: Option<LangArg>,
+    /// Proposed sites to show in report.html (sites.geojson written by `livingcircle site`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) sites: Option<PathBuf>,
+}
+
+/// `--lang` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum LangArg {
+    /// 中文.
+    Zh,
+    /// English.
+    En,
 }
 
 #[derive(Debug, Args)]

@@ -12,11 +12,12 @@ use livingcircle_analysis::{
 use livingcircle_export as export;
 use serde_json::{Value, json};
 
-use crate::args::{AnalyzeArgs, EngineArg, Global, OsmArgs, SpeedArgs};
+use crate::args::{AnalyzeArgs, EngineArg, Global, LangArg, OsmArgs, SpeedArgs};
 use crate::cmd_isochrones::{IsoJob, Origin, write_isochrones};
 use crate::load::{City, ensure_dir, load};
 use crate::progress::Stages;
 use livingcircle_iso::IsoOptions;
+use livingcircle_report::Lang;
 
 /// Walking speed: `--speed-kmh`, else `--profile`, else the preset's, else adult.
 pub(crate) fn speed(s: &SpeedArgs, preset: &Preset) -> f64 {
@@ -72,6 +73,11 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
     ensure_dir(&a.out)?;
     let stages = Stages::new(global.quiet || a.json);
 
+    let sites = a
+        .sites
+        .as_deref()
+        .map(crate::report::read_sites)
+        .transpose()?;
     let (city, homes, facilities) = inputs(
         &stages,
         &preset,
@@ -156,7 +162,33 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
                 lonlat: h.lonlat,
             })
             .collect();
-        write_isochrones(&job, &origins, &out.join("isochrones.geojson"))?;
+        write_isochrones(&job, &origins, &out.join("isochrones.geojson"), &stages)?;
+    }
+    if !a.no_report {
+        stages.stage("writing report.html");
+        let report = livingcircle_report::Report {
+            lang: match a.lang {
+                Some(LangArg::Zh) => Lang::Zh,
+                Some(LangArg::En) => Lang::En,
+                None => Lang::default_for(&preset.origin),
+            },
+            city: city.path.file_name().map_or_else(
+                || city.path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
+            graph: &city.graph,
+            preset: &preset,
+            speed_kmh,
+            homes: &homes,
+            facilities: &facilities,
+            analysis: &an,
+            data_timestamp: data_timestamp(&city),
+            buffer_m: a.buffer_m,
+            sites: sites.unwrap_or_default(),
+            tool: format!("livingcircle {}", env!("CARGO_PKG_VERSION")),
+            command: crate::report::command_line(),
+        };
+        crate::report::write(&out.join("report.html"), &report)?;
     }
     stages.done();
 
@@ -307,6 +339,7 @@ fn summary_json(
             "replace_osm_facilities": a.replace_osm_facilities,
             "threads": rayon::current_num_threads(),
             "engine": engine_name(an.engine),
+            "report_html": !a.no_report,
         },
         "counts": {
             "residences": homes.len(),
@@ -431,8 +464,13 @@ fn print_table(s: &Value, out: &Path) -> std::io::Result<()> {
         );
     }
     outln!(
-        "layers in {}: residences.geojson facilities.geojson gaps.geojson unsnapped.csv nodes.csv edges.csv summary.json summary.csv ({:.2} s)",
+        "layers in {}: residences.geojson facilities.geojson gaps.geojson unsnapped.csv nodes.csv edges.csv summary.json summary.csv{} ({:.2} s)",
         out.display(),
+        if s["parameters"]["report_html"].as_bool() == Some(true) {
+            " report.html"
+        } else {
+            ""
+        },
         s["seconds"]["total"].as_f64().unwrap_or(0.0)
     );
     Ok(())

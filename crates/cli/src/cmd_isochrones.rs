@@ -19,6 +19,7 @@ use serde_json::json;
 use crate::args::{Global, IsochronesArgs};
 use crate::cmd_analyze::speed;
 use crate::load::{ensure_dir, load};
+use crate::progress::Stages;
 
 /// A place to draw isochrones for.
 pub(crate) struct Origin {
@@ -149,6 +150,7 @@ pub(crate) fn write_isochrones(
     job: &IsoJob<'_>,
     origins: &[Origin],
     path: &Path,
+    stages: &Stages,
 ) -> anyhow::Result<IsoReport> {
     let t0 = Instant::now();
     let g = job.graph;
@@ -188,6 +190,7 @@ pub(crate) fn write_isochrones(
         unsnapped: Vec::new(),
         seconds: 0.0,
     };
+    stages.counted("drawing isochrones", origins.len() as u64);
     for chunk in origins.chunks(256) {
         let results: Vec<Option<Vec<String>>> = chunk
             .par_iter()
@@ -237,6 +240,7 @@ pub(crate) fn write_isochrones(
                 },
             )
             .collect();
+        stages.inc(chunk.len() as u64);
         for (o, r) in chunk.iter().zip(results) {
             let Some(features) = r else {
                 report.unsnapped.push(o.id.clone());
@@ -260,6 +264,8 @@ pub(crate) fn run(global: &Global, a: &IsochronesArgs) -> anyhow::Result<()> {
         ensure_dir(dir)?;
     }
     let points = a.points.as_deref().map(read_places).transpose()?;
+    let stages = Stages::new(global.quiet);
+    stages.stage("reading OpenStreetMap and building the walking graph");
     let city = load(&a.osm, preset.poi_filter())?;
     let homes = homes_from_osm(&city.data);
     let facilities = facilities_from_osm(&preset, &city.data.features);
@@ -323,8 +329,9 @@ pub(crate) fn run(global: &Global, a: &IsochronesArgs) -> anyhow::Result<()> {
         minutes,
         max_snap_m: a.max_snap_m,
     };
-    let r =
-        write_isochrones(&job, &origins, &a.out).with_context(|| format!("{}", a.out.display()))?;
+    let r = write_isochrones(&job, &origins, &a.out, &stages)
+        .with_context(|| format!("{}", a.out.display()))?;
+    stages.done();
     if !r.unsnapped.is_empty() {
         tracing::warn!(
             "{} of {} points are farther than {} m from every walkable way and got no polygon: {}",

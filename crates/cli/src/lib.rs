@@ -20,6 +20,7 @@ mod cmd_presets;
 mod cmd_site;
 mod load;
 mod progress;
+mod report;
 
 use std::process::ExitCode;
 
@@ -30,6 +31,11 @@ use crate::args::{Cli, Command};
 /// Runs the command line and returns the process exit code: 0 on success (and on
 /// a closed stdout pipe), 2 on any error, which is printed as one line on stderr.
 pub fn main() -> ExitCode {
+    if std::env::args_os().len() <= 1 {
+        // No arguments: a short help with the most useful examples, not clap's error.
+        print!("{SHORT_HELP}");
+        return ExitCode::SUCCESS;
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -54,6 +60,24 @@ pub fn main() -> ExitCode {
         }
     }
 }
+
+const SHORT_HELP: &str = "\
+livingcircle — can every resident walk to the everyday services they need within 5, 10
+and 15 minutes? (Map data © OpenStreetMap contributors, ODbL 1.0)
+
+Examples:
+  livingcircle analyze
+      check every residence of the bundled city against GB 50180-2018 and write
+      layers and report.html to ./livingcircle-out/
+  livingcircle analyze --osm city.osm.pbf --preset complete-community --isochrones --out audit
+      the complete-community standard on your own extract, with 5/10/15-minute areas
+  livingcircle site --osm city.osm.pbf --category kindergarten --count 5
+      where five new kindergartens would bring the most people within 300 m
+
+Commands: analyze, site, isochrones, graph, bench, presets.
+`livingcircle help <command>` or `livingcircle <command> --help` lists every option with
+its unit and default.
+";
 
 fn init_logging(cli: &Cli) {
     use tracing_subscriber::EnvFilter;

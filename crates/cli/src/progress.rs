@@ -1,13 +1,20 @@
-//! Stage spinners on stderr, hidden without a terminal or with `-q`.
+//! Progress on stderr: a spinner naming the running stage, which turns into a bar
+//! with a count for stages that go item by item. Hidden without a terminal or with
+//! `-q`.
 
 use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// A spinner that names the running stage.
+/// The stage display.
 pub(crate) struct Stages {
     bar: ProgressBar,
+}
+
+fn spinner_style() -> ProgressStyle {
+    ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner())
 }
 
 impl Stages {
@@ -16,19 +23,38 @@ impl Stages {
             ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden())
         } else {
             let b = ProgressBar::new_spinner();
-            b.set_style(
-                ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
+            b.set_style(spinner_style());
             b.enable_steady_tick(Duration::from_millis(100));
             b
         };
         Stages { bar }
     }
 
+    /// A new stage with a spinner.
     pub(crate) fn stage(&self, msg: &'static str) {
+        self.bar.set_style(spinner_style());
         self.bar.set_message(msg);
         tracing::info!("{msg}");
+    }
+
+    /// A new stage of `len` items, shown as a bar; advance it with [`Stages::inc`].
+    pub(crate) fn counted(&self, msg: &'static str, len: u64) {
+        self.bar.set_style(
+            ProgressStyle::with_template(
+                "{elapsed:>4} {msg} [{bar:30}] {human_pos}/{human_len} ({per_sec}, {eta} left)",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        self.bar.set_length(len);
+        self.bar.set_position(0);
+        self.bar.set_message(msg);
+        tracing::info!("{msg}");
+    }
+
+    /// Advances a [`Stages::counted`] stage.
+    pub(crate) fn inc(&self, n: u64) {
+        self.bar.inc(n);
     }
 
     pub(crate) fn done(&self) {
