@@ -5,10 +5,10 @@ use std::time::Instant;
 
 use anyhow::Context;
 use geo::{LineString, MultiPolygon};
-use geojson::{JsonObject, Value};
+use geojson::JsonObject;
 use livingcircle_analysis::input::read_places;
 use livingcircle_analysis::{Facility, Home, Preset, facilities_from_osm, homes_from_osm};
-use livingcircle_export::{FeatureSink, feature_json, round7};
+use livingcircle_export::{FeatureSink, feature_json_raw, push_coord};
 use livingcircle_graph::WalkGraph;
 use livingcircle_iso::{IsoOptions, IsoScratch, isochrones};
 use livingcircle_reach::{Spot, Targets};
@@ -46,25 +46,50 @@ pub(crate) struct IsoReport {
     pub(crate) seconds: f64,
 }
 
-fn to_geojson(mp: &MultiPolygon, proj: &livingcircle_osm::proj::LocalProjection) -> Value {
-    let ring = |ls: &LineString| -> Vec<Vec<f64>> {
-        ls.0.iter()
-            .map(|c| {
-                let [lon, lat] = proj.unproject([c.x, c.y]);
-                vec![round7(lon), round7(lat)]
-            })
-            .collect()
+/// The shape as GeoJSON geometry text in lon/lat (RFC 7946: at most 7 decimals),
+/// written straight into a string: the same text as serialising a geojson value,
+/// without building one (millions of coordinates per city).
+fn geometry_json(mp: &MultiPolygon, proj: &livingcircle_osm::proj::LocalProjection) -> String {
+    let mut out: Vec<u8> = Vec::with_capacity(64);
+    let ring = |ls: &LineString, out: &mut Vec<u8>| {
+        out.push(b'[');
+        for (i, c) in ls.0.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let [lon, lat] = proj.unproject([c.x, c.y]);
+            out.push(b'[');
+            push_coord(out, lon);
+            out.push(b',');
+            push_coord(out, lat);
+            out.push(b']');
+        }
+        out.push(b']');
     };
-    let poly = |p: &geo::Polygon| -> Vec<Vec<Vec<f64>>> {
-        std::iter::once(ring(p.exterior()))
-            .chain(p.interiors().iter().map(ring))
-            .collect()
+    let poly = |p: &geo::Polygon, out: &mut Vec<u8>| {
+        out.push(b'[');
+        ring(p.exterior(), out);
+        for r in p.interiors() {
+            out.push(b',');
+            ring(r, out);
+        }
+        out.push(b']');
     };
     if mp.0.len() == 1 {
-        Value::Polygon(poly(&mp.0[0]))
+        out.extend_from_slice(b"{\"type\":\"Polygon\",\"coordinates\":");
+        poly(&mp.0[0], &mut out);
     } else {
-        Value::MultiPolygon(mp.0.iter().map(poly).collect())
+        out.extend_from_slice(b"{\"type\":\"MultiPolygon\",\"coordinates\":[");
+        for (i, p) in mp.0.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            poly(p, &mut out);
+        }
+        out.push(b']');
     }
+    out.push(b'}');
+    String::from_utf8(out).expect("ASCII JSON")
 }
 
 /// The targets whose network point the last search from `spot` reached: their ids,
@@ -141,7 +166,7 @@ fn feature(
     for (c, cat) in job.preset.categories.iter().enumerate() {
         p.insert(format!("{}_count", cat.key), json!(counts[c]));
     }
-    feature_json(to_geojson(&iso.shape, proj), p)
+    feature_json_raw(&geometry_json(&iso.shape, proj), &p)
 }
 
 /// Draws every origin's isochrones and streams them to `path` (atomically), in

@@ -24,7 +24,7 @@ mod layers;
 mod network;
 mod sites;
 
-pub use geo_json::{FeatureSink, feature_json, round7};
+pub use geo_json::{FeatureSink, feature_json, feature_json_raw, push_coord, round7};
 pub use layers::{ccw_ring, write_facilities, write_gaps, write_residences, write_unsnapped_csv};
 pub use network::{write_edges_csv, write_network_geojson, write_nodes_csv};
 pub use sites::{write_site_coverage, write_sites};

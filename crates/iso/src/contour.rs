@@ -11,6 +11,11 @@
 use geo::{Coord, LineString, MultiPolygon, Polygon};
 
 pub(crate) struct Field {
+    /// Grid vertex `(i, j)` lies at `((ox + i)·cell, (oy + j)·cell)`: every field is a
+    /// window of one global grid anchored at the projection's origin, so a vertex's
+    /// distance to an edge is the same number in every field (see [`Stamp`]).
+    pub(crate) ox: i64,
+    pub(crate) oy: i64,
     pub(crate) x0: f64,
     pub(crate) y0: f64,
     pub(crate) cell: f64,
@@ -19,17 +24,151 @@ pub(crate) struct Field {
     pub(crate) ny: usize,
     /// Squared distances, one grid per threshold.
     pub(crate) d2: Vec<Vec<f32>>,
+    /// One row's distances to the current segment.
+    row: Vec<f32>,
+    /// Per vertex, whether it is inside (reused by `polygons`).
+    inside: Vec<u8>,
+    /// Crossing links (reused by `polygons`).
+    next: Vec<u32>,
+}
+
+/// `floor(x)` as an integer, without a libm call.
+#[inline]
+fn floor_i(x: f64) -> i64 {
+    let i = x as i64;
+    if (i as f64) > x { i - 1 } else { i }
+}
+
+/// `ceil(x)` as an integer, without a libm call.
+#[inline]
+fn ceil_i(x: f64) -> i64 {
+    -floor_i(-x)
+}
+
+/// For every global grid row `gj` in `rows` that crosses the capsule of radius
+/// `reach` around `a`–`b`, the squared distances of the row's vertices `gi` in
+/// `cols` inside the capsule (widened by a millimetre): `f(gj, first gi, values)`.
+/// The one distance kernel of the field and of the stamps.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn capsule_rows(
+    a: [f64; 2],
+    b: [f64; 2],
+    reach: f64,
+    c: f64,
+    rows: (i64, i64),
+    cols: (i64, i64),
+    buf: &mut Vec<f32>,
+    mut f: impl FnMut(i64, i64, &[f32]),
+) {
+    let j0 = ceil_i((a[1].min(b[1]) - reach) / c).max(rows.0);
+    let j1 = floor_i((a[1].max(b[1]) + reach) / c).min(rows.1);
+    let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+    let l2 = dx * dx + dy * dy;
+    let inv_l2 = if l2 > 0.0 { 1.0 / l2 } else { 0.0 };
+    for gj in j0..=j1 {
+        let y = gj as f64 * c;
+        let Some((xlo, xhi)) = capsule_row(a, b, l2, reach, y) else {
+            continue;
+        };
+        let i0 = ceil_i((xlo - 1e-3) / c).max(cols.0);
+        let i1 = floor_i((xhi + 1e-3) / c).min(cols.1);
+        if i1 < i0 {
+            continue;
+        }
+        let py = y - a[1];
+        buf.clear();
+        buf.extend((i0..=i1).map(|gi| {
+            // Vertex relative to a; t along the segment, clamped.
+            let px = gi as f64 * c - a[0];
+            let t = ((px * dx + py * dy) * inv_l2).clamp(0.0, 1.0);
+            let (qx, qy) = (t * dx - px, t * dy - py);
+            (qx * qx + qy * qy) as f32
+        }));
+        f(gj, i0, buf);
+    }
+}
+
+/// One edge's precomputed distances: for every global grid vertex within `reach` of
+/// the whole (simplified) edge, the squared distance to it, as row runs. Drawing a
+/// fully reached edge is then a `min` over these values instead of recomputing the
+/// distances to each of its segments — and vertices shared by consecutive segments
+/// are stored once.
+pub(crate) struct Stamp {
+    /// `(gj, first gi, start in values, length)`.
+    runs: Vec<(i64, i64, u32, u32)>,
+    values: Vec<f32>,
+}
+
+impl Stamp {
+    /// The stamp of polyline `xy` (projected metres) for grid spacing `c`.
+    pub(crate) fn new(xy: &[[f64; 2]], reach: f64, c: f64) -> Self {
+        let (mut minx, mut miny, mut maxx, mut maxy) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+        for p in xy {
+            minx = minx.min(p[0]);
+            miny = miny.min(p[1]);
+            maxx = maxx.max(p[0]);
+            maxy = maxy.max(p[1]);
+        }
+        let (gi0, gj0) = (floor_i((minx - reach) / c) - 1, floor_i((miny - reach) / c) - 1);
+        let (gi1, gj1) = (ceil_i((maxx + reach) / c) + 1, ceil_i((maxy + reach) / c) + 1);
+        let w = (gi1 - gi0 + 1) as usize;
+        let h = (gj1 - gj0 + 1) as usize;
+        let mut grid = vec![f32::INFINITY; w * h];
+        let mut buf = Vec::new();
+        let mut draw = |a: [f64; 2], b: [f64; 2]| {
+            capsule_rows(a, b, reach, c, (gj0, gj1), (gi0, gi1), &mut buf, |gj, i0, vals| {
+                let at = (gj - gj0) as usize * w + (i0 - gi0) as usize;
+                for (v, &d) in grid[at..at + vals.len()].iter_mut().zip(vals) {
+                    *v = v.min(d);
+                }
+            });
+        };
+        if xy.len() == 1 {
+            draw(xy[0], xy[0]);
+        }
+        for s in xy.windows(2) {
+            draw(s[0], s[1]);
+        }
+        let mut runs = Vec::new();
+        let mut values = Vec::new();
+        for (r, row) in grid.chunks(w).enumerate() {
+            let Some(first) = row.iter().position(|v| v.is_finite()) else {
+                continue;
+            };
+            let last = row.iter().rposition(|v| v.is_finite()).expect("one is finite");
+            runs.push((
+                gj0 + r as i64,
+                gi0 + first as i64,
+                values.len() as u32,
+                (last - first + 1) as u32,
+            ));
+            values.extend_from_slice(&row[first..=last]);
+        }
+        values.shrink_to_fit();
+        Stamp { runs, values }
+    }
+
+    /// Heap bytes.
+    pub(crate) fn bytes(&self) -> usize {
+        self.runs.capacity() * 24 + self.values.capacity() * 4
+    }
 }
 
 impl Field {
     pub(crate) fn new() -> Self {
         Field {
+            ox: 0,
+            oy: 0,
             x0: 0.0,
             y0: 0.0,
             cell: 1.0,
             nx: 0,
             ny: 0,
             d2: Vec::new(),
+            row: Vec::new(),
+            inside: Vec::new(),
+            next: Vec::new(),
         }
     }
 
@@ -37,10 +176,12 @@ impl Field {
     /// margin of two cells, for `levels` thresholds.
     pub(crate) fn reset(&mut self, bbox: [f64; 4], cell: f64, levels: usize) {
         self.cell = cell;
-        self.x0 = bbox[0] - 2.0 * cell;
-        self.y0 = bbox[1] - 2.0 * cell;
-        self.nx = ((bbox[2] + 2.0 * cell - self.x0) / cell).ceil() as usize + 1;
-        self.ny = ((bbox[3] + 2.0 * cell - self.y0) / cell).ceil() as usize + 1;
+        self.ox = floor_i((bbox[0] - 2.0 * cell) / cell);
+        self.oy = floor_i((bbox[1] - 2.0 * cell) / cell);
+        self.x0 = self.ox as f64 * cell;
+        self.y0 = self.oy as f64 * cell;
+        self.nx = (ceil_i((bbox[2] + 2.0 * cell) / cell) - self.ox) as usize + 1;
+        self.ny = (ceil_i((bbox[3] + 2.0 * cell) / cell) - self.oy) as usize + 1;
         self.d2.resize_with(levels, Vec::new);
         self.d2.truncate(levels);
         for g in &mut self.d2 {
@@ -50,54 +191,70 @@ impl Field {
     }
 
     /// Lowers the distances of levels `k..` to segment `a`–`b`, for the vertices
-    /// within `reach` metres of it.
+    /// within `reach` metres of it. Each grid row is visited only over the interval
+    /// where it crosses the segment's capsule (computed exactly), so no vertex is
+    /// tested and skipped, and the row loops have no branches.
     pub(crate) fn segment(&mut self, k: usize, a: [f64; 2], b: [f64; 2], reach: f64) {
-        let c = self.cell;
-        let i0 = (((a[0].min(b[0]) - reach - self.x0) / c).ceil().max(0.0)) as usize;
-        let j0 = (((a[1].min(b[1]) - reach - self.y0) / c).ceil().max(0.0)) as usize;
-        let i1 = ((a[0].max(b[0]) + reach - self.x0) / c).floor();
-        let j1 = ((a[1].max(b[1]) + reach - self.y0) / c).floor();
-        if i1 < 0.0 || j1 < 0.0 {
-            return;
-        }
-        let (i1, j1) = (
-            (i1 as usize).min(self.nx - 1),
-            (j1 as usize).min(self.ny - 1),
-        );
-        let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
-        let l2 = dx * dx + dy * dy;
-        let inv_l2 = if l2 > 0.0 { 1.0 / l2 } else { 0.0 };
-        let reach2 = reach * reach;
-        let (nx, levels) = (self.nx, self.d2.len());
-        for j in j0..=j1 {
-            let py = self.y0 + j as f64 * c - a[1];
-            let mut px = self.x0 + i0 as f64 * c - a[0];
-            for i in i0..=i1 {
-                // Vertex relative to a; t along the segment, clamped.
-                let t = ((px * dx + py * dy) * inv_l2).clamp(0.0, 1.0);
-                let (qx, qy) = (t * dx - px, t * dy - py);
-                px += c;
-                let d2 = qx * qx + qy * qy;
-                if d2 > reach2 {
-                    continue;
-                }
-                let d2 = d2 as f32;
-                for g in &mut self.d2[k..levels] {
-                    let v = &mut g[j * nx + i];
-                    if d2 < *v {
-                        *v = d2;
+        let (nx, ny, ox, oy) = (self.nx, self.ny, self.ox, self.oy);
+        let mut row = std::mem::take(&mut self.row);
+        let d2 = &mut self.d2[k..];
+        capsule_rows(
+            a,
+            b,
+            reach,
+            self.cell,
+            (oy, oy + ny as i64 - 1),
+            (ox, ox + nx as i64 - 1),
+            &mut row,
+            |gj, gi, vals| {
+                let at = (gj - oy) as usize * nx + (gi - ox) as usize;
+                for g in d2.iter_mut() {
+                    for (v, &d) in g[at..at + vals.len()].iter_mut().zip(vals) {
+                        *v = v.min(d);
                     }
+                }
+            },
+        );
+        self.row = row;
+    }
+
+    /// Lowers the distances of levels `k..` by a whole edge's [`Stamp`] (made with
+    /// this field's cell size and reach): the same values [`Field::segment`] gives
+    /// for each of the edge's segments.
+    pub(crate) fn stamp(&mut self, k: usize, st: &Stamp) {
+        let (nx, ny, ox, oy) = (self.nx as i64, self.ny as i64, self.ox, self.oy);
+        for &(gj, gi, start, len) in &st.runs {
+            if gj < oy || gj >= oy + ny {
+                continue;
+            }
+            // Clip the run to the field (it always fits when the field covers the
+            // edge and its reach, as `isochrones` makes it).
+            let lo = gi.max(ox);
+            let hi = (gi + i64::from(len)).min(ox + nx);
+            if hi <= lo {
+                continue;
+            }
+            let vals = &st.values
+                [(start as i64 + lo - gi) as usize..(start as i64 + hi - gi) as usize];
+            let at = ((gj - oy) * nx + (lo - ox)) as usize;
+            for g in &mut self.d2[k..] {
+                for (v, &d) in g[at..at + vals.len()].iter_mut().zip(vals) {
+                    *v = v.min(d);
                 }
             }
         }
     }
 
     /// The area `{d <= r}` of level `k` as polygons with holes.
-    pub(crate) fn polygons(&self, k: usize, r: f64) -> MultiPolygon {
+    pub(crate) fn polygons(&mut self, k: usize, r: f64) -> MultiPolygon {
         let (nx, ny, c) = (self.nx, self.ny, self.cell);
         let g = &self.d2[k];
         let r2 = (r * r) as f32;
-        let inside = |i: usize, j: usize| g[j * nx + i] <= r2;
+        // One comparison per vertex (each is a corner of up to four cells).
+        let mut ins = std::mem::take(&mut self.inside);
+        ins.clear();
+        ins.extend(g.iter().map(|&d| u8::from(d <= r2)));
+        let inside = |i: usize, j: usize| ins[j * nx + i] != 0;
         let dist = |i: usize, j: usize| f64::from(g[j * nx + i]).sqrt();
         // Grid edges: horizontal (i, j)-(i+1, j) have ids j * (nx - 1) + i; vertical
         // (i, j)-(i, j+1) have ids h + j * nx + i.
@@ -125,10 +282,18 @@ impl Field {
             [ax + t * (bx - ax), ay + t * (by - ay)]
         };
         // next[crossing] = the crossing that follows it with the area on the left.
-        let mut next = vec![u32::MAX; h + nx * (ny - 1)];
+        let mut next = std::mem::take(&mut self.next);
+        next.clear();
+        next.resize(h + nx * (ny - 1), u32::MAX);
         let mut starts = Vec::new();
         for j in 0..ny - 1 {
+            let (lo, hi) = (&ins[j * nx..(j + 1) * nx], &ins[(j + 1) * nx..(j + 2) * nx]);
             for i in 0..nx - 1 {
+                // Cells with four equal corners hold no outline.
+                let sum = lo[i] + lo[i + 1] + hi[i] + hi[i + 1];
+                if sum == 0 || sum == 4 {
+                    continue;
+                }
                 let corners = [
                     inside(i, j),
                     inside(i + 1, j),
@@ -206,6 +371,8 @@ impl Field {
                 rings.push(ring);
             }
         }
+        self.inside = ins;
+        self.next = next;
         assemble(rings)
     }
 }
@@ -251,14 +418,37 @@ fn assemble(rings: Vec<Vec<[f64; 2]>>) -> MultiPolygon {
                 .collect::<Vec<_>>(),
         )
     };
+    // Every hole lies in some exterior (the outline of an unreached pocket inside a
+    // reached area): when only one exterior's box holds it, that is the one, and the
+    // point-in-polygon test (a pass over the whole exterior) is skipped.
+    let boxes: Vec<[f64; 4]> = outers
+        .iter()
+        .map(|(_, o, _)| {
+            o.iter().fold(
+                [f64::MAX, f64::MAX, f64::MIN, f64::MIN],
+                |b, p| [b[0].min(p[0]), b[1].min(p[1]), b[2].max(p[0]), b[3].max(p[1])],
+            )
+        })
+        .collect();
+    let mut candidates = Vec::new();
     for hole in holes {
         let p = hole[0];
-        if let Some((_, _, hs)) = outers
-            .iter_mut()
-            .filter(|(_, o, _)| contains(o, p))
-            .min_by(|a, b| a.0.total_cmp(&b.0))
-        {
-            hs.push(ls(&hole));
+        candidates.clear();
+        candidates.extend((0..outers.len()).filter(|&k| {
+            let b = boxes[k];
+            p[0] >= b[0] && p[0] <= b[2] && p[1] >= b[1] && p[1] <= b[3]
+        }));
+        let owner = if candidates.len() == 1 {
+            Some(candidates[0])
+        } else {
+            candidates
+                .iter()
+                .copied()
+                .filter(|&k| contains(&outers[k].1, p))
+                .min_by(|&a, &b| outers[a].0.total_cmp(&outers[b].0))
+        };
+        if let Some(k) = owner {
+            outers[k].2.push(ls(&hole));
         }
     }
     MultiPolygon::new(
@@ -267,4 +457,105 @@ fn assemble(rings: Vec<Vec<[f64; 2]>>) -> MultiPolygon {
             .map(|(_, o, hs)| Polygon::new(ls(&o), hs))
             .collect(),
     )
+}
+
+/// Where the horizontal line at `y` crosses the capsule of radius `r` around segment
+/// `a`–`b` (`l2` its squared length): `(x_min, x_max)`, or `None`. The capsule is
+/// convex, so the crossing is one interval: the hull of the crossings of the two end
+/// discs and of the band between them.
+fn capsule_row(a: [f64; 2], b: [f64; 2], l2: f64, r: f64, y: f64) -> Option<(f64, f64)> {
+    let mut lo = f64::INFINITY;
+    let mut hi = f64::NEG_INFINITY;
+    for p in [a, b] {
+        let h = r * r - (y - p[1]) * (y - p[1]);
+        if h >= 0.0 {
+            let w = h.sqrt();
+            lo = lo.min(p[0] - w);
+            hi = hi.max(p[0] + w);
+        }
+    }
+    if l2 > 0.0 {
+        // Band: 0 <= (p - a)·d <= l2 and |(p - a) × d| <= r·|d|, both linear in x.
+        let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+        let ey = y - a[1];
+        let mut blo = f64::NEG_INFINITY;
+        let mut bhi = f64::INFINITY;
+        // (x - ax)·dx + ey·dy in [0, l2]
+        let mut clip = |coef: f64, constant: f64, min: f64, max: f64| {
+            // min <= coef·u + constant <= max, u = x - ax
+            if coef == 0.0 {
+                if constant < min || constant > max {
+                    blo = f64::INFINITY;
+                    bhi = f64::NEG_INFINITY;
+                }
+            } else {
+                let (u0, u1) = ((min - constant) / coef, (max - constant) / coef);
+                let (u0, u1) = if u0 <= u1 { (u0, u1) } else { (u1, u0) };
+                blo = blo.max(a[0] + u0);
+                bhi = bhi.min(a[0] + u1);
+            }
+        };
+        clip(dx, ey * dy, 0.0, l2);
+        let rl = r * l2.sqrt();
+        clip(dy, -ey * dx, -rl, rl);
+        if blo <= bhi {
+            lo = lo.min(blo);
+            hi = hi.max(bhi);
+        }
+    }
+    (lo <= hi).then_some((lo, hi))
+}
+
+#[cfg(test)]
+mod capsule_tests {
+    use super::capsule_row;
+
+    fn brute(a: [f64; 2], b: [f64; 2], r: f64, y: f64) -> Option<(f64, f64)> {
+        let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+        let l2 = dx * dx + dy * dy;
+        let mut lo = f64::INFINITY;
+        let mut hi = f64::NEG_INFINITY;
+        let mut x = -200.0;
+        while x <= 200.0 {
+            let (px, py) = (x - a[0], y - a[1]);
+            let t = if l2 > 0.0 { ((px * dx + py * dy) / l2).clamp(0.0, 1.0) } else { 0.0 };
+            let d = ((t * dx - px).powi(2) + (t * dy - py).powi(2)).sqrt();
+            if d <= r {
+                lo = lo.min(x);
+                hi = hi.max(x);
+            }
+            x += 0.01;
+        }
+        (lo <= hi).then_some((lo, hi))
+    }
+
+    #[test]
+    fn rows_cross_the_capsule_where_brute_force_says() {
+        let mut seed = 12345u64;
+        let mut rnd = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for _ in 0..300 {
+            let a = [rnd() * 100.0 - 50.0, rnd() * 100.0 - 50.0];
+            let b = if rnd() < 0.1 { a } else { [rnd() * 100.0 - 50.0, rnd() * 100.0 - 50.0] };
+            let r = 1.0 + rnd() * 30.0;
+            let y = rnd() * 180.0 - 90.0;
+            let l2 = (b[0] - a[0]).powi(2) + (b[1] - a[1]).powi(2);
+            let got = capsule_row(a, b, l2, r, y);
+            let want = brute(a, b, r, y);
+            match (got, want) {
+                (Some(g), Some(w)) => {
+                    assert!(g.0 <= w.0 + 1e-9 && g.0 > w.0 - 0.011, "{a:?} {b:?} {r} {y}: {g:?} {w:?}");
+                    assert!(g.1 >= w.1 - 1e-9 && g.1 < w.1 + 0.011, "{a:?} {b:?} {r} {y}: {g:?} {w:?}");
+                }
+                (None, None) => {}
+                // A row grazing the capsule may fall between the brute-force samples.
+                (Some(g), None) => assert!(g.1 - g.0 < 0.03, "{g:?}"),
+                (None, Some(w)) => panic!("{a:?} {b:?} {r} {y}: missed {w:?}"),
+            }
+        }
+    }
 }

@@ -99,6 +99,12 @@ pub struct IsoScratch {
     /// Edge geometries simplified by 0.5 m (Douglas–Peucker), what the areas buffer.
     simple: Vec<Vec<[f64; 2]>>,
     field: contour::Field,
+    /// Per edge, its distance stamp for `stamp_key` (cell size, reach), made on first
+    /// use.
+    stamps: Vec<Option<contour::Stamp>>,
+    stamp_key: (f64, f64),
+    /// Whether fully reached edges are drawn from stamps (tests compare both ways).
+    pub(crate) use_stamps: bool,
     grid: Grid,
 }
 
@@ -121,6 +127,9 @@ impl IsoScratch {
             search: Scratch::new(g.node_count()),
             simple,
             field: contour::Field::new(),
+            stamps: Vec::new(),
+            stamp_key: (0.0, 0.0),
+            use_stamps: true,
             grid: Grid {
                 x0: 0.0,
                 y0: 0.0,
@@ -132,15 +141,24 @@ impl IsoScratch {
             },
         }
     }
+
+    /// Heap bytes held by the edge stamps made so far.
+    pub fn stamp_bytes(&self) -> usize {
+        self.stamps.iter().flatten().map(contour::Stamp::bytes).sum()
+    }
 }
 
 /// Merges overlapping stretches of the same edge.
 fn merge(mut v: Vec<EdgeReach>) -> Vec<EdgeReach> {
-    v.sort_by(|a, b| {
+    let key = |a: &EdgeReach, b: &EdgeReach| {
         (a.edge, a.start)
             .partial_cmp(&(b.edge, b.start))
             .expect("finite")
-    });
+    };
+    // `stretches_within` already sorts them.
+    if !v.is_sorted_by(|a, b| key(a, b).is_le()) {
+        v.sort_by(key);
+    }
     let mut out: Vec<EdgeReach> = Vec::with_capacity(v.len());
     for r in v {
         match out.last_mut() {
@@ -152,10 +170,10 @@ fn merge(mut v: Vec<EdgeReach>) -> Vec<EdgeReach> {
 }
 
 /// The parts of `st` not covered by the stretches of the same edge in `inner`
-/// (sorted by edge and start, merged).
-fn minus(st: &EdgeReach, inner: &[EdgeReach]) -> Vec<(f64, f64)> {
+/// (sorted by edge and start, merged), into `out` (cleared first).
+fn minus(st: &EdgeReach, inner: &[EdgeReach], out: &mut Vec<(f64, f64)>) {
+    out.clear();
     let from = inner.partition_point(|x| x.edge < st.edge);
-    let mut out = Vec::new();
     let mut at = st.start;
     for x in inner[from..].iter().take_while(|x| x.edge == st.edge) {
         if x.end <= at || x.start >= st.end {
@@ -169,7 +187,6 @@ fn minus(st: &EdgeReach, inner: &[EdgeReach]) -> Vec<(f64, f64)> {
     if at < st.end || out.is_empty() && at == st.start {
         out.push((at.min(st.end), st.end));
     }
-    out
 }
 
 /// The polyline of an edge between fractions `a..=b` of its length, projected.
@@ -281,11 +298,17 @@ pub fn isochrones(
         }
     }
     let mut network_m = vec![0.0; per_t.len()];
+    let mut parts = Vec::new();
     if !opts.rings {
         // Nested areas: contours of one distance field per threshold.
         // Every corner of a cell the outline crosses lies within `r + cell` of the
         // network (distances are 1-Lipschitz), so farther vertices stay infinite.
         let reach = r + 1.05 * opts.cell_m;
+        if s.stamp_key != (opts.cell_m, reach) {
+            s.stamps.clear();
+            s.stamp_key = (opts.cell_m, reach);
+        }
+        s.stamps.resize_with(g.edge_count(), || None);
         s.field.reset(bbox, opts.cell_m, per_t.len());
         s.field.segment(0, origin, origin, reach);
         // Each stretch is drawn once, at the smallest threshold that reaches it:
@@ -295,7 +318,17 @@ pub fn isochrones(
                 let len = f64::from(g.edge(st.edge).length_mm) / 1000.0;
                 network_m[k] += (st.end - st.start) * len;
                 let inner: &[EdgeReach] = if k > 0 { &per_t[k - 1] } else { &[] };
-                for (a, b) in minus(st, inner) {
+                minus(st, inner, &mut parts);
+                for &(a, b) in &parts {
+                    if s.use_stamps && a == 0.0 && b == 1.0 {
+                        // A fully reached edge: its precomputed distances.
+                        let e = st.edge as usize;
+                        let stamp = s.stamps[e].get_or_insert_with(|| {
+                            contour::Stamp::new(&s.simple[e], reach, opts.cell_m)
+                        });
+                        s.field.stamp(k, stamp);
+                        continue;
+                    }
                     cut(&s.simple[st.edge as usize], a, b, &mut piece);
                     if piece.len() == 1 {
                         s.field.segment(k, piece[0], piece[0], reach);
