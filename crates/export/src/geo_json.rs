@@ -157,6 +157,11 @@ pub fn feature_json_raw(geometry: &str, properties: &JsonObject) -> String {
     s
 }
 
+/// A `[lon, lat]` position rounded to 7 decimals.
+pub(crate) fn pos(p: [f64; 2]) -> Vec<f64> {
+    vec![round7(p[0]), round7(p[1])]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,20 +171,24 @@ mod tests {
         let mut x = 0.123_456_789_f64;
         let mut state = 7u64;
         for i in 0..200_000 {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let r = (state >> 11) as f64 / (1u64 << 53) as f64;
             x = match i % 4 {
                 0 => r * 360.0 - 180.0,
                 1 => r * 180.0 - 90.0,
                 2 => (r * 1e4).round() / 1e4 - 0.5,
-                _ => x * -1.0,
+                _ => -x,
             };
             let mut got = Vec::new();
             push_coord(&mut got, x);
             let want = serde_json::to_string(&round7(x)).unwrap();
             assert_eq!(String::from_utf8(got).unwrap(), want, "{x}");
         }
-        for x in [0.0, -0.0, 1e-8, -1e-8, 180.0, -180.0, 90.0, 11.5, 1e-7, -1e-7] {
+        for x in [
+            0.0, -0.0, 1e-8, -1e-8, 180.0, -180.0, 90.0, 11.5, 1e-7, -1e-7,
+        ] {
             let mut got = Vec::new();
             push_coord(&mut got, x);
             assert_eq!(
@@ -204,9 +213,4 @@ mod tests {
         let text = serde_json::to_string(&Geometry::new(geom.clone())).unwrap();
         assert_eq!(feature_json_raw(&text, &p), feature_json(geom, p));
     }
-}
-
-/// A `[lon, lat]` position rounded to 7 decimals.
-pub(crate) fn pos(p: [f64; 2]) -> Vec<f64> {
-    vec![round7(p[0]), round7(p[1])]
 }

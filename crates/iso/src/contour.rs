@@ -66,9 +66,10 @@ fn capsule_rows(
     let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
     let l2 = dx * dx + dy * dy;
     let inv_l2 = if l2 > 0.0 { 1.0 / l2 } else { 0.0 };
+    let capsule = Capsule::new(a, b, l2, reach);
     for gj in j0..=j1 {
         let y = gj as f64 * c;
-        let Some((xlo, xhi)) = capsule_row(a, b, l2, reach, y) else {
+        let Some((xlo, xhi)) = capsule.row(y) else {
             continue;
         };
         let i0 = ceil_i((xlo - 1e-3) / c).max(cols.0);
@@ -110,19 +111,34 @@ impl Stamp {
             maxx = maxx.max(p[0]);
             maxy = maxy.max(p[1]);
         }
-        let (gi0, gj0) = (floor_i((minx - reach) / c) - 1, floor_i((miny - reach) / c) - 1);
-        let (gi1, gj1) = (ceil_i((maxx + reach) / c) + 1, ceil_i((maxy + reach) / c) + 1);
+        let (gi0, gj0) = (
+            floor_i((minx - reach) / c) - 1,
+            floor_i((miny - reach) / c) - 1,
+        );
+        let (gi1, gj1) = (
+            ceil_i((maxx + reach) / c) + 1,
+            ceil_i((maxy + reach) / c) + 1,
+        );
         let w = (gi1 - gi0 + 1) as usize;
         let h = (gj1 - gj0 + 1) as usize;
         let mut grid = vec![f32::INFINITY; w * h];
         let mut buf = Vec::new();
         let mut draw = |a: [f64; 2], b: [f64; 2]| {
-            capsule_rows(a, b, reach, c, (gj0, gj1), (gi0, gi1), &mut buf, |gj, i0, vals| {
-                let at = (gj - gj0) as usize * w + (i0 - gi0) as usize;
-                for (v, &d) in grid[at..at + vals.len()].iter_mut().zip(vals) {
-                    *v = v.min(d);
-                }
-            });
+            capsule_rows(
+                a,
+                b,
+                reach,
+                c,
+                (gj0, gj1),
+                (gi0, gi1),
+                &mut buf,
+                |gj, i0, vals| {
+                    let at = (gj - gj0) as usize * w + (i0 - gi0) as usize;
+                    for (v, &d) in grid[at..at + vals.len()].iter_mut().zip(vals) {
+                        *v = v.min(d);
+                    }
+                },
+            );
         };
         if xy.len() == 1 {
             draw(xy[0], xy[0]);
@@ -136,7 +152,10 @@ impl Stamp {
             let Some(first) = row.iter().position(|v| v.is_finite()) else {
                 continue;
             };
-            let last = row.iter().rposition(|v| v.is_finite()).expect("one is finite");
+            let last = row
+                .iter()
+                .rposition(|v| v.is_finite())
+                .expect("one is finite");
             runs.push((
                 gj0 + r as i64,
                 gi0 + first as i64,
@@ -234,8 +253,8 @@ impl Field {
             if hi <= lo {
                 continue;
             }
-            let vals = &st.values
-                [(start as i64 + lo - gi) as usize..(start as i64 + hi - gi) as usize];
+            let vals =
+                &st.values[(start as i64 + lo - gi) as usize..(start as i64 + hi - gi) as usize];
             let at = ((gj - oy) * nx + (lo - ox)) as usize;
             for g in &mut self.d2[k..] {
                 for (v, &d) in g[at..at + vals.len()].iter_mut().zip(vals) {
@@ -424,10 +443,15 @@ fn assemble(rings: Vec<Vec<[f64; 2]>>) -> MultiPolygon {
     let boxes: Vec<[f64; 4]> = outers
         .iter()
         .map(|(_, o, _)| {
-            o.iter().fold(
-                [f64::MAX, f64::MAX, f64::MIN, f64::MIN],
-                |b, p| [b[0].min(p[0]), b[1].min(p[1]), b[2].max(p[0]), b[3].max(p[1])],
-            )
+            o.iter()
+                .fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |b, p| {
+                    [
+                        b[0].min(p[0]),
+                        b[1].min(p[1]),
+                        b[2].max(p[0]),
+                        b[3].max(p[1]),
+                    ]
+                })
         })
         .collect();
     let mut candidates = Vec::new();
@@ -459,51 +483,95 @@ fn assemble(rings: Vec<Vec<[f64; 2]>>) -> MultiPolygon {
     )
 }
 
-/// Where the horizontal line at `y` crosses the capsule of radius `r` around segment
-/// `a`–`b` (`l2` its squared length): `(x_min, x_max)`, or `None`. The capsule is
-/// convex, so the crossing is one interval: the hull of the crossings of the two end
-/// discs and of the band between them.
-fn capsule_row(a: [f64; 2], b: [f64; 2], l2: f64, r: f64, y: f64) -> Option<(f64, f64)> {
-    let mut lo = f64::INFINITY;
-    let mut hi = f64::NEG_INFINITY;
-    for p in [a, b] {
-        let h = r * r - (y - p[1]) * (y - p[1]);
-        if h >= 0.0 {
-            let w = h.sqrt();
-            lo = lo.min(p[0] - w);
-            hi = hi.max(p[0] + w);
+/// A segment prepared for [`capsule_row`]: everything that does not depend on the
+/// row.
+struct Capsule {
+    a: [f64; 2],
+    b: [f64; 2],
+    dx: f64,
+    dy: f64,
+    r2: f64,
+    /// `1 / dx`, `1 / dy` (0 when the segment is parallel to that axis).
+    inv_dx: f64,
+    inv_dy: f64,
+    /// `r·|d|`.
+    rl: f64,
+    l2: f64,
+}
+
+impl Capsule {
+    fn new(a: [f64; 2], b: [f64; 2], l2: f64, r: f64) -> Self {
+        let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+        Capsule {
+            a,
+            b,
+            dx,
+            dy,
+            r2: r * r,
+            inv_dx: if dx != 0.0 { 1.0 / dx } else { 0.0 },
+            inv_dy: if dy != 0.0 { 1.0 / dy } else { 0.0 },
+            rl: r * l2.sqrt(),
+            l2,
         }
     }
-    if l2 > 0.0 {
-        // Band: 0 <= (p - a)·d <= l2 and |(p - a) × d| <= r·|d|, both linear in x.
-        let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
-        let ey = y - a[1];
-        let mut blo = f64::NEG_INFINITY;
-        let mut bhi = f64::INFINITY;
-        // (x - ax)·dx + ey·dy in [0, l2]
-        let mut clip = |coef: f64, constant: f64, min: f64, max: f64| {
-            // min <= coef·u + constant <= max, u = x - ax
-            if coef == 0.0 {
-                if constant < min || constant > max {
-                    blo = f64::INFINITY;
-                    bhi = f64::NEG_INFINITY;
+
+    /// Where the horizontal line at `y` crosses the capsule: `(x_min, x_max)`, or
+    /// `None`. The capsule is convex, so the crossing is one interval: the hull of
+    /// the crossings of the two end discs and of the band between them.
+    #[inline]
+    fn row(&self, y: f64) -> Option<(f64, f64)> {
+        let mut lo = f64::INFINITY;
+        let mut hi = f64::NEG_INFINITY;
+        for p in [self.a, self.b] {
+            let h = self.r2 - (y - p[1]) * (y - p[1]);
+            if h >= 0.0 {
+                let w = h.sqrt();
+                lo = lo.min(p[0] - w);
+                hi = hi.max(p[0] + w);
+            }
+        }
+        if self.l2 > 0.0 {
+            // Band: 0 <= (p - a)·d <= l2 and |(p - a) × d| <= r·|d|, both linear in
+            // u = x - ax.
+            let ey = y - self.a[1];
+            let mut blo = f64::NEG_INFINITY;
+            let mut bhi = f64::INFINITY;
+            // u·dx + ey·dy in [0, l2]
+            let k = ey * self.dy;
+            if self.dx == 0.0 {
+                if k < 0.0 || k > self.l2 {
+                    return (lo <= hi).then_some((lo, hi));
                 }
             } else {
-                let (u0, u1) = ((min - constant) / coef, (max - constant) / coef);
-                let (u0, u1) = if u0 <= u1 { (u0, u1) } else { (u1, u0) };
-                blo = blo.max(a[0] + u0);
-                bhi = bhi.min(a[0] + u1);
+                let (u0, u1) = (-k * self.inv_dx, (self.l2 - k) * self.inv_dx);
+                blo = blo.max(u0.min(u1));
+                bhi = bhi.min(u0.max(u1));
             }
-        };
-        clip(dx, ey * dy, 0.0, l2);
-        let rl = r * l2.sqrt();
-        clip(dy, -ey * dx, -rl, rl);
-        if blo <= bhi {
-            lo = lo.min(blo);
-            hi = hi.max(bhi);
+            // u·dy - ey·dx in [-rl, rl]
+            let k = -ey * self.dx;
+            if self.dy == 0.0 {
+                if k < -self.rl || k > self.rl {
+                    return (lo <= hi).then_some((lo, hi));
+                }
+            } else {
+                let (u0, u1) = ((-self.rl - k) * self.inv_dy, (self.rl - k) * self.inv_dy);
+                blo = blo.max(u0.min(u1));
+                bhi = bhi.min(u0.max(u1));
+            }
+            if blo <= bhi {
+                lo = lo.min(self.a[0] + blo);
+                hi = hi.max(self.a[0] + bhi);
+            }
         }
+        (lo <= hi).then_some((lo, hi))
     }
-    (lo <= hi).then_some((lo, hi))
+}
+
+/// Where the horizontal line at `y` crosses the capsule of radius `r` around segment
+/// `a`–`b` (`l2` its squared length): `(x_min, x_max)`, or `None`.
+#[cfg(test)]
+fn capsule_row(a: [f64; 2], b: [f64; 2], l2: f64, r: f64, y: f64) -> Option<(f64, f64)> {
+    Capsule::new(a, b, l2, r).row(y)
 }
 
 #[cfg(test)]
@@ -518,7 +586,11 @@ mod capsule_tests {
         let mut x = -200.0;
         while x <= 200.0 {
             let (px, py) = (x - a[0], y - a[1]);
-            let t = if l2 > 0.0 { ((px * dx + py * dy) / l2).clamp(0.0, 1.0) } else { 0.0 };
+            let t = if l2 > 0.0 {
+                ((px * dx + py * dy) / l2).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
             let d = ((t * dx - px).powi(2) + (t * dy - py).powi(2)).sqrt();
             if d <= r {
                 lo = lo.min(x);
@@ -540,7 +612,11 @@ mod capsule_tests {
         };
         for _ in 0..300 {
             let a = [rnd() * 100.0 - 50.0, rnd() * 100.0 - 50.0];
-            let b = if rnd() < 0.1 { a } else { [rnd() * 100.0 - 50.0, rnd() * 100.0 - 50.0] };
+            let b = if rnd() < 0.1 {
+                a
+            } else {
+                [rnd() * 100.0 - 50.0, rnd() * 100.0 - 50.0]
+            };
             let r = 1.0 + rnd() * 30.0;
             let y = rnd() * 180.0 - 90.0;
             let l2 = (b[0] - a[0]).powi(2) + (b[1] - a[1]).powi(2);
@@ -548,8 +624,14 @@ mod capsule_tests {
             let want = brute(a, b, r, y);
             match (got, want) {
                 (Some(g), Some(w)) => {
-                    assert!(g.0 <= w.0 + 1e-9 && g.0 > w.0 - 0.011, "{a:?} {b:?} {r} {y}: {g:?} {w:?}");
-                    assert!(g.1 >= w.1 - 1e-9 && g.1 < w.1 + 0.011, "{a:?} {b:?} {r} {y}: {g:?} {w:?}");
+                    assert!(
+                        g.0 <= w.0 + 1e-9 && g.0 > w.0 - 0.011,
+                        "{a:?} {b:?} {r} {y}: {g:?} {w:?}"
+                    );
+                    assert!(
+                        g.1 >= w.1 - 1e-9 && g.1 < w.1 + 0.011,
+                        "{a:?} {b:?} {r} {y}: {g:?} {w:?}"
+                    );
                 }
                 (None, None) => {}
                 // A row grazing the capsule may fall between the brute-force samples.

@@ -144,7 +144,11 @@ impl IsoScratch {
 
     /// Heap bytes held by the edge stamps made so far.
     pub fn stamp_bytes(&self) -> usize {
-        self.stamps.iter().flatten().map(contour::Stamp::bytes).sum()
+        self.stamps
+            .iter()
+            .flatten()
+            .map(contour::Stamp::bytes)
+            .sum()
     }
 }
 

@@ -188,3 +188,28 @@ fn a_place_that_reaches_nothing_still_gets_a_small_valid_polygon() {
     let a = iso[0].shape.unsigned_area();
     assert!((a - std::f64::consts::PI * 625.0).abs() < 200.0, "{a}");
 }
+
+#[test]
+fn edge_stamps_give_exactly_the_directly_computed_areas() {
+    let g = city(14, 5);
+    let mut with = IsoScratch::new(&g);
+    let mut without = IsoScratch::new(&g);
+    without.use_stamps = false;
+    for opts in [
+        IsoOptions::new(vec![150_000, 400_000, 700_000], 25.0),
+        IsoOptions::new(vec![300_000], 12.0),
+    ] {
+        for e in (0..g.edge_count() as u32).step_by(7) {
+            let spot = Spot {
+                edge: e,
+                offset_mm: g.edge(e).length_mm / 3,
+                leg_mm: 4_000,
+            };
+            let a = isochrones(&g, &spot, &opts, &mut with);
+            let b = isochrones(&g, &spot, &opts, &mut without);
+            assert_eq!(a, b, "edge {e}");
+        }
+    }
+    assert!(with.stamp_bytes() > 0);
+    assert_eq!(without.stamp_bytes(), 0);
+}
