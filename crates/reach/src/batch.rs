@@ -58,11 +58,15 @@ impl Local {
     /// Targets offered since [`Local::begin`], within `budget`, in the order first
     /// offered (deterministic: it follows the search).
     fn drain_unsorted(&mut self, budget: u32) -> Vec<(u32, u32)> {
-        self.touched
-            .iter()
-            .map(|&t| (t, self.best.get_or_max(t as usize)))
-            .filter(|&(_, d)| d <= budget)
-            .collect()
+        // Sized once: a filtered `collect` would grow the vector by reallocation.
+        let mut out = Vec::with_capacity(self.touched.len());
+        out.extend(
+            self.touched
+                .iter()
+                .map(|&t| (t, self.best.get_or_max(t as usize)))
+                .filter(|&(_, d)| d <= budget),
+        );
+        out
     }
 
     /// The same, sorted by target id.
@@ -150,56 +154,76 @@ where
             .collect(),
         Some(ch) => {
             // Buckets: each target's backward upward search leaves (target, dist) at
-            // every node it settles.
-            let entries: Vec<(Vec<BucketEntry>, u64)> = (0..targets.len() as u32)
+            // every node it settles. Each thread appends to one flat list.
+            let (entries, settled_total): (Vec<BucketEntry>, u64) = (0..targets.len() as u32)
                 .into_par_iter()
                 .with_min_len(16)
-                .map_init(
-                    || (UpScratch::new(n), Vec::new()),
-                    |(s, seeds), t| {
+                .fold(
+                    || (UpScratch::new(n), Vec::new(), Vec::new(), 0u64),
+                    |(mut s, mut seeds, mut out, mut count), t| {
                         seeds.clear();
                         for (node, c, ok) in targets.spots()[t as usize].entries(g) {
                             if ok {
                                 seeds.push((node, c));
                             }
                         }
-                        ch.upward(seeds, true, budget_mm, s);
-                        let settled = ch.settled(s);
-                        (
-                            settled.iter().map(|&(m, d)| (m, d, t)).collect(),
-                            settled.len() as u64,
-                        )
+                        ch.upward(&seeds, true, budget_mm, &mut s);
+                        let settled = ch.settled(&s);
+                        out.extend(settled.iter().map(|&(m, d)| (m, d, t)));
+                        count += settled.len() as u64;
+                        (s, seeds, out, count)
                     },
                 )
-                .collect();
-            let mut bucket_stats = SearchStats::default();
-            // Counting sort into per-node buckets, then each bucket by distance.
-            let mut first = vec![0u32; n + 1];
-            for (e, settled) in &entries {
-                bucket_stats.searches += 1;
-                bucket_stats.settled += settled;
-                bucket_stats.relaxed += settled;
-                for &(m, _, _) in e {
-                    first[m as usize + 1] += 1;
+                .map(|(_, _, out, count)| (out, count))
+                .reduce(
+                    || (Vec::new(), 0),
+                    |(mut a, ca), (b, cb)| {
+                        a.extend(b);
+                        (a, ca + cb)
+                    },
+                );
+            let bucket_stats = SearchStats {
+                searches: targets.len() as u64,
+                settled: settled_total,
+                relaxed: settled_total,
+            };
+            // Radix sort by distance (stable, 11-bit digits), then a stable counting
+            // sort by node: every node's bucket comes out sorted by distance, so a
+            // scan can stop at the first entry beyond the budget.
+            let mut entries = entries;
+            let mut tmp: Vec<BucketEntry> = vec![(0, 0, 0); entries.len()];
+            let mut shift = 0u32;
+            while shift < 32 && (shift == 0 || budget_mm >> shift != 0) {
+                let mut count = [0usize; 2049];
+                for e in &entries {
+                    count[((e.1 >> shift) & 2047) as usize + 1] += 1;
                 }
+                for b in 0..2048 {
+                    count[b + 1] += count[b];
+                }
+                for e in &entries {
+                    let b = ((e.1 >> shift) & 2047) as usize;
+                    tmp[count[b]] = *e;
+                    count[b] += 1;
+                }
+                std::mem::swap(&mut entries, &mut tmp);
+                shift += 11;
+            }
+            let mut first = vec![0u32; n + 1];
+            for &(m, _, _) in &entries {
+                first[m as usize + 1] += 1;
             }
             for i in 0..n {
                 first[i + 1] += first[i];
             }
             let mut fill = first.clone();
             let mut bucket: Vec<(u32, u32)> = vec![(0, 0); first[n] as usize];
-            for (e, _) in &entries {
-                for &(m, d, t) in e {
-                    bucket[fill[m as usize] as usize] = (t, d);
-                    fill[m as usize] += 1;
-                }
+            for &(m, d, t) in &entries {
+                bucket[fill[m as usize] as usize] = (t, d);
+                fill[m as usize] += 1;
             }
-            for m in 0..n {
-                let b = &mut bucket[first[m] as usize..first[m + 1] as usize];
-                if b.len() > 1 {
-                    b.sort_unstable_by_key(|&(t, d)| (d, t));
-                }
-            }
+            drop(entries);
+            drop(tmp);
             let mut v: Vec<(Vec<(u32, u32)>, SearchStats)> = sources
                 .par_iter()
                 .with_min_len(64)
