@@ -223,6 +223,39 @@ pub struct Analysis {
     pub seconds: [f64; 4],
 }
 
+/// Where residences and facilities join the network, as [`analyze`] decides:
+/// residences and point facilities at their point, area facilities at the outline
+/// vertex nearest to the network; `None` beyond `max_snap_m`. In parallel.
+pub fn snap_places(
+    g: &WalkGraph,
+    homes: &[Home],
+    facilities: &[Facility],
+    max_snap_m: f64,
+) -> (Vec<Option<Snap>>, Vec<Option<Snap>>) {
+    let snapper = Snapper::new(g);
+    let proj = *g.projection();
+    let home_snaps: Vec<Option<Snap>> = homes
+        .par_iter()
+        .map(|h| snapper.snap_point(proj.project(h.lonlat), max_snap_m))
+        .collect();
+    let fac_snaps: Vec<Option<Snap>> = facilities
+        .par_iter()
+        .map(|f| {
+            if f.outline.is_empty() {
+                snapper.snap_point(proj.project(f.lonlat), max_snap_m)
+            } else {
+                let rings: Vec<Vec<[f64; 2]>> = f
+                    .outline
+                    .iter()
+                    .map(|r| r.iter().map(|&p| proj.project(p)).collect())
+                    .collect();
+                snapper.snap_outline(&rings, max_snap_m)
+            }
+        })
+        .collect();
+    (home_snaps, fac_snaps)
+}
+
 /// Runs the coverage analysis. Results do not depend on the thread count.
 pub fn analyze(
     g: &WalkGraph,
@@ -245,30 +278,7 @@ pub fn analyze(
         .round()
         .min(f64::from(u32::MAX / 4)) as u32;
 
-    let snap_all = || {
-        let snapper = Snapper::new(g);
-        let proj = *g.projection();
-        let home_snaps: Vec<Option<Snap>> = homes
-            .par_iter()
-            .map(|h| snapper.snap_point(proj.project(h.lonlat), opts.max_snap_m))
-            .collect();
-        let fac_snaps: Vec<Option<Snap>> = facilities
-            .par_iter()
-            .map(|f| {
-                if f.outline.is_empty() {
-                    snapper.snap_point(proj.project(f.lonlat), opts.max_snap_m)
-                } else {
-                    let rings: Vec<Vec<[f64; 2]>> = f
-                        .outline
-                        .iter()
-                        .map(|r| r.iter().map(|&p| proj.project(p)).collect())
-                        .collect();
-                    snapper.snap_outline(&rings, opts.max_snap_m)
-                }
-            })
-            .collect();
-        (home_snaps, fac_snaps)
-    };
+    let snap_all = || snap_places(g, homes, facilities, opts.max_snap_m);
     // A hierarchy that is asked for outright is built while the other threads snap.
     let (early_ch, (home_snaps, fac_snaps)) = if opts.engine == Engine::Hierarchy {
         rayon::join(

@@ -138,6 +138,9 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
     if a.isochrones {
         stages.stage("drawing isochrones for every residence");
         let minutes = vec![5.0, 10.0, 15.0];
+        // The analysis' own snaps: the polygons count what the layers count.
+        let home_snaps: Vec<_> = an.homes.iter().map(|r| r.snap).collect();
+        let fac_snaps: Vec<_> = an.facilities.iter().map(|r| r.snap).collect();
         let job = IsoJob {
             graph: &city.graph,
             preset: &preset,
@@ -151,7 +154,8 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
                 a.buffer_m,
             ),
             minutes: Some(minutes),
-            max_snap_m: a.max_snap_m,
+            home_snaps: &home_snaps,
+            fac_snaps: &fac_snaps,
         };
         let origins: Vec<Origin> = homes
             .iter()
@@ -159,7 +163,7 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
             .map(|(i, h)| Origin {
                 id: i.to_string(),
                 name: h.name.clone(),
-                lonlat: h.lonlat,
+                snap: an.homes[i].snap,
             })
             .collect();
         write_isochrones(&job, &origins, &out.join("isochrones.geojson"), &stages)?;

@@ -7,12 +7,14 @@ use anyhow::Context;
 use geo::{LineString, MultiPolygon};
 use geojson::JsonObject;
 use livingcircle_analysis::input::read_places;
-use livingcircle_analysis::{Facility, Home, Preset, facilities_from_osm, homes_from_osm};
+use livingcircle_analysis::{
+    Facility, Home, Preset, facilities_from_osm, homes_from_osm, snap_places,
+};
 use livingcircle_export::{FeatureSink, feature_json_raw, push_coord};
 use livingcircle_graph::WalkGraph;
 use livingcircle_iso::{IsoOptions, IsoScratch, isochrones};
 use livingcircle_reach::{Spot, Targets};
-use livingcircle_snap::Snapper;
+use livingcircle_snap::{Snap, Snapper};
 use rayon::prelude::*;
 use serde_json::json;
 
@@ -25,7 +27,8 @@ use crate::progress::Stages;
 pub(crate) struct Origin {
     pub(crate) id: String,
     pub(crate) name: Option<String>,
-    pub(crate) lonlat: [f64; 2],
+    /// Where it joins the network (`None`: unsnapped, no polygon).
+    pub(crate) snap: Option<Snap>,
 }
 
 /// The isochrone job: thresholds, what to count, where to write.
@@ -36,7 +39,10 @@ pub(crate) struct IsoJob<'a> {
     pub(crate) facilities: &'a [Facility],
     pub(crate) options: IsoOptions,
     pub(crate) minutes: Option<Vec<f64>>,
-    pub(crate) max_snap_m: f64,
+    /// The residences' and facilities' snaps, as the analysis made them
+    /// (`livingcircle_analysis::snap_places`).
+    pub(crate) home_snaps: &'a [Option<Snap>],
+    pub(crate) fac_snaps: &'a [Option<Snap>],
 }
 
 /// What [`write_isochrones`] did.
@@ -180,30 +186,28 @@ pub(crate) fn write_isochrones(
     let t0 = Instant::now();
     let g = job.graph;
     let proj = *g.projection();
-    let snapper = Snapper::new(g);
-    let snap = |lonlat: [f64; 2]| {
-        snapper
-            .snap_point(proj.project(lonlat), job.max_snap_m)
-            .map(|s| Spot {
-                edge: s.edge,
-                offset_mm: s.offset_mm,
-                leg_mm: s.leg_mm(),
-            })
+    let spot = |s: &Snap| Spot {
+        edge: s.edge,
+        offset_mm: s.offset_mm,
+        leg_mm: s.leg_mm(),
     };
     // What a polygon counts: residences and facilities whose snapped point is reached.
-    let at_network = |s: Spot| Spot { leg_mm: 0, ..s };
+    let at_network = |s: &Snap| Spot {
+        leg_mm: 0,
+        ..spot(s)
+    };
     let home_spots: Vec<(usize, Spot)> = job
-        .homes
+        .home_snaps
         .iter()
         .enumerate()
-        .filter_map(|(i, h)| snap(h.lonlat).map(|s| (i, at_network(s))))
+        .filter_map(|(i, s)| s.as_ref().map(|s| (i, at_network(s))))
         .collect();
     let home_targets = Targets::new(g, home_spots.iter().map(|x| x.1).collect());
     let fac_spots: Vec<(usize, Spot)> = job
-        .facilities
+        .fac_snaps
         .iter()
         .enumerate()
-        .filter_map(|(i, f)| snap(f.lonlat).map(|s| (i, at_network(s))))
+        .filter_map(|(i, s)| s.as_ref().map(|s| (i, at_network(s))))
         .collect();
     let fac_targets = Targets::new(g, fac_spots.iter().map(|x| x.1).collect());
     let ncat = job.preset.categories.len();
@@ -228,7 +232,7 @@ pub(crate) fn write_isochrones(
                     )
                 },
                 |(s, hbest, fbest), o| {
-                    let spot = snap(o.lonlat)?;
+                    let spot = spot(o.snap.as_ref()?);
                     let isos = isochrones(g, &spot, &job.options, s);
                     // Distance to each reached residence / facility point.
                     let reached_h = reached(g, &spot, &s.search, &home_targets, hbest);
@@ -294,23 +298,28 @@ pub(crate) fn run(global: &Global, a: &IsochronesArgs) -> anyhow::Result<()> {
     let city = load(&a.osm, preset.poi_filter())?;
     let homes = homes_from_osm(&city.data);
     let facilities = facilities_from_osm(&preset, &city.data.features);
+    let (home_snaps, fac_snaps) = snap_places(&city.graph, &homes, &facilities, a.max_snap_m);
     let origins: Vec<Origin> = match points {
-        Some(p) => p
-            .into_iter()
-            .enumerate()
-            .map(|(i, p)| Origin {
-                id: i.to_string(),
-                name: p.name,
-                lonlat: p.lonlat,
-            })
-            .collect(),
+        Some(p) => {
+            let snapper = Snapper::new(&city.graph);
+            let proj = *city.graph.projection();
+            p.into_iter()
+                .enumerate()
+                .map(|(i, p)| Origin {
+                    id: i.to_string(),
+                    name: p.name,
+                    snap: snapper.snap_point(proj.project(p.lonlat), a.max_snap_m),
+                })
+                .collect()
+        }
         None => homes
             .iter()
+            .zip(&home_snaps)
             .enumerate()
-            .map(|(i, h)| Origin {
+            .map(|(i, (h, s))| Origin {
                 id: h.osm_id.clone().unwrap_or_else(|| i.to_string()),
                 name: h.name.clone(),
-                lonlat: h.lonlat,
+                snap: *s,
             })
             .collect(),
     };
@@ -352,7 +361,8 @@ pub(crate) fn run(global: &Global, a: &IsochronesArgs) -> anyhow::Result<()> {
         facilities: &facilities,
         options,
         minutes,
-        max_snap_m: a.max_snap_m,
+        home_snaps: &home_snaps,
+        fac_snaps: &fac_snaps,
     };
     let r = write_isochrones(&job, &origins, &a.out, &stages)
         .with_context(|| format!("{}", a.out.display()))?;
