@@ -119,8 +119,8 @@ impl Ch {
                 heap.push(Reverse((q, v)));
                 continue;
             }
-            // Contract v.
-            shortcuts(v, &out, &inc, &contracted, &mut w, &mut buf);
+            // Contract v: `buf` holds its shortcuts, just computed by `priority` on
+            // the same state.
             let vi = v as usize;
             contracted[vi] = true;
             up_out[vi] = out[vi]
