@@ -291,15 +291,53 @@ fn report_language_options_sites_and_opt_out() {
     let html = std::fs::read_to_string(d.join("w/report.html")).unwrap();
     assert!(html.contains("<html lang=\"en\">"));
     let sites = json(&d.join("s/sites.geojson"));
-    let first = sites["features"][0]["properties"]["name"].as_str().unwrap();
-    assert!(html.contains(first), "site names in the page");
-    assert!(html.contains("\"gain_residents\""));
+    let gain = &sites["features"][0]["properties"]["gain_residents"];
+    assert!(
+        html.contains(&format!("\"gain_residents\":{gain}")),
+        "the first site's gain is in the page"
+    );
     // A file that is not a sites layer is one clear error.
     std::fs::write(d.join("bad.geojson"), "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[11.5,48.1]},\"properties\":{}}]}").unwrap();
     let err = crate::util::fails(d, &["analyze", "--sites", "bad.geojson", "--out", "b"]);
     assert!(
         err.contains("bad.geojson") && err.contains("category"),
         "{err}"
+    );
+}
+
+#[test]
+fn hostile_names_cannot_break_the_page() {
+    let dir = tmp();
+    let d = dir.path();
+    std::fs::write(
+        d.join("homes.csv"),
+        "lon,lat,population,name\n11.5755,48.1372,10,a <!--<script> b\n11.5800,48.1400,5,</script><b>x\n",
+    )
+    .unwrap();
+    ok(
+        d,
+        &["analyze", "--residences", "homes.csv", "--out", "o", "-q"],
+    );
+    let html = std::fs::read_to_string(d.join("o/report.html")).unwrap();
+    assert_eq!(
+        html.matches("<script").count(),
+        2,
+        "only the page's own scripts"
+    );
+    let Some(bin) = chromium() else { return };
+    let (dom, err) = headless(
+        &bin,
+        &format!("file://{}#home=0", d.join("o/report.html").display()),
+        &["--dump-dom"],
+    );
+    no_console_errors(&err);
+    let st = page_status(&dom);
+    assert_eq!(st["ready"], true, "{st}");
+    assert_eq!(st["residences"], 2);
+    // The name is shown as text in the info panel.
+    assert!(
+        dom.contains("a &lt;!--&lt;script&gt; b"),
+        "escaped name in the panel"
     );
 }
 

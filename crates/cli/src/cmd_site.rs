@@ -149,7 +149,8 @@ pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
             "name_zh": cat.name_zh,
             "threshold_m": f64::from(p.threshold_mm) / 1000.0,
             "threshold_min": r1(cat.threshold_min(speed_kmh)),
-            "existing_facilities": facilities.iter().filter(|f| f.category == category).count(),
+            "existing_facilities": an.categories[category].facilities,
+            "existing_facilities_snapped": an.categories[category].facilities_snapped,
         },
         "parameters": {
             "count": a.count,

@@ -35,7 +35,8 @@ pub(crate) fn read_sites(path: &Path) -> anyhow::Result<Vec<ProposedSite>> {
             category: category.to_owned(),
             rank: prop("rank")
                 .and_then(serde_json::Value::as_u64)
-                .unwrap_or(i as u64 + 1) as u32,
+                .and_then(|r| u32::try_from(r).ok())
+                .unwrap_or(i as u32 + 1),
             name: prop("name").and_then(|v| v.as_str()).map(str::to_owned),
             gain_residents: prop("gain_residents")
                 .and_then(serde_json::Value::as_u64)

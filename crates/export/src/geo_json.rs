@@ -95,9 +95,10 @@ pub fn push_coord(out: &mut Vec<u8>, x: f64) {
     } else {
         t
     };
-    if !k.is_finite() || k.abs() >= 9.0e15 || k.abs() < 1e4 {
-        // Out of the fixed-point range, or below 0.001 where serde_json switches to
-        // exponents (1e-7): serde_json's own text.
+    if !k.is_finite() || k.abs() >= 5.0e15 || k.abs() < 1e4 {
+        // Beyond 2^29 (where f64 steps exceed 1e-7 and the shortest text has fewer
+        // decimals), or below 0.001 (serde_json writes exponents below 1e-5; kept
+        // clear of it): serde_json's own text.
         out.extend_from_slice(
             serde_json::to_string(&round7(x))
                 .unwrap_or_else(|_| "null".into())

@@ -42,14 +42,8 @@ pub fn write_sites(
         let mut p = JsonObject::new();
         p.insert("rank".into(), json!(s.rank));
         p.insert("category".into(), json!(key));
-        p.insert(
-            "name".into(),
-            json!(
-                s.name
-                    .clone()
-                    .unwrap_or_else(|| format!("new {key} #{}", s.rank))
-            ),
-        );
+        // The file's name, else null: readers label it by rank in their language.
+        p.insert("name".into(), json!(s.name));
         p.insert("candidate_id".into(), json!(s.id));
         p.insert("node".into(), json!(s.node));
         p.insert("gain_residents".into(), json!(s.gain_residences));

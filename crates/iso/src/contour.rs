@@ -104,6 +104,7 @@ pub(crate) struct Stamp {
 impl Stamp {
     /// The stamp of polyline `xy` (projected metres) for grid spacing `c`.
     pub(crate) fn new(xy: &[[f64; 2]], reach: f64, c: f64) -> Self {
+        debug_assert!(!xy.is_empty(), "a stamp needs a point");
         let (mut minx, mut miny, mut maxx, mut maxy) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
         for p in xy {
             minx = minx.min(p[0]);

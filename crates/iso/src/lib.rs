@@ -91,6 +91,10 @@ pub struct Isochrone {
     pub network_m: f64,
 }
 
+/// Most bytes of edge stamps one thread keeps (about 16 bytes per metre of street at a
+/// 20 m buffer: some 8,000 km); beyond, the cache starts over.
+const STAMP_CACHE_BYTES: usize = 128 << 20;
+
 /// Reusable per-thread state.
 pub struct IsoScratch {
     /// The search scratch; after [`isochrones`] it holds the node distances of the
@@ -103,6 +107,8 @@ pub struct IsoScratch {
     /// use.
     stamps: Vec<Option<contour::Stamp>>,
     stamp_key: (f64, f64),
+    /// Bytes held by `stamps`.
+    stamp_bytes: usize,
     /// Whether fully reached edges are drawn from stamps (tests compare both ways).
     pub(crate) use_stamps: bool,
     grid: Grid,
@@ -129,6 +135,7 @@ impl IsoScratch {
             field: contour::Field::new(),
             stamps: Vec::new(),
             stamp_key: (0.0, 0.0),
+            stamp_bytes: 0,
             use_stamps: true,
             grid: Grid {
                 x0: 0.0,
@@ -310,6 +317,7 @@ pub fn isochrones(
         let reach = r + 1.05 * opts.cell_m;
         if s.stamp_key != (opts.cell_m, reach) {
             s.stamps.clear();
+            s.stamp_bytes = 0;
             s.stamp_key = (opts.cell_m, reach);
         }
         s.stamps.resize_with(g.edge_count(), || None);
@@ -327,9 +335,17 @@ pub fn isochrones(
                     if s.use_stamps && a == 0.0 && b == 1.0 {
                         // A fully reached edge: its precomputed distances.
                         let e = st.edge as usize;
-                        let stamp = s.stamps[e].get_or_insert_with(|| {
-                            contour::Stamp::new(&s.simple[e], reach, opts.cell_m)
-                        });
+                        if s.stamps[e].is_none() {
+                            let stamp = contour::Stamp::new(&s.simple[e], reach, opts.cell_m);
+                            s.stamp_bytes += stamp.bytes();
+                            if s.stamp_bytes > STAMP_CACHE_BYTES {
+                                // Bounded memory on huge networks: start over.
+                                s.stamps.iter_mut().for_each(|x| *x = None);
+                                s.stamp_bytes = stamp.bytes();
+                            }
+                            s.stamps[e] = Some(stamp);
+                        }
+                        let stamp = s.stamps[e].as_ref().expect("made above");
                         s.field.stamp(k, stamp);
                         continue;
                     }

@@ -10,7 +10,7 @@ Everything is inlined: the page's own canvas/SVG script and styles
 No third-party code is included.
 
 Coordinates are stored as integers (micro-degrees from the area's south-west corner),
-which keeps the bundled city's report near 1 MB; size grows linearly with edges,
+which keeps the bundled city's report near 0.6 MB; size grows linearly with edges,
 residences and gap cells (see [`Report::html`]).
 
 # Example
@@ -338,8 +338,13 @@ impl Report<'_> {
     /// per category per residence, and 120 bytes per gap cell.
     pub fn html(&self) -> String {
         let data = serde_json::to_string(&self.data()).expect("serialisable");
-        // Inside <script>, "</" could close the element: JSON allows "<\/".
-        let data = data.replace("</", "<\\/");
+        // Inside <script>, "</script" would close the element and "<!--<script" would
+        // keep the real end tag from closing it: no "<" reaches the page (JSON reads
+        // "\u003c" as "<"); ">" and "&" likewise, for good measure.
+        let data = data
+            .replace('<', "\\u003c")
+            .replace('>', "\\u003e")
+            .replace('&', "\\u0026");
         let title = html_escape(&format!(
             "{} — {}",
             self.city,
@@ -405,7 +410,7 @@ mod tests {
         let preset = Preset::load("15min").unwrap();
         let homes = vec![Home {
             osm_id: None,
-            name: Some("</script><script>alert(1)</script>".into()),
+            name: Some("</script><script>alert(1)</script> <!--<script> & x".into()),
             lonlat: [11.0005, 48.0001],
             population: 3.0,
             population_source: PopulationSource::User,
@@ -453,6 +458,10 @@ mod tests {
         let html = r.html();
         // The only closing script tags are the page's own two.
         assert_eq!(html.matches("</script>").count(), 2);
-        assert!(html.contains("<\\/script><script>alert(1)<\\/script>"));
+        assert!(html.contains("\\u003c/script\\u003e\\u003cscript\\u003ealert(1)"));
+        // Nothing in the data can open a comment or a tag.
+        let data = &html[html.find("id=\"lc-data\"").unwrap()..];
+        let data = &data[data.find('>').unwrap() + 1..data.find("</script>").unwrap()];
+        assert!(!data.contains('<'));
     }
 }

@@ -183,7 +183,7 @@
   // The nearest facility of each category, by the same sums as the engine (mm).
   function nearestByCategory(h, settled) {
     const best = new Array(NC).fill(Infinity);
-    const budget = D.search_budget_m * 1000;
+    const budget = Math.round(D.search_budget_m * 1000);
     for (const f of facs) {
       if (f.edge < 0) continue;
       const e = edges[f.edge];
@@ -342,7 +342,8 @@
     const dx = e.clientX - drag.x, dy = e.clientY - drag.y;
     if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
     view.cx = drag.cx - dx / view.s; view.cy = drag.cy + dy / view.s;
-    redraw(false); if (isoCanvas) { isoCanvas = null; }
+    isoCanvas = null; // redrawn when the drag ends
+    redraw(false);
   });
   canvas.addEventListener("pointerup", (e) => {
     canvas.classList.remove("dragging");
@@ -527,7 +528,7 @@
     else {
       st.innerHTML = "<tr><th>" + [tr("rank"), tr("category"), tr("name")].map(esc).join("</th><th>") + "</th><th class='num'>" +
         [tr("gain_res"), tr("gain_pop"), tr("after")].map(esc).join("</th><th class='num'>") + "</th></tr>" +
-        sites.map((s) => "<tr><td>" + s.rank + "</td><td>" + esc(s.cat >= 0 ? catName(D.categories[s.cat]) : s.category) + "</td><td>" + esc(s.name || tr("site")) +
+        sites.map((s) => "<tr><td>" + s.rank + "</td><td>" + esc(s.cat >= 0 ? catName(D.categories[s.cat]) : s.category) + "</td><td>" + esc(s.name || tr("site") + " #" + s.rank) +
           "</td><td class='num'>" + fmt(s.gain_residents) + "</td><td class='num'>" + fmt(s.gain_population) + "</td><td class='num'>" + fmt(s.covered_after_pct) + "</td></tr>").join("");
     }
   }
@@ -539,7 +540,7 @@
     let checked = 0, mismatches = 0;
     for (let k = 0; k < snapped.length; k += step) {
       const h = snapped[k];
-      const settled = search(h, D.search_budget_m * 1000);
+      const settled = search(h, Math.round(D.search_budget_m * 1000));
       void settled;
       const best = nearestByCategory(h);
       for (let c = 0; c < NC; c++) {

@@ -121,8 +121,7 @@ fn gain(sets: &ReachSets, c: usize, weights: &[u64], covered: &[bool]) -> u64 {
     sets.set(c)
         .iter()
         .filter(|&&i| !covered[i as usize])
-        .map(|&i| weights[i as usize])
-        .sum()
+        .fold(0u64, |acc, &i| acc.saturating_add(weights[i as usize]))
 }
 
 fn take(sets: &ReachSets, c: usize, g: u64, covered: &mut [bool]) -> Pick {
@@ -231,7 +230,7 @@ pub fn exhaustive_best(sets: &ReachSets, weights: &[u64], k: usize) -> u64 {
             let mut v = value;
             for &i in sets.set(c) {
                 if count[i as usize] == 0 {
-                    v += weights[i as usize];
+                    v = v.saturating_add(weights[i as usize]);
                 }
                 count[i as usize] += 1;
             }

@@ -286,7 +286,8 @@ pub fn plan(
         Weight::Population => (
             demand
                 .iter()
-                .map(|&i| (homes[i].population * 1000.0).round() as u64)
+                // Milli-persons, capped so that sums of millions of them stay exact.
+                .map(|&i| (homes[i].population.clamp(0.0, 1e9) * 1000.0).round() as u64)
                 .collect(),
             (opts.min_gain * 1000.0).ceil() as u64,
         ),
