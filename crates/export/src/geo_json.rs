@@ -110,23 +110,21 @@ pub fn push_coord(out: &mut Vec<u8>, x: f64) {
     // Digits by hand into a stack buffer, pushed once: `write!` and per-char pushes
     // cost more than the rest of a polygon's export.
     let mut buf = [0u8; 32];
-    let mut at = buf.len();
-    let (int, frac) = (k.unsigned_abs() / 10_000_000, k.unsigned_abs() % 10_000_000);
-    if frac == 0 {
-        at -= 1;
-        buf[at] = b'0';
-    } else {
-        let (mut f, mut width) = (frac, 7);
-        while f % 10 == 0 {
-            f /= 10;
-            width -= 1;
-        }
-        for _ in 0..width {
-            at -= 1;
-            buf[at] = b'0' + (f % 10) as u8;
-            f /= 10;
-        }
+    let ka = k.unsigned_abs();
+    let (int, frac) = (ka / 10_000_000, (ka % 10_000_000) as u32);
+    // Seven fraction digits at the end of the buffer, then trailing zeros dropped
+    // (one kept after the point).
+    let end = buf.len();
+    let mut f = frac;
+    for i in (end - 7..end).rev() {
+        buf[i] = b'0' + (f % 10) as u8;
+        f /= 10;
     }
+    let mut stop = end;
+    while stop > end - 6 && buf[stop - 1] == b'0' {
+        stop -= 1;
+    }
+    let mut at = end - 7;
     at -= 1;
     buf[at] = b'.';
     let mut v = int;
@@ -142,7 +140,7 @@ pub fn push_coord(out: &mut Vec<u8>, x: f64) {
         at -= 1;
         buf[at] = b'-';
     }
-    out.extend_from_slice(&buf[at..]);
+    out.extend_from_slice(&buf[at..stop]);
 }
 
 /// One GeoJSON Feature as compact JSON text, from geometry already written as JSON

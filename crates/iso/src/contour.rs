@@ -99,6 +99,8 @@ pub(crate) struct Stamp {
     /// `(gj, first gi, start in values, length)`.
     runs: Vec<(i64, i64, u32, u32)>,
     values: Vec<f32>,
+    /// Bounds of the runs: `[gi0, gj0, gi1, gj1]` (inclusive).
+    bounds: [i64; 4],
 }
 
 impl Stamp {
@@ -166,7 +168,20 @@ impl Stamp {
             values.extend_from_slice(&row[first..=last]);
         }
         values.shrink_to_fit();
-        Stamp { runs, values }
+        let mut bounds = [i64::MAX, i64::MAX, i64::MIN, i64::MIN];
+        for &(gj, gi, _, len) in &runs {
+            bounds = [
+                bounds[0].min(gi),
+                bounds[1].min(gj),
+                bounds[2].max(gi + i64::from(len) - 1),
+                bounds[3].max(gj),
+            ];
+        }
+        Stamp {
+            runs,
+            values,
+            bounds,
+        }
     }
 
     /// Heap bytes.
@@ -243,6 +258,20 @@ impl Field {
     /// for each of the edge's segments.
     pub(crate) fn stamp(&mut self, k: usize, st: &Stamp) {
         let (nx, ny, ox, oy) = (self.nx as i64, self.ny as i64, self.ox, self.oy);
+        let b = st.bounds;
+        if b[0] >= ox && b[1] >= oy && b[2] < ox + nx && b[3] < oy + ny {
+            // The usual case: the whole stamp lies in the field, no clipping.
+            for &(gj, gi, start, len) in &st.runs {
+                let vals = &st.values[start as usize..(start + len) as usize];
+                let at = ((gj - oy) * nx + (gi - ox)) as usize;
+                for g in &mut self.d2[k..] {
+                    for (v, &d) in g[at..at + vals.len()].iter_mut().zip(vals) {
+                        *v = v.min(d);
+                    }
+                }
+            }
+            return;
+        }
         for &(gj, gi, start, len) in &st.runs {
             if gj < oy || gj >= oy + ny {
                 continue;
