@@ -342,6 +342,33 @@ fn hostile_names_cannot_break_the_page() {
 }
 
 #[test]
+fn progress_is_hidden_without_a_terminal() {
+    // The tests' stderr is a pipe, as in scripts and CI: no bars, no escape codes.
+    let dir = tmp();
+    for args in [
+        &["analyze", "--out", "a"][..],
+        &["isochrones", "--meters", "300", "--out", "i.geojson"][..],
+        &[
+            "site",
+            "--category",
+            "kindergarten",
+            "--count",
+            "2",
+            "--out",
+            "s",
+        ][..],
+    ] {
+        let out = crate::util::run(dir.path(), args);
+        assert!(out.status.success(), "{args:?}");
+        assert!(
+            out.stderr.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
 fn no_arguments_prints_a_short_help_with_examples() {
     let dir = tmp();
     let out = ok(dir.path(), &[]);
