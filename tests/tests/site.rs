@@ -24,11 +24,15 @@ fn category<'a>(summary: &'a Value, key: &str) -> &'a Value {
 fn check_against_analyze(dir: &Path, out: &str, key: &str, osm: &Path, extra: &[&str]) {
     let summary = json(&dir.join(out).join("sites_summary.json"));
     let steps = summary["steps"].as_array().unwrap();
-    let plain = format!("{out}-plain");
-    let mut args = vec!["analyze", "--osm", s(osm), "-q", "--out", &plain];
-    args.extend_from_slice(extra);
-    ok(dir, &args);
-    let before = json(&dir.join(&plain).join("summary.json"));
+    // `analyze` on the same inputs, plus `more` arguments; its summary.
+    let analyze = |to: &str, more: &[&str]| {
+        let mut args = vec!["analyze", "--osm", s(osm), "-q", "--out", to];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(more);
+        ok(dir, &args);
+        json(&dir.join(to).join("summary.json"))
+    };
+    let before = analyze(&format!("{out}-plain"), &[]);
     let b = category(&before, key);
     assert_eq!(
         b["residences_covered"],
@@ -40,21 +44,8 @@ fn check_against_analyze(dir: &Path, out: &str, key: &str, osm: &Path, extra: &[
         assert_eq!(summary["after"], summary["before"]);
         return;
     }
-    let with = format!("{out}-with");
     let sites = format!("{out}/sites.geojson");
-    let mut args = vec![
-        "analyze",
-        "--osm",
-        s(osm),
-        "-q",
-        "--out",
-        &with,
-        "--facilities",
-        &sites,
-    ];
-    args.extend_from_slice(extra);
-    ok(dir, &args);
-    let after = json(&dir.join(&with).join("summary.json"));
+    let after = analyze(&format!("{out}-with"), &["--facilities", &sites]);
     let a = category(&after, key);
     assert_eq!(
         a["residences_covered"],
@@ -293,7 +284,7 @@ fn polygon_and_point_candidates_from_geojson() {
         &[
             "site",
             "--category",
-            "health_station",
+            "kindergarten",
             "--preset",
             "complete-community",
             "--count",
@@ -320,6 +311,7 @@ fn polygon_and_point_candidates_from_geojson() {
         "{ids:?}"
     );
     // The parcel is represented by one of its own outline vertices.
+    assert!(ids.contains(&"p1"), "the parcel is chosen: {ids:?}");
     let sites = json(&d.join("o/sites.geojson"));
     for f in sites["features"].as_array().unwrap() {
         if f["properties"]["candidate_id"] == "p1" {
@@ -332,7 +324,7 @@ fn polygon_and_point_candidates_from_geojson() {
     check_against_analyze(
         d,
         "o",
-        "health_station",
+        "kindergarten",
         &data("munchen.osm.pbf"),
         &["--preset", "complete-community"],
     );

@@ -291,11 +291,7 @@ pub fn analyze(
     } else {
         ((None, 0.0), snap_all())
     };
-    let spot = |s: &Snap| Spot {
-        edge: s.edge,
-        offset_mm: s.offset_mm,
-        leg_mm: s.leg_mm(),
-    };
+    let spot = |s: &Snap| Spot::from(s);
     let target_fac: Vec<usize> = (0..facilities.len())
         .filter(|&i| fac_snaps[i].is_some())
         .collect();

@@ -74,6 +74,20 @@ pub(crate) struct GraphArgs {
     pub(crate) json: bool,
 }
 
+/// The user's own residences and facilities, instead of or beside OSM's.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct PlacesArgs {
+    /// Residences from a file (GeoJSON or CSV with lon,lat[,population,name]); replaces OSM residences.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) residences: Option<PathBuf>,
+    /// Facilities from a file (GeoJSON or CSV with lon,lat,category[,name]); added to OSM facilities.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) facilities: Option<PathBuf>,
+    /// With --facilities: drop OSM facilities of the categories the file provides.
+    #[arg(long, requires = "facilities")]
+    pub(crate) replace_osm_facilities: bool,
+}
+
 /// Walking profiles: `adult` 4.8 km/h, `elderly` 4.0 km/h, `wheelchair` 3.6 km/h.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Profile {
@@ -124,15 +138,8 @@ pub(crate) struct AnalyzeArgs {
     pub(crate) preset: String,
     #[command(flatten)]
     pub(crate) speed: SpeedArgs,
-    /// Residences from a file (GeoJSON or CSV with lon,lat[,population,name]); replaces OSM residences.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) residences: Option<PathBuf>,
-    /// Facilities from a file (GeoJSON or CSV with lon,lat,category[,name]); added to OSM facilities.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) facilities: Option<PathBuf>,
-    /// With --facilities: drop OSM facilities of the categories the file provides.
-    #[arg(long, requires = "facilities")]
-    pub(crate) replace_osm_facilities: bool,
+    #[command(flatten)]
+    pub(crate) places: PlacesArgs,
     /// Output directory (created if missing).
     #[arg(long, short, value_name = "DIR", default_value = "livingcircle-out")]
     pub(crate) out: PathBuf,
@@ -296,15 +303,8 @@ pub(crate) struct SiteArgs {
     /// Without --candidates: the most graph nodes to evaluate (more are sampled evenly).
     #[arg(long, value_name = "N", default_value_t = 200_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) max_candidates: u32,
-    /// Residences from a file (GeoJSON or CSV with lon,lat[,population,name]); replaces OSM residences.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) residences: Option<PathBuf>,
-    /// Facilities from a file (GeoJSON or CSV with lon,lat,category[,name]); added to OSM facilities.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) facilities: Option<PathBuf>,
-    /// With --facilities: drop OSM facilities of the categories the file provides.
-    #[arg(long, requires = "facilities")]
-    pub(crate) replace_osm_facilities: bool,
+    #[command(flatten)]
+    pub(crate) places: PlacesArgs,
     /// Residences and candidates farther than this from every walkable way are unsnapped (metres).
     #[arg(long, value_name = "M", default_value_t = 200.0, value_parser = positive_f64)]
     pub(crate) max_snap_m: f64,

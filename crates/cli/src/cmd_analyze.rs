@@ -12,7 +12,7 @@ use livingcircle_analysis::{
 use livingcircle_export as export;
 use serde_json::{Value, json};
 
-use crate::args::{AnalyzeArgs, EngineArg, Global, LangArg, OsmArgs, SpeedArgs};
+use crate::args::{AnalyzeArgs, EngineArg, Global, LangArg, OsmArgs, PlacesArgs, SpeedArgs};
 use crate::cmd_isochrones::{IsoJob, Origin, write_isochrones};
 use crate::load::{City, ensure_dir, load};
 use crate::progress::Stages;
@@ -33,12 +33,10 @@ pub(crate) fn inputs(
     stages: &Stages,
     preset: &Preset,
     osm: &OsmArgs,
-    residences: Option<&Path>,
-    facilities_file: Option<&Path>,
-    replace_osm_facilities: bool,
+    places: &PlacesArgs,
 ) -> anyhow::Result<(City, Vec<Home>, Vec<Facility>)> {
-    let user_homes = residences.map(read_places).transpose()?;
-    let user_facilities = match facilities_file {
+    let user_homes = places.residences.as_deref().map(read_places).transpose()?;
+    let user_facilities = match places.facilities.as_deref() {
         Some(p) => Some(facilities_from_places(p, preset, read_places(p)?)?),
         None => None,
     };
@@ -57,7 +55,7 @@ pub(crate) fn inputs(
     }
     let mut facilities: Vec<Facility> = facilities_from_osm(preset, &city.data.features);
     if let Some(user) = user_facilities {
-        if replace_osm_facilities {
+        if places.replace_osm_facilities {
             let replaced: Vec<usize> = user.iter().map(|f| f.category).collect();
             facilities.retain(|f| !replaced.contains(&f.category));
         }
@@ -78,14 +76,7 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(crate::report::read_sites)
         .transpose()?;
-    let (city, homes, facilities) = inputs(
-        &stages,
-        &preset,
-        &a.osm,
-        a.residences.as_deref(),
-        a.facilities.as_deref(),
-        a.replace_osm_facilities,
-    )?;
+    let (city, homes, facilities) = inputs(&stages, &preset, &a.osm, &a.places)?;
 
     stages.stage("snapping and searching from every residence");
     let opts = AnalyzeOptions {
@@ -182,14 +173,12 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
             ),
             graph: &city.graph,
             preset: &preset,
-            speed_kmh,
             homes: &homes,
             facilities: &facilities,
             analysis: &an,
-            data_timestamp: data_timestamp(&city),
             buffer_m: a.buffer_m,
             sites: sites.unwrap_or_default(),
-            tool: format!("livingcircle {}", env!("CARGO_PKG_VERSION")),
+            summary: &summary,
             command: crate::report::command_line(),
         };
         crate::report::write(&out.join("report.html"), &report)?;
@@ -328,8 +317,8 @@ fn summary_json(
             "file": city.path.display().to_string(),
             "bytes": city.data.stats.file_bytes,
             "data_timestamp": data_timestamp(city),
-            "residences_file": a.residences.as_ref().map(|p| p.display().to_string()),
-            "facilities_file": a.facilities.as_ref().map(|p| p.display().to_string()),
+            "residences_file": a.places.residences.as_ref().map(|p| p.display().to_string()),
+            "facilities_file": a.places.facilities.as_ref().map(|p| p.display().to_string()),
             "credit": "Map data © OpenStreetMap contributors, ODbL 1.0",
         },
         "preset": { "name": preset.name, "origin": preset.origin },
@@ -340,7 +329,7 @@ fn summary_json(
             "search_budget_m": f64::from(an.budget_mm) / 1000.0,
             "keep_all_components": a.osm.keep_all_components,
             "drop_sidewalk_separate": a.osm.drop_sidewalk_separate,
-            "replace_osm_facilities": a.replace_osm_facilities,
+            "replace_osm_facilities": a.places.replace_osm_facilities,
             "threads": rayon::current_num_threads(),
             "engine": engine_name(an.engine),
             "report_html": !a.no_report,

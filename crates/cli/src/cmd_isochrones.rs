@@ -186,29 +186,23 @@ pub(crate) fn write_isochrones(
     let t0 = Instant::now();
     let g = job.graph;
     let proj = *g.projection();
-    let spot = |s: &Snap| Spot {
-        edge: s.edge,
-        offset_mm: s.offset_mm,
-        leg_mm: s.leg_mm(),
-    };
+    let spot = |s: &Snap| Spot::from(s);
     // What a polygon counts: residences and facilities whose snapped point is reached.
     let at_network = |s: &Snap| Spot {
         leg_mm: 0,
         ..spot(s)
     };
-    let home_spots: Vec<(usize, Spot)> = job
-        .home_snaps
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| s.as_ref().map(|s| (i, at_network(s))))
-        .collect();
+    // Indexed for counting: (index into the places, spot), snapped ones only.
+    let indexed = |snaps: &[Option<Snap>]| -> Vec<(usize, Spot)> {
+        snaps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|s| (i, at_network(s))))
+            .collect()
+    };
+    let home_spots = indexed(job.home_snaps);
     let home_targets = Targets::new(g, home_spots.iter().map(|x| x.1).collect());
-    let fac_spots: Vec<(usize, Spot)> = job
-        .fac_snaps
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| s.as_ref().map(|s| (i, at_network(s))))
-        .collect();
+    let fac_spots = indexed(job.fac_snaps);
     let fac_targets = Targets::new(g, fac_spots.iter().map(|x| x.1).collect());
     let ncat = job.preset.categories.len();
     let t = &job.options.thresholds_mm;

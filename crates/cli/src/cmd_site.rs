@@ -6,13 +6,13 @@ use std::time::Instant;
 
 use anyhow::Context;
 use livingcircle_analysis::input::read_places;
-use livingcircle_analysis::{AnalyzeOptions, Preset, analyze};
+use livingcircle_analysis::{AnalyzeOptions, Engine, Preset, analyze};
 use livingcircle_export as export;
 use livingcircle_site::{Candidate, Candidates, Plan, SiteOptions, Stop, Weight, plan};
 use serde_json::{Value, json};
 
-use crate::args::{ByArg, EngineArg, Global, SiteArgs};
-use crate::cmd_analyze::{data_timestamp, engine, inputs, pct, r1, speed};
+use crate::args::{ByArg, Global, SiteArgs};
+use crate::cmd_analyze::{data_timestamp, inputs, pct, r1, speed};
 use crate::load::ensure_dir;
 use crate::progress::Stages;
 
@@ -48,20 +48,13 @@ pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
             max: a.max_candidates as usize,
         },
     };
-    let (city, homes, facilities) = inputs(
-        &stages,
-        &preset,
-        &a.osm,
-        a.residences.as_deref(),
-        a.facilities.as_deref(),
-        a.replace_osm_facilities,
-    )?;
+    let (city, homes, facilities) = inputs(&stages, &preset, &a.osm, &a.places)?;
 
     stages.stage("analysing coverage");
     let opts = AnalyzeOptions {
         speed_kmh,
         max_snap_m: a.max_snap_m,
-        engine: engine(EngineArg::Auto),
+        engine: Engine::Auto,
         ..AnalyzeOptions::default()
     };
     let an = analyze(&city.graph, &preset, &homes, &facilities, &opts);
@@ -138,8 +131,8 @@ pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
             "file": city.path.display().to_string(),
             "data_timestamp": data_timestamp(&city),
             "candidates_file": a.candidates.as_ref().map(|p| p.display().to_string()),
-            "residences_file": a.residences.as_ref().map(|p| p.display().to_string()),
-            "facilities_file": a.facilities.as_ref().map(|p| p.display().to_string()),
+            "residences_file": a.places.residences.as_ref().map(|p| p.display().to_string()),
+            "facilities_file": a.places.facilities.as_ref().map(|p| p.display().to_string()),
             "credit": "Map data © OpenStreetMap contributors, ODbL 1.0",
         },
         "preset": { "name": preset.name, "origin": preset.origin },

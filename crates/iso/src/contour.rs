@@ -99,8 +99,6 @@ pub(crate) struct Stamp {
     /// `(gj, first gi, start in values, length)`.
     runs: Vec<(i64, i64, u32, u32)>,
     values: Vec<f32>,
-    /// Bounds of the runs: `[gi0, gj0, gi1, gj1]` (inclusive).
-    bounds: [i64; 4],
 }
 
 impl Stamp {
@@ -168,20 +166,7 @@ impl Stamp {
             values.extend_from_slice(&row[first..=last]);
         }
         values.shrink_to_fit();
-        let mut bounds = [i64::MAX, i64::MAX, i64::MIN, i64::MIN];
-        for &(gj, gi, _, len) in &runs {
-            bounds = [
-                bounds[0].min(gi),
-                bounds[1].min(gj),
-                bounds[2].max(gi + i64::from(len) - 1),
-                bounds[3].max(gj),
-            ];
-        }
-        Stamp {
-            runs,
-            values,
-            bounds,
-        }
+        Stamp { runs, values }
     }
 
     /// Heap bytes.
@@ -258,20 +243,6 @@ impl Field {
     /// for each of the edge's segments.
     pub(crate) fn stamp(&mut self, k: usize, st: &Stamp) {
         let (nx, ny, ox, oy) = (self.nx as i64, self.ny as i64, self.ox, self.oy);
-        let b = st.bounds;
-        if b[0] >= ox && b[1] >= oy && b[2] < ox + nx && b[3] < oy + ny {
-            // The usual case: the whole stamp lies in the field, no clipping.
-            for &(gj, gi, start, len) in &st.runs {
-                let vals = &st.values[start as usize..(start + len) as usize];
-                let at = ((gj - oy) * nx + (gi - ox)) as usize;
-                for g in &mut self.d2[k..] {
-                    for (v, &d) in g[at..at + vals.len()].iter_mut().zip(vals) {
-                        *v = v.min(d);
-                    }
-                }
-            }
-            return;
-        }
         for &(gj, gi, start, len) in &st.runs {
             if gj < oy || gj >= oy + ny {
                 continue;
@@ -513,7 +484,7 @@ fn assemble(rings: Vec<Vec<[f64; 2]>>) -> MultiPolygon {
     )
 }
 
-/// A segment prepared for [`capsule_row`]: everything that does not depend on the
+/// A segment prepared for [`Capsule::row`]: everything that does not depend on the
 /// row.
 struct Capsule {
     a: [f64; 2],
@@ -597,16 +568,9 @@ impl Capsule {
     }
 }
 
-/// Where the horizontal line at `y` crosses the capsule of radius `r` around segment
-/// `a`–`b` (`l2` its squared length): `(x_min, x_max)`, or `None`.
-#[cfg(test)]
-fn capsule_row(a: [f64; 2], b: [f64; 2], l2: f64, r: f64, y: f64) -> Option<(f64, f64)> {
-    Capsule::new(a, b, l2, r).row(y)
-}
-
 #[cfg(test)]
 mod capsule_tests {
-    use super::capsule_row;
+    use super::Capsule;
 
     fn brute(a: [f64; 2], b: [f64; 2], r: f64, y: f64) -> Option<(f64, f64)> {
         let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
@@ -650,7 +614,7 @@ mod capsule_tests {
             let r = 1.0 + rnd() * 30.0;
             let y = rnd() * 180.0 - 90.0;
             let l2 = (b[0] - a[0]).powi(2) + (b[1] - a[1]).powi(2);
-            let got = capsule_row(a, b, l2, r, y);
+            let got = Capsule::new(a, b, l2, r).row(y);
             let want = brute(a, b, r, y);
             match (got, want) {
                 (Some(g), Some(w)) => {

@@ -151,11 +151,7 @@ impl IsoScratch {
 
     /// Heap bytes held by the edge stamps made so far.
     pub fn stamp_bytes(&self) -> usize {
-        self.stamps
-            .iter()
-            .flatten()
-            .map(contour::Stamp::bytes)
-            .sum()
+        self.stamp_bytes
     }
 }
 

@@ -61,6 +61,17 @@ impl Spot {
     }
 }
 
+impl From<&livingcircle_snap::Snap> for Spot {
+    /// The place a snap found: its edge and offset, its distance as the leg.
+    fn from(s: &livingcircle_snap::Snap) -> Self {
+        Spot {
+            edge: s.edge,
+            offset_mm: s.offset_mm,
+            leg_mm: s.leg_mm(),
+        }
+    }
+}
+
 /// A set of target spots (facilities) indexed for searching: per node, the targets
 /// reachable from it along an incident edge; per edge, the targets on it.
 pub struct Targets {

@@ -82,22 +82,19 @@ pub struct Report<'a> {
     pub graph: &'a WalkGraph,
     /// The preset.
     pub preset: &'a Preset,
-    /// Walking speed (km/h).
-    pub speed_kmh: f64,
     /// Residences, in the analysis' order.
     pub homes: &'a [Home],
     /// Facilities, in the analysis' order.
     pub facilities: &'a [Facility],
     /// The analysis.
     pub analysis: &'a Analysis,
-    /// Data timestamp (ISO 8601), when known.
-    pub data_timestamp: Option<String>,
     /// Buffer (m) of the isochrones drawn on click.
     pub buffer_m: f64,
     /// Proposed sites, if any.
     pub sites: Vec<ProposedSite>,
-    /// `livingcircle x.y.z`.
-    pub tool: String,
+    /// The analysis' `summary.json`: the page shows its `tool`, `input`,
+    /// `parameters`, `counts`, `categories` and `levels` as they are.
+    pub summary: &'a Value,
     /// The command line that produced it.
     pub command: String,
 }
@@ -178,40 +175,6 @@ impl Report<'_> {
                     u8::from(ed.oneway),
                     deltas(&mut keep.iter().map(|&i| ll[i]))
                 ])
-            })
-            .collect();
-        let cats: Vec<Value> = self
-            .preset
-            .categories
-            .iter()
-            .enumerate()
-            .map(|(c, cat)| {
-                let s = &a.categories[c];
-                json!({
-                    "key": cat.key,
-                    "name": cat.name,
-                    "name_zh": cat.name_zh,
-                    "level": cat.level,
-                    "threshold_m": f64::from(a.thresholds_mm[c]) / 1000.0,
-                    "threshold_min": r1(cat.threshold_min(self.speed_kmh)),
-                    "facilities": s.facilities,
-                    "residences_covered": s.residences_covered,
-                    "population_covered": r1(s.population_covered),
-                    "median_m": s.median_m.map(r1),
-                    "p90_m": s.p90_m.map(r1),
-                })
-            })
-            .collect();
-        let levels: Vec<Value> = a
-            .levels
-            .iter()
-            .map(|l| {
-                json!({
-                    "level": l.level,
-                    "categories": l.categories,
-                    "residences_ok": l.residences_ok,
-                    "population_ok": r1(l.population_ok),
-                })
             })
             .collect();
         // Residences: x, y, population, met, bit mask of the categories met, edge,
@@ -300,30 +263,21 @@ impl Report<'_> {
                 })
             })
             .collect();
-        let snapped: Vec<usize> = (0..self.homes.len())
-            .filter(|&i| a.homes[i].snap.is_some())
-            .collect();
+        let sum = self.summary;
         json!({
             "lang": self.lang.code(),
             "city": self.city,
             "preset": { "name": self.preset.name, "name_zh": self.preset.name_zh, "origin": self.preset.origin },
-            "speed_kmh": self.speed_kmh,
-            "data_timestamp": self.data_timestamp,
-            "tool": self.tool,
+            "speed_kmh": sum["parameters"]["speed_kmh"],
+            "data_timestamp": sum["input"]["data_timestamp"],
+            "tool": sum["tool"],
             "command": self.command,
             "origin": grid.origin,
             "buffer_m": self.buffer_m,
-            "search_budget_m": f64::from(a.budget_mm) / 1000.0,
-            "counts": {
-                "residences": self.homes.len(),
-                "residences_snapped": snapped.len(),
-                "population": r1(snapped.iter().map(|&i| self.homes[i].population).sum()),
-                "facilities": self.facilities.len(),
-                "graph_nodes": g.node_count(),
-                "graph_edges": g.edge_count(),
-            },
-            "categories": cats,
-            "levels": levels,
+            "search_budget_m": sum["parameters"]["search_budget_m"],
+            "counts": sum["counts"],
+            "categories": sum["categories"],
+            "levels": sum["levels"],
             "nodes": deltas(&mut (0..g.node_count() as u32).map(|n| g.node_lonlat(n))),
             "edges": edges,
             "homes": homes,
@@ -430,14 +384,12 @@ mod tests {
             city: "street".into(),
             graph: &g,
             preset: &preset,
-            speed_kmh: 4.8,
             homes: &homes,
             facilities: &facilities,
             analysis: &an,
-            data_timestamp: None,
             buffer_m: 25.0,
             sites: vec![],
-            tool: "livingcircle test".into(),
+            summary: &serde_json::json!({"tool": "livingcircle test"}),
             command: "livingcircle analyze".into(),
         };
         let d = r.data();

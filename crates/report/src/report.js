@@ -23,13 +23,13 @@
       levels_title: "Living-circle levels (% meeting every category of the level)",
       dist_title: "Walking distance to the nearest facility", worst_gaps: "Worst gaps (people missing a category, per H3 cell)",
       proposed_sites: "Proposed sites", by_pop: "population", by_res: "residences",
-      met_legend: "Categories met", residents: "residents", people: "people",
+      met_legend: "Categories met",
       preset: "Preset", speed: "walking speed", data_date: "data", thresholds: "thresholds",
       c_res: "residences", c_pop: "population", c_fac: "facilities", c_net: "network",
       level: "{n}-minute circle", category: "Category", cell: "H3 cell", missing_res: "Residences missing",
       missing_pop: "People missing", nearest: "Nearest (m)", rank: "Rank", name: "Name",
       gain_res: "+ Residences", gain_pop: "+ People", after: "Covered after (%)",
-      distance: "Distance (m)", limit: "Threshold (m)", ok: "met", beyond: "beyond search",
+      distance: "Distance (m)", limit: "Threshold (m)", beyond: "beyond search",
       residence: "Residence", population: "population", met: "met", of: "of", iso: "Area reached in {m} min",
       unsnapped: "not on the walking network", count: "residences", threshold: "threshold",
       credit: "Map data © OpenStreetMap contributors, ODbL 1.0. Walking network drawn from the same data; no tiles.",
@@ -44,13 +44,13 @@
       levels_title: "生活圈层级（满足该层级全部设施的比例，%）",
       dist_title: "到最近设施的步行距离分布", worst_gaps: "缺口最严重的网格（按 H3 网格统计缺少某类设施的人口）",
       proposed_sites: "建议选址", by_pop: "按人口", by_res: "按居住建筑",
-      met_legend: "满足的设施类别数", residents: "栋", people: "人",
+      met_legend: "满足的设施类别数",
       preset: "标准", speed: "步行速度", data_date: "数据日期", thresholds: "阈值",
       c_res: "居住建筑", c_pop: "人口", c_fac: "设施", c_net: "路网",
       level: "{n} 分钟生活圈", category: "类别", cell: "H3 网格", missing_res: "缺少的居住建筑",
       missing_pop: "缺少的人口", nearest: "最近距离（米）", rank: "序号", name: "名称",
       gain_res: "新增覆盖建筑", gain_pop: "新增覆盖人口", after: "选址后覆盖率（%）",
-      distance: "距离（米）", limit: "阈值（米）", ok: "满足", beyond: "超出搜索范围",
+      distance: "距离（米）", limit: "阈值（米）", beyond: "超出搜索范围",
       residence: "居住建筑", population: "人口", met: "满足", of: "/", iso: "{m} 分钟可达范围",
       unsnapped: "不在步行路网附近", count: "栋", threshold: "阈值",
       credit: "地图数据 © OpenStreetMap 贡献者，ODbL 1.0。底图即同一数据中的步行路网，无需在线瓦片。",
@@ -181,7 +181,7 @@
     return out;
   }
   // The nearest facility of each category, by the same sums as the engine (mm).
-  function nearestByCategory(h, settled) {
+  function nearestByCategory(h) {
     const best = new Array(NC).fill(Infinity);
     const budget = Math.round(D.search_budget_m * 1000);
     for (const f of facs) {
@@ -382,7 +382,6 @@
       " · " + esc(tr("met")) + " " + h.met + " " + esc(tr("of")) + " " + NC + "</p>";
     if (h.edge < 0) html += "<p class='no'>" + esc(tr("unsnapped")) + "</p>";
     else {
-      const ts = thresholdsMm();
       html += "<p>" + ISO_COLORS.map((c, k) => "<span class='swatch sq' style='background:" + c + "'></span>" + esc(tr("iso", { m: [5, 10, 15][k] }))).join("<br>") + "</p>";
       html += "<table><tr><th>" + esc(tr("category")) + "</th><th>" + esc(tr("distance")) + "</th><th>" + esc(tr("limit")) + "</th><th></th></tr>";
       D.categories.forEach((c, k) => {
@@ -392,7 +391,6 @@
           fmt(c.threshold_m) + "</td><td class='" + (ok ? "ok'>✓" : "no'>✗") + "</td></tr>";
       });
       html += "</table>";
-      void ts;
     }
     info.innerHTML = html;
     redraw(true);
@@ -540,8 +538,7 @@
     let checked = 0, mismatches = 0;
     for (let k = 0; k < snapped.length; k += step) {
       const h = snapped[k];
-      const settled = search(h, Math.round(D.search_budget_m * 1000));
-      void settled;
+      search(h, Math.round(D.search_budget_m * 1000));
       const best = nearestByCategory(h);
       for (let c = 0; c < NC; c++) {
         const js = best[c] === Infinity ? -1 : Math.floor(best[c] / 100) + (best[c] % 100 >= 50 ? 1 : 0);

@@ -168,11 +168,7 @@ fn round7(x: f64) -> f64 {
 }
 
 fn spot(s: &Snap) -> Spot {
-    Spot {
-        edge: s.edge,
-        offset_mm: s.offset_mm,
-        leg_mm: s.leg_mm(),
-    }
+    Spot::from(s)
 }
 
 /// A snapped candidate: its index, the point that decided, the snap.
