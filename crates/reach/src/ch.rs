@@ -78,8 +78,12 @@ impl Ch {
                 }
             }
         }
-        let mut contracted = vec![false; n];
-        let mut deleted_neighbours = vec![0u32; n];
+        let mut rem = Remaining {
+            out,
+            inc,
+            contracted: vec![false; n],
+            deleted: vec![0u32; n],
+        };
         let mut up_out: Vec<Vec<(NodeId, u32)>> = vec![Vec::new(); n];
         let mut up_in: Vec<Vec<(NodeId, u32)>> = vec![Vec::new(); n];
         let mut w = Witness::new(n);
@@ -87,31 +91,15 @@ impl Ch {
         let mut heap: BinaryHeap<Reverse<(i64, NodeId)>> = BinaryHeap::new();
         let mut buf = Vec::new();
         for v in 0..n as NodeId {
-            let p = priority(
-                v,
-                &out,
-                &inc,
-                &contracted,
-                &deleted_neighbours,
-                &mut w,
-                &mut buf,
-            );
+            let p = rem.priority(v, &mut w, &mut buf);
             heap.push(Reverse((p, v)));
         }
         while let Some(Reverse((p, v))) = heap.pop() {
-            if contracted[v as usize] {
+            if rem.contracted[v as usize] {
                 continue;
             }
             // Lazy update: recompute; if no longer the smallest, put it back.
-            let q = priority(
-                v,
-                &out,
-                &inc,
-                &contracted,
-                &deleted_neighbours,
-                &mut w,
-                &mut buf,
-            );
+            let q = rem.priority(v, &mut w, &mut buf);
             if q > p
                 && let Some(Reverse((next, _))) = heap.peek()
                 && q > *next
@@ -122,6 +110,12 @@ impl Ch {
             // Contract v: `buf` holds its shortcuts, just computed by `priority` on
             // the same state.
             let vi = v as usize;
+            let Remaining {
+                out,
+                inc,
+                contracted,
+                deleted,
+            } = &mut rem;
             contracted[vi] = true;
             up_out[vi] = out[vi]
                 .iter()
@@ -134,7 +128,7 @@ impl Ch {
                 .filter(|x| !contracted[x.0 as usize])
                 .collect();
             for &(x, _) in up_out[vi].iter().chain(up_in[vi].iter()) {
-                deleted_neighbours[x as usize] += 1;
+                deleted[x as usize] += 1;
                 inc[x as usize].retain(|a| a.0 != v);
                 out[x as usize].retain(|a| a.0 != v);
             }
@@ -152,53 +146,52 @@ impl Ch {
     }
 }
 
-/// Shortcuts `(from, to, cost)` that contracting `v` requires, into `buf`.
-fn shortcuts(
-    v: NodeId,
-    out: &[Vec<(NodeId, u32)>],
-    inc: &[Vec<(NodeId, u32)>],
-    contracted: &[bool],
-    w: &mut Witness,
-    buf: &mut Vec<(NodeId, NodeId, u32)>,
-) {
-    buf.clear();
-    let vi = v as usize;
-    let max_out = out[vi]
-        .iter()
-        .filter(|x| !contracted[x.0 as usize])
-        .map(|x| x.1)
-        .max()
-        .unwrap_or(0);
-    for &(u, a) in &inc[vi] {
-        if contracted[u as usize] {
-            continue;
-        }
-        w.run(u, v, a.saturating_add(max_out), out, contracted);
-        for &(x, b) in &out[vi] {
-            if x == u || contracted[x as usize] {
+/// The graph still to contract: arcs among the remaining nodes (plus arcs to
+/// contracted ones, skipped), which nodes are contracted, and how many contracted
+/// neighbours each remaining node has.
+struct Remaining {
+    out: Vec<Vec<(NodeId, u32)>>,
+    inc: Vec<Vec<(NodeId, u32)>>,
+    contracted: Vec<bool>,
+    deleted: Vec<u32>,
+}
+
+impl Remaining {
+    /// Shortcuts `(from, to, cost)` that contracting `v` requires, into `buf`.
+    fn shortcuts(&self, v: NodeId, w: &mut Witness, buf: &mut Vec<(NodeId, NodeId, u32)>) {
+        buf.clear();
+        let vi = v as usize;
+        let max_out = self.out[vi]
+            .iter()
+            .filter(|x| !self.contracted[x.0 as usize])
+            .map(|x| x.1)
+            .max()
+            .unwrap_or(0);
+        for &(u, a) in &self.inc[vi] {
+            if self.contracted[u as usize] {
                 continue;
             }
-            let via = a.saturating_add(b);
-            if w.dist(x).is_none_or(|d| d > via) {
-                buf.push((u, x, via));
+            w.run(u, v, a.saturating_add(max_out), &self.out, &self.contracted);
+            for &(x, b) in &self.out[vi] {
+                if x == u || self.contracted[x as usize] {
+                    continue;
+                }
+                let via = a.saturating_add(b);
+                if w.dist(x).is_none_or(|d| d > via) {
+                    buf.push((u, x, via));
+                }
             }
         }
     }
-}
 
-fn priority(
-    v: NodeId,
-    out: &[Vec<(NodeId, u32)>],
-    inc: &[Vec<(NodeId, u32)>],
-    contracted: &[bool],
-    deleted: &[u32],
-    w: &mut Witness,
-    buf: &mut Vec<(NodeId, NodeId, u32)>,
-) -> i64 {
-    shortcuts(v, out, inc, contracted, w, buf);
-    let vi = v as usize;
-    let degree = out[vi].len() + inc[vi].len();
-    buf.len() as i64 * 2 - degree as i64 + i64::from(deleted[vi])
+    /// Contraction order key (smaller first): edge difference plus contracted
+    /// neighbours; leaves `v`'s shortcuts in `buf`.
+    fn priority(&self, v: NodeId, w: &mut Witness, buf: &mut Vec<(NodeId, NodeId, u32)>) -> i64 {
+        self.shortcuts(v, w, buf);
+        let vi = v as usize;
+        let degree = self.out[vi].len() + self.inc[vi].len();
+        buf.len() as i64 * 2 - degree as i64 + i64::from(self.deleted[vi])
+    }
 }
 
 /// A bounded Dijkstra over the not-yet-contracted graph, avoiding one node.
