@@ -227,13 +227,12 @@ pub struct Analysis {
 /// residences and point facilities at their point, area facilities at the outline
 /// vertex nearest to the network; `None` beyond `max_snap_m`. In parallel.
 pub fn snap_places(
-    g: &WalkGraph,
+    snapper: &Snapper<'_>,
     homes: &[Home],
     facilities: &[Facility],
     max_snap_m: f64,
 ) -> (Vec<Option<Snap>>, Vec<Option<Snap>>) {
-    let snapper = Snapper::new(g);
-    let proj = *g.projection();
+    let proj = *snapper.graph().projection();
     let home_snaps: Vec<Option<Snap>> = homes
         .par_iter()
         .map(|h| snapper.snap_point(proj.project(h.lonlat), max_snap_m))
@@ -278,7 +277,7 @@ pub fn analyze(
         .round()
         .min(f64::from(u32::MAX / 4)) as u32;
 
-    let snap_all = || snap_places(g, homes, facilities, opts.max_snap_m);
+    let snap_all = || snap_places(&Snapper::new(g), homes, facilities, opts.max_snap_m);
     // A hierarchy that is asked for outright is built while the other threads snap.
     let (early_ch, (home_snaps, fac_snaps)) = if opts.engine == Engine::Hierarchy {
         rayon::join(

@@ -292,10 +292,10 @@ pub(crate) fn run(global: &Global, a: &IsochronesArgs) -> anyhow::Result<()> {
     let city = load(&a.osm, preset.poi_filter())?;
     let homes = homes_from_osm(&city.data);
     let facilities = facilities_from_osm(&preset, &city.data.features);
-    let (home_snaps, fac_snaps) = snap_places(&city.graph, &homes, &facilities, a.max_snap_m);
+    let snapper = Snapper::new(&city.graph);
+    let (home_snaps, fac_snaps) = snap_places(&snapper, &homes, &facilities, a.max_snap_m);
     let origins: Vec<Origin> = match points {
         Some(p) => {
-            let snapper = Snapper::new(&city.graph);
             let proj = *city.graph.projection();
             p.into_iter()
                 .enumerate()

@@ -8,7 +8,7 @@ use anyhow::Context;
 use livingcircle_analysis::input::read_places;
 use livingcircle_analysis::{AnalyzeOptions, Engine, Preset, analyze};
 use livingcircle_export as export;
-use livingcircle_site::{Candidate, Candidates, Plan, SiteOptions, Stop, Weight, plan};
+use livingcircle_site::{Candidates, Plan, SiteOptions, Stop, Weight, plan};
 use serde_json::{Value, json};
 
 use crate::args::{ByArg, Global, SiteArgs};
@@ -33,17 +33,7 @@ pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
     let stages = Stages::new(global.quiet || a.json);
 
     let candidates = match &a.candidates {
-        Some(p) => Candidates::Places(
-            read_places(p)?
-                .into_iter()
-                .map(|c| Candidate {
-                    lonlat: c.lonlat,
-                    outline: c.outline,
-                    id: c.id,
-                    name: c.name,
-                })
-                .collect(),
-        ),
+        Some(p) => Candidates::Places(read_places(p)?),
         None => Candidates::Nodes {
             max: a.max_candidates as usize,
         },

@@ -28,24 +28,12 @@ mod greedy;
 
 pub use greedy::{Pick, ReachSets, Stop, exhaustive_best, greedy_celf, greedy_plain};
 
+use livingcircle_analysis::input::UserPlace;
 use livingcircle_analysis::{Analysis, Home};
 use livingcircle_graph::{NodeId, WalkGraph};
 use livingcircle_reach::{Direction, Scratch, Spot, Targets, per_residence, search};
 use livingcircle_snap::{Snap, Snapper};
 use rayon::prelude::*;
-
-/// A candidate site from a file.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Candidate {
-    /// `[lon, lat]` of a point (ignored for areas).
-    pub lonlat: [f64; 2],
-    /// Outline rings `[lon, lat]` of an area; empty for points.
-    pub outline: Vec<Vec<[f64; 2]>>,
-    /// The file's `id`, if any.
-    pub id: Option<String>,
-    /// The file's `name`, if any.
-    pub name: Option<String>,
-}
 
 /// Where candidates come from.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,8 +45,9 @@ pub enum Candidates {
         /// Most candidates to evaluate.
         max: usize,
     },
-    /// The user's candidates.
-    Places(Vec<Candidate>),
+    /// The user's candidates (points, or areas with their outline), as read by
+    /// `livingcircle_analysis::input::read_places`.
+    Places(Vec<UserPlace>),
 }
 
 /// How demand is counted.

@@ -81,6 +81,11 @@ impl<'g> Snapper<'g> {
         }
     }
 
+    /// The graph it snaps to.
+    pub fn graph(&self) -> &'g WalkGraph {
+        self.graph
+    }
+
     /// Snaps a projected point to the nearest point of the nearest edge, if it lies
     /// within `max_m` metres. Ties go to the lowest edge id, then segment.
     pub fn snap_point(&self, p: [f64; 2], max_m: f64) -> Option<Snap> {
