@@ -187,18 +187,24 @@ impl Report<'_> {
             .zip(&a.homes)
             .map(|(h, r)| {
                 let [x, y] = grid.xy(h.lonlat);
-                let ok: Vec<usize> = (0..self.preset.categories.len())
-                    .filter(|&c| r.ok(c, a.thresholds_mm[c]))
-                    .collect();
-                // Bit masks stay exact in JavaScript numbers up to 53 categories.
-                let mask: u64 = ok.iter().filter(|&&c| c < 53).map(|&c| 1u64 << c).sum();
-                let mut row = vec![
+                let (mut met, mut mask) = (0u32, 0u64);
+                for c in 0..self.preset.categories.len() {
+                    if r.ok(c, a.thresholds_mm[c]) {
+                        met += 1;
+                        // Bit masks stay exact in JavaScript numbers up to 53 categories.
+                        if c < 53 {
+                            mask |= 1 << c;
+                        }
+                    }
+                }
+                let mut row = Vec::with_capacity(8 + r.nearest_mm.len());
+                row.extend([
                     json!(x),
                     json!(y),
                     json!(r1(h.population)),
-                    json!(ok.len()),
+                    json!(met),
                     json!(mask),
-                ];
+                ]);
                 match &r.snap {
                     Some(s) => {
                         row.push(json!(s.edge));
@@ -264,7 +270,7 @@ impl Report<'_> {
             })
             .collect();
         let sum = self.summary;
-        json!({
+        let mut data = json!({
             "lang": self.lang.code(),
             "city": self.city,
             "preset": { "name": self.preset.name, "name_zh": self.preset.name_zh, "origin": self.preset.origin },
@@ -279,13 +285,20 @@ impl Report<'_> {
             "categories": sum["categories"],
             "levels": sum["levels"],
             "nodes": deltas(&mut (0..g.node_count() as u32).map(|n| g.node_lonlat(n))),
-            "edges": edges,
-            "homes": homes,
-            "home_names": names,
-            "facilities": facs,
-            "gaps": gaps,
-            "sites": sites,
-        })
+        });
+        // The big layers are moved in: `json!` would serialise them a second time.
+        let map = data.as_object_mut().expect("an object");
+        for (k, v) in [
+            ("edges", edges),
+            ("homes", homes),
+            ("home_names", names),
+            ("facilities", facs),
+            ("gaps", gaps),
+            ("sites", sites),
+        ] {
+            map.insert(k.into(), Value::Array(v));
+        }
+        data
     }
 
     /// The whole page. Its size is about 40 bytes per edge vertex, 60 bytes plus 4
@@ -295,10 +308,16 @@ impl Report<'_> {
         // Inside <script>, "</script" would close the element and "<!--<script" would
         // keep the real end tag from closing it: no "<" reaches the page (JSON reads
         // "\u003c" as "<"); ">" and "&" likewise, for good measure.
-        let data = data
-            .replace('<', "\\u003c")
-            .replace('>', "\\u003e")
-            .replace('&', "\\u0026");
+        let mut safe = String::with_capacity(data.len() + data.len() / 64);
+        for ch in data.chars() {
+            match ch {
+                '<' => safe.push_str("\\u003c"),
+                '>' => safe.push_str("\\u003e"),
+                '&' => safe.push_str("\\u0026"),
+                _ => safe.push(ch),
+            }
+        }
+        let data = safe;
         let title = html_escape(&format!(
             "{} — {}",
             self.city,
