@@ -103,12 +103,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .num_threads(threads)
         .build_global()
         .map_err(|e| anyhow::anyhow!("cannot start {threads} threads: {e}"))?;
-    match cli.command {
+    // The command runs on a worker of the pool, so a parallel step starts on the
+    // current thread at once instead of waking a sleeping worker and blocking.
+    rayon::scope(|_| match cli.command {
         Command::Graph(a) => cmd_graph::run(&cli.global, &a),
         Command::Analyze(a) => cmd_analyze::run(&cli.global, &a),
         Command::Bench(a) => cmd_bench::run(&cli.global, &a),
         Command::Presets(a) => cmd_presets::run(&a),
         Command::Isochrones(a) => cmd_isochrones::run(&cli.global, &a),
         Command::Site(a) => cmd_site::run(&cli.global, &a),
-    }
+    })
 }
