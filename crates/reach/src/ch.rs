@@ -12,7 +12,6 @@ use std::collections::BinaryHeap;
 
 use livingcircle_graph::{NodeId, WalkGraph};
 
-use crate::queue::Queue;
 use crate::stamped::Stamped;
 
 /// Upward arcs of a contracted graph.
@@ -40,12 +39,20 @@ impl Up {
 }
 
 /// A contraction hierarchy of a [`WalkGraph`]'s walking directions.
+///
+/// Inside, nodes are numbered by contraction rank (the order they were contracted
+/// in), so the upper levels that every search climbs through sit together in
+/// memory; [`Ch::upward`] takes graph node ids and [`Ch::settled`] gives rank ids.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ch {
-    /// Arcs `v → w` (w contracted after v), in walking direction.
+    /// Rank of each graph node.
+    rank: Vec<u32>,
+    /// Arcs `v → w` (w contracted after v), in walking direction, by rank.
     up_out: Up,
-    /// Arcs `u → v` (u contracted after v), stored at `v` as `(u, cost)`.
-    up_in: Up,
+    /// Arcs `u → v` (u contracted after v), stored at `v` as `(u, cost)`, by rank;
+    /// `None` when they equal `up_out` (a walking graph without one-way paths), so
+    /// forward and backward searches read one list.
+    up_in: Option<Up>,
     /// Shortcuts added.
     pub shortcuts: usize,
 }
@@ -88,6 +95,8 @@ impl Ch {
         let mut up_in: Vec<Vec<(NodeId, u32)>> = vec![Vec::new(); n];
         let mut w = Witness::new(n);
         let mut shortcuts_total = 0usize;
+        let mut rank = vec![0u32; n];
+        let mut next_rank = 0u32;
         let mut heap: BinaryHeap<Reverse<(i64, NodeId)>> = BinaryHeap::new();
         let mut buf = Vec::new();
         for v in 0..n as NodeId {
@@ -117,6 +126,8 @@ impl Ch {
                 deleted,
             } = &mut rem;
             contracted[vi] = true;
+            rank[vi] = next_rank;
+            next_rank += 1;
             up_out[vi] = out[vi]
                 .iter()
                 .copied()
@@ -138,9 +149,24 @@ impl Ch {
                 add(&mut inc[b as usize], a, c);
             }
         }
+        // Renumber by rank; arcs sorted by head within each node.
+        let by_rank = |lists: Vec<Vec<(NodeId, u32)>>| {
+            let mut ranked = vec![Vec::new(); n];
+            for (v, l) in lists.into_iter().enumerate() {
+                let mut l: Vec<(NodeId, u32)> =
+                    l.into_iter().map(|(w, c)| (rank[w as usize], c)).collect();
+                l.sort_unstable();
+                ranked[rank[v] as usize] = l;
+            }
+            ranked
+        };
+        let up_out = by_rank(up_out);
+        let up_in = by_rank(up_in);
+        let up_in = (up_in != up_out).then(|| Up::from_lists(up_in));
         Ch {
+            rank,
             up_out: Up::from_lists(up_out),
-            up_in: Up::from_lists(up_in),
+            up_in,
             shortcuts: shortcuts_total,
         }
     }
@@ -246,10 +272,65 @@ impl Witness {
     }
 }
 
-/// Per-thread state of upward searches.
+/// The ranks an upward search has reached and not yet processed, as a two-level
+/// bitset. Upward arcs lead to higher ranks, so a search only ever adds ranks
+/// above the one it is processing and reads the set once, front to back: no heap.
+struct RankSet {
+    words: Vec<u64>,
+    /// Bit `w` of `summary[w / 64]`: word `w` may be non-empty.
+    summary: Vec<u64>,
+}
+
+impl RankSet {
+    fn new(n: usize) -> Self {
+        let words = n.div_ceil(64).max(1);
+        RankSet {
+            words: vec![0; words],
+            summary: vec![0; words.div_ceil(64)],
+        }
+    }
+
+    #[inline]
+    fn insert(&mut self, r: u32) {
+        let w = (r / 64) as usize;
+        self.words[w] |= 1u64 << (r % 64);
+        self.summary[w / 64] |= 1u64 << (w % 64);
+    }
+
+    /// Removes and returns the smallest rank, given that none lies before word
+    /// `*at`; moves `*at` to the word it came from. `None` leaves the set empty.
+    #[inline]
+    fn pop(&mut self, at: &mut usize) -> Option<u32> {
+        let mut w = *at;
+        loop {
+            let bits = self.words[w];
+            if bits != 0 {
+                self.words[w] = bits & (bits - 1);
+                *at = w;
+                return Some(w as u32 * 64 + bits.trailing_zeros());
+            }
+            // Word w is empty: drop it from the summary and go to the next one.
+            let mut sw = w / 64;
+            self.summary[sw] &= !(1u64 << (w % 64));
+            let mut m = self.summary[sw];
+            while m == 0 {
+                sw += 1;
+                if sw == self.summary.len() {
+                    return None;
+                }
+                m = self.summary[sw];
+            }
+            w = sw * 64 + m.trailing_zeros() as usize;
+        }
+    }
+}
+
+/// Per-thread state of upward searches: distances by rank, kept at `u32::MAX`
+/// between searches and reset through the list of ranks a search processed.
 pub struct UpScratch {
-    dist: Stamped,
-    queue: Queue,
+    dist: Vec<u32>,
+    visited: Vec<u32>,
+    set: RankSet,
     settled: Vec<(NodeId, u32)>,
 }
 
@@ -257,41 +338,58 @@ impl UpScratch {
     /// Scratch for a graph of `n` nodes.
     pub fn new(n: usize) -> Self {
         UpScratch {
-            dist: Stamped::new(n),
-            queue: Queue::default(),
+            dist: vec![u32::MAX; n],
+            visited: Vec::new(),
+            set: RankSet::new(n),
             settled: Vec::new(),
         }
     }
 }
 
 impl Ch {
-    /// Upward search from `seeds` (forward: along upward arcs in walking direction;
-    /// backward: against it), pruned at `budget`. Read the settled `(node, dist)`
-    /// pairs with [`Ch::settled`].
+    /// Upward search from `seeds` (graph node ids with initial costs; forward:
+    /// along upward arcs in walking direction; backward: against it), pruned at
+    /// `budget`. Read the settled `(rank id, dist)` pairs with [`Ch::settled`].
+    ///
+    /// Nodes are processed in rank order, not distance order: every arc of the
+    /// upward graph leads to a higher rank, so when a node comes up all arcs into it
+    /// have been relaxed and its distance is final. A node is stalled (neither
+    /// settled nor expanded) when a higher neighbour's current distance plus the arc
+    /// down to it is shorter: its label is then not a shortest distance, so no
+    /// shortest path meets there (stall-on-demand, checked against the distances
+    /// known so far — upper bounds, so a stall is always justified).
     pub fn upward(&self, seeds: &[(NodeId, u32)], backward: bool, budget: u32, s: &mut UpScratch) {
-        s.dist.reset();
-        s.queue.clear();
+        for &r in &s.visited {
+            s.dist[r as usize] = u32::MAX;
+        }
+        s.visited.clear();
         s.settled.clear();
+        // `u32::MAX` marks "unset": a budget of u32::MAX cannot be reached.
+        let budget = budget.min(u32::MAX - 1);
+        let mut at = usize::MAX;
         for &(n, c) in seeds {
-            if c <= budget && s.dist.lower(n as usize, c) {
-                s.queue.push(c, n);
+            let r = self.rank[n as usize];
+            if c <= budget {
+                s.dist[r as usize] = s.dist[r as usize].min(c);
+                s.set.insert(r);
+                at = at.min((r / 64) as usize);
             }
         }
+        if at == usize::MAX {
+            return;
+        }
+        let up_in = self.up_in.as_ref().unwrap_or(&self.up_out);
         let (up, down) = if backward {
-            (&self.up_in, &self.up_out)
+            (up_in, &self.up_out)
         } else {
-            (&self.up_out, &self.up_in)
+            (&self.up_out, up_in)
         };
-        while let Some((d, x)) = s.queue.pop() {
-            if d > s.dist.get_or_max(x as usize) {
-                continue;
-            }
-            // Stall on demand: a higher node already offers a shorter way here, so
-            // no shortest path meets at or passes through x.
-            let stalled = down.of(x).iter().any(|&(y, c)| {
-                s.dist
-                    .get(y as usize)
-                    .is_some_and(|dy| dy.saturating_add(c) < d)
+        while let Some(x) = s.set.pop(&mut at) {
+            s.visited.push(x);
+            let d = s.dist[x as usize];
+            // No early exit: down lists are short and the loop stays branch-free.
+            let stalled = down.of(x).iter().fold(false, |acc, &(y, c)| {
+                acc | (s.dist[y as usize].saturating_add(c) < d)
             });
             if stalled {
                 continue;
@@ -299,14 +397,18 @@ impl Ch {
             s.settled.push((x, d));
             for &(y, c) in up.of(x) {
                 let nd = d.saturating_add(c);
-                if nd <= budget && s.dist.lower(y as usize, nd) {
-                    s.queue.push(nd, y);
+                if nd <= budget {
+                    let slot = &mut s.dist[y as usize];
+                    *slot = (*slot).min(nd);
+                    s.set.insert(y);
                 }
             }
         }
     }
 
-    /// `(node, dist)` settled by the last [`Ch::upward`] search in `s`.
+    /// `(rank id, dist)` settled by the last [`Ch::upward`] search in `s`, in rank
+    /// order: rank ids are the hierarchy's own node numbers, the same for every
+    /// search.
     pub fn settled<'s>(&self, s: &'s UpScratch) -> &'s [(NodeId, u32)] {
         &s.settled
     }
