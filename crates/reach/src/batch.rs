@@ -4,10 +4,9 @@ use livingcircle_graph::{NodeId, WalkGraph};
 use rayon::prelude::*;
 
 use crate::ch::{Ch, UpScratch};
-use crate::stamped::Stamped;
 use crate::{Direction, Scratch, SearchStats, Spot, Targets, search};
 
-/// `(node, distance, target)`: a target's backward upward search reached the node.
+/// `(node, distance, group)`: a target group's backward upward search reached the node.
 type BucketEntry = (NodeId, u32, u32);
 
 /// What [`per_residence`] did.
@@ -28,50 +27,60 @@ impl PartialEq for PerResidence {
     }
 }
 
-/// Per-thread state of the batch: search scratch plus a stamped best-distance table
-/// over targets and the targets touched since [`Local::begin`].
+/// Per-thread best-distance table over ids (targets or target groups), with the
+/// ids touched since [`Local::begin`]. Entries are `u32::MAX` between uses and
+/// reset through the touched list; the list has room for every id, so an offer
+/// writes without branching on whether the id is new.
 struct Local {
-    scratch: Scratch,
-    best: Stamped,
+    best: Vec<u32>,
     touched: Vec<u32>,
+    len: usize,
 }
 
 impl Local {
-    fn new(nodes: usize, targets: usize) -> Self {
+    fn new(ids: usize) -> Self {
         Local {
-            scratch: Scratch::new(nodes),
-            best: Stamped::new(targets),
-            touched: Vec::new(),
+            best: vec![u32::MAX; ids],
+            // One spare slot: an offer writes before it counts.
+            touched: vec![0; ids + 1],
+            len: 0,
         }
     }
     fn begin(&mut self) {
-        self.best.reset();
-        self.touched.clear();
+        for &t in &self.touched[..self.len] {
+            self.best[t as usize] = u32::MAX;
+        }
+        self.len = 0;
     }
+    /// Lowers `t`'s best distance to `d` (`d == u32::MAX` is a no-op).
     #[inline]
     fn offer(&mut self, t: u32, d: u32) {
-        if self.best.get(t as usize).is_none() {
-            self.touched.push(t);
-        }
-        self.best.lower(t as usize, d);
+        let old = self.best[t as usize];
+        self.best[t as usize] = old.min(d);
+        self.touched[self.len] = t;
+        self.len += usize::from(old == u32::MAX && d != u32::MAX);
     }
-    /// Targets offered since [`Local::begin`], within `budget`, in the order first
-    /// offered (deterministic: it follows the search).
-    fn drain_unsorted(&mut self, budget: u32) -> Vec<(u32, u32)> {
-        // Sized once: a filtered `collect` would grow the vector by reallocation.
-        let mut out = Vec::with_capacity(self.touched.len());
-        out.extend(
-            self.touched
-                .iter()
-                .map(|&t| (t, self.best.get_or_max(t as usize)))
-                .filter(|&(_, d)| d <= budget),
-        );
-        out
+    /// Ids offered since [`Local::begin`], in the order first offered
+    /// (deterministic: it follows the search).
+    fn touched(&self) -> &[u32] {
+        &self.touched[..self.len]
     }
 
-    /// The same, sorted by target id.
+    /// Appends the ids offered since [`Local::begin`] within `budget` to `out`.
+    fn drain_into(&self, budget: u32, out: &mut Vec<(u32, u32)>) {
+        out.extend(
+            self.touched()
+                .iter()
+                .map(|&t| (t, self.best[t as usize]))
+                .filter(|&(_, d)| d <= budget),
+        );
+    }
+
+    /// The ids offered within `budget`, sorted by id.
     fn drain(&mut self, budget: u32) -> Vec<(u32, u32)> {
-        let mut v = self.drain_unsorted(budget);
+        // Sized once: a filtered `collect` would grow the vector by reallocation.
+        let mut v = Vec::with_capacity(self.len);
+        self.drain_into(budget, &mut v);
         v.sort_unstable();
         v
     }
@@ -120,157 +129,15 @@ where
 
     let t0 = std::time::Instant::now();
     // Phase 1: every source node's targets within the budget.
-    let n = g.node_count();
-    let per_source: Vec<(Vec<(u32, u32)>, SearchStats)> = match ch {
-        None => sources
-            .par_iter()
-            .with_min_len(8)
-            .map_init(
-                || Local::new(n, targets.len()),
-                |l, &src| {
-                    let before = l.scratch.stats;
-                    search(
-                        g,
-                        Direction::Forward,
-                        &[(src, 0)],
-                        budget_mm,
-                        &mut l.scratch,
-                    );
-                    l.begin();
-                    for i in 0..l.scratch.settled().len() {
-                        let x = l.scratch.settled()[i];
-                        let d = l.scratch.dist.get_or_max(x as usize);
-                        for &(t, c) in targets.at_node(x) {
-                            l.offer(t, d.saturating_add(c));
-                        }
-                    }
-                    let mut st = l.scratch.stats;
-                    st.searches -= before.searches;
-                    st.settled -= before.settled;
-                    st.relaxed -= before.relaxed;
-                    (l.drain_unsorted(budget_mm), st)
-                },
-            )
-            .collect(),
-        Some(ch) => {
-            // Buckets: each target's backward upward search leaves (target, dist) at
-            // every node it settles. Each thread appends to one flat list.
-            let (entries, settled_total): (Vec<BucketEntry>, u64) = (0..targets.len() as u32)
-                .into_par_iter()
-                .with_min_len(16)
-                .fold(
-                    || (UpScratch::new(n), Vec::new(), Vec::new(), 0u64),
-                    |(mut s, mut seeds, mut out, mut count), t| {
-                        seeds.clear();
-                        for (node, c, ok) in targets.spots()[t as usize].entries(g) {
-                            if ok {
-                                seeds.push((node, c));
-                            }
-                        }
-                        ch.upward(&seeds, true, budget_mm, &mut s);
-                        let settled = ch.settled(&s);
-                        out.extend(settled.iter().map(|&(m, d)| (m, d, t)));
-                        count += settled.len() as u64;
-                        (s, seeds, out, count)
-                    },
-                )
-                .map(|(_, _, out, count)| (out, count))
-                .reduce(
-                    || (Vec::new(), 0),
-                    |(mut a, ca), (b, cb)| {
-                        a.extend(b);
-                        (a, ca + cb)
-                    },
-                );
-            let bucket_stats = SearchStats {
-                searches: targets.len() as u64,
-                settled: settled_total,
-                relaxed: settled_total,
-            };
-            // Radix sort by distance (stable, 11-bit digits), then a stable counting
-            // sort by node: every node's bucket comes out sorted by distance, so a
-            // scan can stop at the first entry beyond the budget.
-            let mut entries = entries;
-            let mut tmp: Vec<BucketEntry> = vec![(0, 0, 0); entries.len()];
-            let mut shift = 0u32;
-            while shift < 32 && (shift == 0 || budget_mm >> shift != 0) {
-                let mut count = [0usize; 2049];
-                for e in &entries {
-                    count[((e.1 >> shift) & 2047) as usize + 1] += 1;
-                }
-                for b in 0..2048 {
-                    count[b + 1] += count[b];
-                }
-                for e in &entries {
-                    let b = ((e.1 >> shift) & 2047) as usize;
-                    tmp[count[b]] = *e;
-                    count[b] += 1;
-                }
-                std::mem::swap(&mut entries, &mut tmp);
-                shift += 11;
-            }
-            let mut first = vec![0u32; n + 1];
-            for &(m, _, _) in &entries {
-                first[m as usize + 1] += 1;
-            }
-            for i in 0..n {
-                first[i + 1] += first[i];
-            }
-            let mut fill = first.clone();
-            let mut bucket: Vec<(u32, u32)> = vec![(0, 0); first[n] as usize];
-            for &(m, d, t) in &entries {
-                bucket[fill[m as usize] as usize] = (t, d);
-                fill[m as usize] += 1;
-            }
-            drop(entries);
-            drop(tmp);
-            let mut v: Vec<(Vec<(u32, u32)>, SearchStats)> = sources
-                .par_iter()
-                .with_min_len(64)
-                .map_init(
-                    || (UpScratch::new(n), Local::new(0, targets.len())),
-                    |(s, l), &src| {
-                        ch.upward(&[(src, 0)], false, budget_mm, s);
-                        l.begin();
-                        let mut scanned = 0u64;
-                        for &(m, a) in ch.settled(s) {
-                            let b =
-                                &bucket[first[m as usize] as usize..first[m as usize + 1] as usize];
-                            for &(t, d) in b {
-                                let v = a.saturating_add(d);
-                                if v > budget_mm {
-                                    // Sorted by distance: the rest are farther.
-                                    break;
-                                }
-                                scanned += 1;
-                                l.offer(t, v);
-                            }
-                        }
-                        let st = SearchStats {
-                            searches: 1,
-                            settled: ch.settled(s).len() as u64,
-                            relaxed: scanned,
-                        };
-                        (l.drain_unsorted(budget_mm), st)
-                    },
-                )
-                .collect();
-            // The bucket searches count once, on the first source.
-            if let Some(first) = v.first_mut() {
-                first.1 += bucket_stats;
-            }
-            v
-        }
+    let (hits, stats) = match ch {
+        None => dijkstra_per_source(g, targets, &sources, budget_mm),
+        Some(ch) => hierarchy_per_source(g, ch, targets, &sources, budget_mm),
     };
-    let mut stats = SearchStats::default();
-    for (_, s) in &per_source {
-        stats += *s;
-    }
     let hits_of = |node: NodeId| -> &[(u32, u32)] {
         let i = sources
             .binary_search(&node)
             .expect("every exit node was searched");
-        &per_source[i].0
+        hits.of(i)
     };
 
     let t1 = std::time::Instant::now();
@@ -280,7 +147,7 @@ where
         .enumerate()
         .with_min_len(64)
         .map_init(
-            || Local::new(0, targets.len()),
+            || Local::new(targets.len()),
             |l, (ri, r)| {
                 l.begin();
                 for (node, cost, ok) in r.exits(g) {
@@ -309,6 +176,310 @@ where
             seconds,
         },
     )
+}
+
+/// One value per thread of the pool, made once per call: rayon's `fold` and
+/// `map_init` make one per task split, which for O(nodes) scratch on searches of a
+/// few microseconds costs more than the searches.
+struct PerThread<T>(Vec<Padded<T>>);
+
+/// A value on cache lines of its own: the counters and vector lengths a search
+/// updates all the time must not share a line with another thread's.
+#[repr(align(128))]
+struct Padded<T>(std::sync::Mutex<T>);
+
+impl<T> PerThread<T> {
+    fn new(make: impl Fn() -> T) -> Self {
+        PerThread(
+            (0..rayon::current_num_threads())
+                .map(|_| Padded(std::sync::Mutex::new(make())))
+                .collect(),
+        )
+    }
+
+    /// Runs `f` with the calling thread's value (a task runs on one thread, so the
+    /// lock is never contended).
+    fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        let i = rayon::current_thread_index().unwrap_or(0) % self.0.len();
+        let mut v = self.0[i].0.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut v)
+    }
+}
+
+/// Every source's `(target, dist)` hits, in chunks of `chunk` sources (one
+/// parallel task each): chunk `c` holds the hits of sources `c * chunk..`, one
+/// after another, with the end of each source's run.
+struct Hits {
+    chunk: usize,
+    chunks: Vec<HitChunk>,
+}
+
+/// One task's hits: the end of each source's run in `hits`, and the runs.
+struct HitChunk {
+    ends: Vec<u32>,
+    hits: Vec<(u32, u32)>,
+}
+
+impl Hits {
+    /// Runs `f(source, out)` for every source, in parallel; `f` appends that
+    /// source's hits to `out` and returns its work counters.
+    fn collect<S, F>(
+        sources: &[NodeId],
+        chunk: usize,
+        state: &PerThread<S>,
+        f: F,
+    ) -> (Hits, SearchStats)
+    where
+        S: Send,
+        F: Fn(&mut S, NodeId, &mut Vec<(u32, u32)>) -> SearchStats + Sync + Send,
+    {
+        let parts: Vec<(HitChunk, SearchStats)> = sources
+            .par_chunks(chunk)
+            .map(|chunk| {
+                state.with(|state| {
+                    let mut ends = Vec::with_capacity(chunk.len());
+                    let mut out = Vec::new();
+                    let mut stats = SearchStats::default();
+                    for &src in chunk {
+                        stats += f(state, src, &mut out);
+                        ends.push(out.len() as u32);
+                    }
+                    (HitChunk { ends, hits: out }, stats)
+                })
+            })
+            .collect();
+        let mut stats = SearchStats::default();
+        let mut chunks = Vec::with_capacity(parts.len());
+        for (c, s) in parts {
+            stats += s;
+            chunks.push(c);
+        }
+        (Hits { chunk, chunks }, stats)
+    }
+
+    /// The hits of source `i`.
+    #[inline]
+    fn of(&self, i: usize) -> &[(u32, u32)] {
+        let HitChunk { ends, hits: out } = &self.chunks[i / self.chunk];
+        let j = i % self.chunk;
+        let start = if j == 0 { 0 } else { ends[j - 1] as usize };
+        &out[start..ends[j] as usize]
+    }
+}
+
+/// Every source node's targets within the budget, by one bounded Dijkstra each.
+fn dijkstra_per_source(
+    g: &WalkGraph,
+    targets: &Targets,
+    sources: &[NodeId],
+    budget_mm: u32,
+) -> (Hits, SearchStats) {
+    let n = g.node_count();
+    let state = PerThread::new(|| (Scratch::new(n), Local::new(targets.len())));
+    // Searches of tens of microseconds: small tasks balance the threads.
+    Hits::collect(sources, 8, &state, |(scratch, l), src, out| {
+        let before = scratch.stats;
+        search(g, Direction::Forward, &[(src, 0)], budget_mm, scratch);
+        l.begin();
+        for &x in scratch.settled() {
+            let d = scratch.dist.get_or_max(x as usize);
+            for &(t, c) in targets.at_node(x) {
+                l.offer(t, d.saturating_add(c));
+            }
+        }
+        l.drain_into(budget_mm, out);
+        let after = scratch.stats;
+        SearchStats {
+            searches: after.searches - before.searches,
+            settled: after.settled - before.settled,
+            relaxed: after.relaxed - before.relaxed,
+        }
+    })
+}
+
+/// Targets that meet the network at the same point (edge and offset), differing
+/// only in their off-network legs: one upward search serves them all.
+struct Groups {
+    /// Target ids, grouped, each group by leg (smallest first).
+    members: Vec<u32>,
+    /// Group `k` is `members[first[k]..first[k + 1]]`.
+    first: Vec<u32>,
+}
+
+impl Groups {
+    fn new(targets: &Targets) -> Groups {
+        let spots = targets.spots();
+        let mut members: Vec<u32> = (0..spots.len() as u32).collect();
+        members.sort_unstable_by_key(|&t| {
+            let s = &spots[t as usize];
+            (s.edge, s.offset_mm, s.leg_mm, t)
+        });
+        let mut first = vec![0u32];
+        for i in 1..members.len() {
+            let (a, b) = (&spots[members[i - 1] as usize], &spots[members[i] as usize]);
+            if (a.edge, a.offset_mm) != (b.edge, b.offset_mm) {
+                first.push(i as u32);
+            }
+        }
+        if !members.is_empty() {
+            first.push(members.len() as u32);
+        }
+        Groups { members, first }
+    }
+
+    fn len(&self) -> usize {
+        self.first.len().saturating_sub(1)
+    }
+
+    #[inline]
+    fn of(&self, k: usize) -> &[u32] {
+        &self.members[self.first[k] as usize..self.first[k + 1] as usize]
+    }
+}
+
+/// Every source node's targets within the budget, by bucket many-to-many over the
+/// hierarchy `ch` (Knopp et al. 2007).
+///
+/// Targets meeting the network at one point form a group: one backward upward
+/// search from the group's entries (costs along the edge, without legs) leaves
+/// `(group, dist + smallest leg)` in the bucket of every node it settles. A source's
+/// forward upward search then scans the buckets of the nodes it settles; a group's
+/// best distance `d` gives each member `d - smallest leg + its leg`. Adding a leg
+/// shifts every label of a search alike, so stalling and the result are those of
+/// one search per target.
+fn hierarchy_per_source(
+    g: &WalkGraph,
+    ch: &Ch,
+    targets: &Targets,
+    sources: &[NodeId],
+    budget_mm: u32,
+) -> (Hits, SearchStats) {
+    let n = g.node_count();
+    let spots = targets.spots();
+    let groups = Groups::new(targets);
+    let min_leg = |k: usize| spots[groups.of(k)[0] as usize].leg_mm;
+    let scratch = PerThread::new(|| (UpScratch::new(n), Local::new(groups.len())));
+
+    // Buckets: each thread appends (node, dist, group) to one flat list.
+    let (entries, bucket_stats): (Vec<BucketEntry>, SearchStats) = (0..groups.len())
+        .into_par_iter()
+        .with_min_len(16)
+        .fold(
+            || (Vec::new(), SearchStats::default()),
+            |(mut out, mut st), k| {
+                let leg = min_leg(k);
+                if leg <= budget_mm {
+                    let at = Spot {
+                        leg_mm: 0,
+                        ..spots[groups.of(k)[0] as usize]
+                    };
+                    let [a, b] = at.entries(g);
+                    let seeds = [(a.0, a.1), (b.0, b.1)];
+                    let seeds = if b.2 { &seeds[..] } else { &seeds[..1] };
+                    scratch.with(|(s, _)| {
+                        ch.upward(seeds, true, budget_mm - leg, s);
+                        let settled = ch.settled(s);
+                        out.extend(settled.iter().map(|&(m, d)| (m, d + leg, k as u32)));
+                        st += SearchStats {
+                            searches: 1,
+                            settled: settled.len() as u64,
+                            relaxed: settled.len() as u64,
+                        };
+                    });
+                }
+                (out, st)
+            },
+        )
+        .reduce(
+            || (Vec::new(), SearchStats::default()),
+            |(mut a, mut sa), (b, sb)| {
+                a.extend(b);
+                sa += sb;
+                (a, sa)
+            },
+        );
+    let (first, bucket) = into_buckets(entries, n);
+
+    // Searches of about a microsecond: about 32 tasks per thread balance the
+    // threads, and at most 64 sources a task keep the scheduling cost small.
+    let chunk = (sources.len() / (32 * rayon::current_num_threads())).clamp(1, 64);
+    let (hits, mut stats) = Hits::collect(sources, chunk, &scratch, |(s, l), src, out| {
+        ch.upward(&[(src, 0)], false, budget_mm, s);
+        l.begin();
+        let mut scanned = 0u64;
+        for &(m, a) in ch.settled(s) {
+            let b = &bucket[first[m as usize] as usize..first[m as usize + 1] as usize];
+            for &(k, d) in b {
+                let v = a.saturating_add(d);
+                if v > budget_mm {
+                    // Sorted by distance: the rest are farther.
+                    break;
+                }
+                scanned += 1;
+                l.offer(k, v);
+            }
+        }
+        for &k in l.touched() {
+            let v = l.best[k as usize] - min_leg(k as usize);
+            for &t in groups.of(k as usize) {
+                let d = v.saturating_add(spots[t as usize].leg_mm);
+                if d > budget_mm {
+                    // Members come by leg: the rest are farther.
+                    break;
+                }
+                out.push((t, d));
+            }
+        }
+        SearchStats {
+            searches: 1,
+            settled: ch.settled(s).len() as u64,
+            relaxed: scanned,
+        }
+    });
+    stats += bucket_stats;
+    (hits, stats)
+}
+
+/// Bucket entries grouped by node, each node's sorted by distance (so a scan can
+/// stop at the first entry beyond the budget): `bucket[first[m]..first[m + 1]]`
+/// holds node m's `(group, dist)` pairs.
+fn into_buckets(mut entries: Vec<BucketEntry>, n: usize) -> (Vec<u32>, Vec<(u32, u32)>) {
+    // Radix sort by distance (stable, 11-bit digits), then a stable counting sort by
+    // node.
+    let max = entries.iter().map(|e| e.1).max().unwrap_or(0);
+    let mut tmp: Vec<BucketEntry> = vec![(0, 0, 0); entries.len()];
+    let mut shift = 0u32;
+    while shift < 32 && (shift == 0 || max >> shift != 0) {
+        let mut count = [0usize; 2049];
+        for e in &entries {
+            count[((e.1 >> shift) & 2047) as usize + 1] += 1;
+        }
+        for b in 0..2048 {
+            count[b + 1] += count[b];
+        }
+        for e in &entries {
+            let b = ((e.1 >> shift) & 2047) as usize;
+            tmp[count[b]] = *e;
+            count[b] += 1;
+        }
+        std::mem::swap(&mut entries, &mut tmp);
+        shift += 11;
+    }
+    drop(tmp);
+    let mut first = vec![0u32; n + 1];
+    for &(m, _, _) in &entries {
+        first[m as usize + 1] += 1;
+    }
+    for i in 0..n {
+        first[i + 1] += first[i];
+    }
+    let mut fill = first.clone();
+    let mut bucket: Vec<(u32, u32)> = vec![(0, 0); entries.len()];
+    for &(m, d, k) in &entries {
+        bucket[fill[m as usize] as usize] = (k, d);
+        fill[m as usize] += 1;
+    }
+    (first, bucket)
 }
 
 /// Distance from every node to the nearest of `subset` (target ids of `targets`),

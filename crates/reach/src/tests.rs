@@ -151,6 +151,7 @@ proptest! {
     fn per_residence_equals_brute_force_and_multi_source(
         spec in spec(),
         places in prop::collection::vec((0usize..1000, 0u32..=1000, 0u32..30_000), 2..12),
+        twins in prop::collection::vec((0usize..12, 0u32..60_000), 0..6),
         budget in 0u32..300_000,
     ) {
         let Some(g) = build(&spec) else { return Ok(()) };
@@ -161,7 +162,13 @@ proptest! {
         };
         let half = places.len() / 2;
         let residences: Vec<Spot> = places[..half].iter().map(spot).collect();
-        let facilities: Vec<Spot> = places[half..].iter().map(spot).collect();
+        let mut facilities: Vec<Spot> = places[half..].iter().map(spot).collect();
+        // Facilities at the very same point with other legs: the hierarchy answers
+        // such a group with one search.
+        for &(i, leg) in &twins {
+            let f = facilities[i % facilities.len()];
+            facilities.push(Spot { leg_mm: leg, ..f });
+        }
         let targets = Targets::new(&g, facilities.clone());
         let (got, _) = per_residence(&g, None, &targets, &residences, budget, |_, hits| hits.to_vec());
         // The contraction hierarchy's many-to-many gives the very same table.
