@@ -235,6 +235,9 @@ impl Hits {
     {
         let parts: Vec<(HitChunk, SearchStats)> = sources
             .par_chunks(chunk)
+            // One task per job: rayon otherwise splits only as far as stealing
+            // demands, and a thread can be left with a long tail of sources.
+            .with_max_len(1)
             .map(|chunk| {
                 state.with(|state| {
                     let mut ends = Vec::with_capacity(chunk.len());
@@ -360,15 +363,22 @@ fn hierarchy_per_source(
     let min_leg = |k: usize| spots[groups.of(k)[0] as usize].leg_mm;
     let scratch = PerThread::new(|| (UpScratch::new(n), Local::new(groups.len())));
 
-    // Buckets: each thread appends (node, dist, group) to one flat list.
-    let (entries, bucket_stats): (Vec<BucketEntry>, SearchStats) = (0..groups.len())
+    // Buckets: each task lists (node, dist, group) for its groups; the lists go to
+    // `into_buckets` as they are (no concatenation).
+    let threads = rayon::current_num_threads();
+    let per_task = (groups.len() / (32 * threads)).clamp(1, 64);
+    let pieces: Vec<(Vec<BucketEntry>, SearchStats)> = (0..groups.len().div_ceil(per_task))
         .into_par_iter()
-        .with_min_len(16)
-        .fold(
-            || (Vec::new(), SearchStats::default()),
-            |(mut out, mut st), k| {
-                let leg = min_leg(k);
-                if leg <= budget_mm {
+        .with_max_len(1)
+        .map(|task| {
+            let mut out = Vec::new();
+            let mut st = SearchStats::default();
+            scratch.with(|(s, _)| {
+                for k in task * per_task..((task + 1) * per_task).min(groups.len()) {
+                    let leg = min_leg(k);
+                    if leg > budget_mm {
+                        continue;
+                    }
                     let at = Spot {
                         leg_mm: 0,
                         ..spots[groups.of(k)[0] as usize]
@@ -376,29 +386,25 @@ fn hierarchy_per_source(
                     let [a, b] = at.entries(g);
                     let seeds = [(a.0, a.1), (b.0, b.1)];
                     let seeds = if b.2 { &seeds[..] } else { &seeds[..1] };
-                    scratch.with(|(s, _)| {
-                        ch.upward(seeds, true, budget_mm - leg, s);
-                        let settled = ch.settled(s);
-                        out.extend(settled.iter().map(|&(m, d)| (m, d + leg, k as u32)));
-                        st += SearchStats {
-                            searches: 1,
-                            settled: settled.len() as u64,
-                            relaxed: settled.len() as u64,
-                        };
-                    });
+                    ch.upward(seeds, true, budget_mm - leg, s);
+                    let settled = ch.settled(s);
+                    out.extend(settled.iter().map(|&(m, d)| (m, d + leg, k as u32)));
+                    st += SearchStats {
+                        searches: 1,
+                        settled: settled.len() as u64,
+                        relaxed: settled.len() as u64,
+                    };
                 }
-                (out, st)
-            },
-        )
-        .reduce(
-            || (Vec::new(), SearchStats::default()),
-            |(mut a, mut sa), (b, sb)| {
-                a.extend(b);
-                sa += sb;
-                (a, sa)
-            },
-        );
-    let (first, bucket) = into_buckets(entries, n);
+            });
+            (out, st)
+        })
+        .collect();
+    let mut bucket_stats = SearchStats::default();
+    for (_, st) in &pieces {
+        bucket_stats += *st;
+    }
+    let (first, bucket) = into_buckets(&pieces, n);
+    drop(pieces);
 
     // Searches of about a microsecond: about 32 tasks per thread balance the
     // threads, and at most 64 sources a task keep the scheduling cost small.
@@ -443,39 +449,57 @@ fn hierarchy_per_source(
 /// Bucket entries grouped by node, each node's sorted by distance (so a scan can
 /// stop at the first entry beyond the budget): `bucket[first[m]..first[m + 1]]`
 /// holds node m's `(group, dist)` pairs.
-fn into_buckets(mut entries: Vec<BucketEntry>, n: usize) -> (Vec<u32>, Vec<(u32, u32)>) {
-    // Radix sort by distance (stable, 11-bit digits), then a stable counting sort by
-    // node.
-    let max = entries.iter().map(|e| e.1).max().unwrap_or(0);
-    let mut tmp: Vec<BucketEntry> = vec![(0, 0, 0); entries.len()];
-    let mut shift = 0u32;
-    while shift < 32 && (shift == 0 || max >> shift != 0) {
-        let mut count = [0usize; 2049];
-        for e in &entries {
-            count[((e.1 >> shift) & 2047) as usize + 1] += 1;
+fn into_buckets(
+    pieces: &[(Vec<BucketEntry>, SearchStats)],
+    n: usize,
+) -> (Vec<u32>, Vec<(u32, u32)>) {
+    /// Scatters `from` into `to` by the 11-bit digit of the distance at `shift`
+    /// (stable).
+    fn radix_pass<'a>(
+        from: impl Iterator<Item = &'a BucketEntry> + Clone,
+        to: &mut [BucketEntry],
+        shift: u32,
+    ) {
+        let mut at = [0usize; 2049];
+        for e in from.clone() {
+            at[((e.1 >> shift) & 2047) as usize + 1] += 1;
         }
-        for b in 0..2048 {
-            count[b + 1] += count[b];
+        for i in 0..2048 {
+            at[i + 1] += at[i];
         }
-        for e in &entries {
-            let b = ((e.1 >> shift) & 2047) as usize;
-            tmp[count[b]] = *e;
-            count[b] += 1;
+        for e in from {
+            let d = ((e.1 >> shift) & 2047) as usize;
+            to[at[d]] = *e;
+            at[d] += 1;
         }
-        std::mem::swap(&mut entries, &mut tmp);
+    }
+
+    let len: usize = pieces.iter().map(|p| p.0.len()).sum();
+    let all = || pieces.iter().flat_map(|p| p.0.iter());
+    let max = all().map(|e| e.1).max().unwrap_or(0);
+    // Radix sort by distance (the first pass reads the pieces where they are),
+    // then a stable counting sort by node.
+    let mut a: Vec<BucketEntry> = vec![(0, 0, 0); len];
+    radix_pass(all(), &mut a, 0);
+    let mut b: Vec<BucketEntry> = Vec::new();
+    let mut shift = 11;
+    while shift < 32 && max >> shift != 0 {
+        b.resize(len, (0, 0, 0));
+        radix_pass(a.iter(), &mut b, shift);
+        std::mem::swap(&mut a, &mut b);
         shift += 11;
     }
-    drop(tmp);
+    drop(b);
     let mut first = vec![0u32; n + 1];
-    for &(m, _, _) in &entries {
+    for &(m, _, _) in &a {
         first[m as usize + 1] += 1;
     }
     for i in 0..n {
         first[i + 1] += first[i];
     }
     let mut fill = first.clone();
-    let mut bucket: Vec<(u32, u32)> = vec![(0, 0); entries.len()];
-    for &(m, d, k) in &entries {
+    let mut bucket: Vec<(u32, u32)> = vec![(0, 0); len];
+    for &(m, d, k) in &a {
         bucket[fill[m as usize] as usize] = (k, d);
         fill[m as usize] += 1;
     }
