@@ -300,51 +300,11 @@ fn dijkstra_per_source(
     })
 }
 
-/// Targets that meet the network at the same point (edge and offset), differing
-/// only in their off-network legs: one upward search serves them all.
-struct Groups {
-    /// Target ids, grouped, each group by leg (smallest first).
-    members: Vec<u32>,
-    /// Group `k` is `members[first[k]..first[k + 1]]`.
-    first: Vec<u32>,
-}
-
-impl Groups {
-    fn new(targets: &Targets) -> Groups {
-        let spots = targets.spots();
-        let mut members: Vec<u32> = (0..spots.len() as u32).collect();
-        members.sort_unstable_by_key(|&t| {
-            let s = &spots[t as usize];
-            (s.edge, s.offset_mm, s.leg_mm, t)
-        });
-        let mut first = vec![0u32];
-        for i in 1..members.len() {
-            let (a, b) = (&spots[members[i - 1] as usize], &spots[members[i] as usize]);
-            if (a.edge, a.offset_mm) != (b.edge, b.offset_mm) {
-                first.push(i as u32);
-            }
-        }
-        if !members.is_empty() {
-            first.push(members.len() as u32);
-        }
-        Groups { members, first }
-    }
-
-    fn len(&self) -> usize {
-        self.first.len().saturating_sub(1)
-    }
-
-    #[inline]
-    fn of(&self, k: usize) -> &[u32] {
-        &self.members[self.first[k] as usize..self.first[k + 1] as usize]
-    }
-}
-
 /// Every source node's targets within the budget, by bucket many-to-many over the
 /// hierarchy `ch` (Knopp et al. 2007).
 ///
-/// Targets meeting the network at one point form a group: one backward upward
-/// search from the group's entries (costs along the edge, without legs) leaves
+/// Targets meeting the network at one point (edge and offset; [`Targets`] groups
+/// them) form a group: one backward upward search from the group's entries (costs along the edge, without legs) leaves
 /// `(group, dist + smallest leg)` in the bucket of every node it settles. A source's
 /// forward upward search then scans the buckets of the nodes it settles; a group's
 /// best distance `d` gives each member `d - smallest leg + its leg`. Adding a leg
@@ -359,29 +319,30 @@ fn hierarchy_per_source(
 ) -> (Hits, SearchStats) {
     let n = g.node_count();
     let spots = targets.spots();
-    let groups = Groups::new(targets);
-    let min_leg = |k: usize| spots[groups.of(k)[0] as usize].leg_mm;
-    let scratch = PerThread::new(|| (UpScratch::new(n), Local::new(groups.len())));
+    // Groups are the targets' meeting points.
+    let groups = targets.points();
+    let min_leg = |k: usize| spots[targets.at_point(k)[0] as usize].leg_mm;
+    let scratch = PerThread::new(|| (UpScratch::new(n), Local::new(groups)));
 
     // Buckets: each task lists (node, dist, group) for its groups; the lists go to
     // `into_buckets` as they are (no concatenation).
     let threads = rayon::current_num_threads();
-    let per_task = (groups.len() / (32 * threads)).clamp(1, 64);
-    let pieces: Vec<(Vec<BucketEntry>, SearchStats)> = (0..groups.len().div_ceil(per_task))
+    let per_task = (groups / (32 * threads)).clamp(1, 64);
+    let pieces: Vec<(Vec<BucketEntry>, SearchStats)> = (0..groups.div_ceil(per_task))
         .into_par_iter()
         .with_max_len(1)
         .map(|task| {
             let mut out = Vec::new();
             let mut st = SearchStats::default();
             scratch.with(|(s, _)| {
-                for k in task * per_task..((task + 1) * per_task).min(groups.len()) {
+                for k in task * per_task..((task + 1) * per_task).min(groups) {
                     let leg = min_leg(k);
                     if leg > budget_mm {
                         continue;
                     }
                     let at = Spot {
                         leg_mm: 0,
-                        ..spots[groups.of(k)[0] as usize]
+                        ..spots[targets.at_point(k)[0] as usize]
                     };
                     let [a, b] = at.entries(g);
                     let seeds = [(a.0, a.1), (b.0, b.1)];
@@ -427,7 +388,7 @@ fn hierarchy_per_source(
         }
         for &k in l.touched() {
             let v = l.best[k as usize] - min_leg(k as usize);
-            for &t in groups.of(k as usize) {
+            for &t in targets.at_point(k as usize) {
                 let d = v.saturating_add(spots[t as usize].leg_mm);
                 if d > budget_mm {
                     // Members come by leg: the rest are farther.

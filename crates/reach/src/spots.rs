@@ -73,11 +73,16 @@ impl From<&livingcircle_snap::Snap> for Spot {
 }
 
 /// A set of target spots (facilities) indexed for searching: per node, the targets
-/// reachable from it along an incident edge; per edge, the targets on it.
+/// reachable from it along an incident edge; per edge, the targets on it; per
+/// meeting point (edge and offset), the targets there, which differ only in their legs.
 pub struct Targets {
     spots: Vec<Spot>,
     node_first: Vec<u32>,
     node_hits: Vec<(u32, u32)>,
+    /// Target ids by meeting point, each point's by leg (smallest first)...
+    point_members: Vec<u32>,
+    /// ...point `k` being `point_members[point_first[k]..point_first[k + 1]]`.
+    point_first: Vec<u32>,
     edge_first: Vec<u32>,
     edge_hits: Vec<u32>,
 }
@@ -107,7 +112,24 @@ impl Targets {
             }
             first
         };
+        let mut point_members: Vec<u32> = (0..spots.len() as u32).collect();
+        point_members.sort_unstable_by_key(|&t| {
+            let s = &spots[t as usize];
+            (s.edge, s.offset_mm, s.leg_mm, t)
+        });
+        let mut point_first = vec![0u32];
+        for (i, w) in point_members.windows(2).enumerate() {
+            let (a, b) = (&spots[w[0] as usize], &spots[w[1] as usize]);
+            if (a.edge, a.offset_mm) != (b.edge, b.offset_mm) {
+                point_first.push(i as u32 + 1);
+            }
+        }
+        if !point_members.is_empty() {
+            point_first.push(point_members.len() as u32);
+        }
         Targets {
+            point_members,
+            point_first,
             node_first: csr(&mut by_node.iter().map(|x| x.0), g.node_count()),
             node_hits: by_node.iter().map(|x| (x.1, x.2)).collect(),
             edge_first: csr(&mut by_edge.iter().map(|x| x.0), g.edge_count()),
@@ -143,6 +165,17 @@ impl Targets {
     pub fn on_edge(&self, e: EdgeId) -> &[u32] {
         let e = e as usize;
         &self.edge_hits[self.edge_first[e] as usize..self.edge_first[e + 1] as usize]
+    }
+
+    /// Number of distinct meeting points (edge and offset) of the targets.
+    pub(crate) fn points(&self) -> usize {
+        self.point_first.len().saturating_sub(1)
+    }
+
+    /// The targets at meeting point `k`, by leg (smallest first).
+    #[inline]
+    pub(crate) fn at_point(&self, k: usize) -> &[u32] {
+        &self.point_members[self.point_first[k] as usize..self.point_first[k + 1] as usize]
     }
 }
 
