@@ -101,6 +101,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let threads = cli.global.threads.map_or(0, usize::from);
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
+        // Commands run on a worker (below): give workers a main thread's stack.
+        .stack_size(8 << 20)
         .build_global()
         .map_err(|e| anyhow::anyhow!("cannot start {threads} threads: {e}"))?;
     // The command runs on a worker of the pool, so a parallel step starts on the

@@ -201,7 +201,12 @@ impl<T> PerThread<T> {
     /// lock is never contended).
     fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         let i = rayon::current_thread_index().unwrap_or(0) % self.0.len();
-        let mut v = self.0[i].0.lock().unwrap_or_else(|e| e.into_inner());
+        // A poisoned lock means a search on this thread panicked mid-way: its
+        // scratch is not clean, and the panic reaches the caller anyway.
+        let mut v = self.0[i]
+            .0
+            .lock()
+            .expect("a search on this thread panicked");
         f(&mut v)
     }
 }
@@ -344,9 +349,15 @@ fn hierarchy_per_source(
                         leg_mm: 0,
                         ..spots[targets.at_point(k)[0] as usize]
                     };
-                    let [a, b] = at.entries(g);
-                    let seeds = [(a.0, a.1), (b.0, b.1)];
-                    let seeds = if b.2 { &seeds[..] } else { &seeds[..1] };
+                    let mut seeds = [(0, 0); 2];
+                    let mut len = 0;
+                    for (node, c, ok) in at.entries(g) {
+                        if ok {
+                            seeds[len] = (node, c);
+                            len += 1;
+                        }
+                    }
+                    let seeds = &seeds[..len];
                     ch.upward(seeds, true, budget_mm - leg, s);
                     let settled = ch.settled(s);
                     out.extend(settled.iter().map(|&(m, d)| (m, d + leg, k as u32)));

@@ -292,3 +292,48 @@ proptest! {
         }
     }
 }
+
+/// The hierarchy path on a city large enough for several groups per task and several
+/// sources per task, in pools of 1, 2 and 3 threads: the same tables as Dijkstra.
+#[test]
+fn hierarchy_tables_do_not_depend_on_thread_count() {
+    let side = 20;
+    let n = side * side;
+    let spec = Spec {
+        pos: (0..n)
+            .map(|i| ((i % 6) as u8, ((i / side) % 6) as u8))
+            .collect(),
+        ways: (0..n)
+            .flat_map(|i| {
+                let kind = if i % 13 == 0 { 0 } else { 1 };
+                [(i, (i + 1) % n, kind), (i, (i + side) % n, 1)]
+            })
+            .collect(),
+    };
+    let g = build(&spec).unwrap();
+    let spots: Vec<Spot> = (0..g.edge_count() as u32)
+        .map(|e| Spot {
+            edge: e,
+            offset_mm: g.edge(e).length_mm / 3,
+            leg_mm: 5000,
+        })
+        .collect();
+    // Every 5th edge holds a facility; every 15th a second one at the same point.
+    let mut facilities: Vec<Spot> = spots.iter().step_by(5).copied().collect();
+    facilities.extend(spots.iter().step_by(15).map(|s| Spot { leg_mm: 900, ..*s }));
+    let targets = Targets::new(&g, facilities);
+    assert!(targets.points() < targets.len());
+    let ch = Ch::build(&g);
+    let run = |threads, ch| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| per_residence(&g, ch, &targets, &spots, 300_000, |_, h| h.to_vec()).0)
+    };
+    let want = run(1, None);
+    assert!(want.iter().map(Vec::len).sum::<usize>() > 1000);
+    for threads in [1, 2, 3] {
+        assert_eq!(run(threads, Some(&ch)), want, "{threads} threads");
+    }
+}
