@@ -75,15 +75,6 @@ impl Local {
                 .filter(|&(_, d)| d <= budget),
         );
     }
-
-    /// The ids offered within `budget`, sorted by id.
-    fn drain(&mut self, budget: u32) -> Vec<(u32, u32)> {
-        // Sized once: a filtered `collect` would grow the vector by reallocation.
-        let mut v = Vec::with_capacity(self.len);
-        self.drain_into(budget, &mut v);
-        v.sort_unstable();
-        v
-    }
 }
 
 /// The distinct end nodes that residences leave their edges by within the budget:
@@ -129,41 +120,50 @@ where
 
     let t0 = std::time::Instant::now();
     // Phase 1: every source node's targets within the budget.
-    let (hits, stats) = match ch {
+    let (mut hits, stats) = match ch {
         None => dijkstra_per_source(g, targets, &sources, budget_mm),
         Some(ch) => hierarchy_per_source(g, ch, targets, &sources, budget_mm),
     };
+
+    let t1 = std::time::Instant::now();
+    // Phase 2: each source's hits sorted by target once, then every residence merges
+    // the sorted lists of its two exits (and the targets on its own edge) in one pass.
+    hits.sort_runs();
     let hits_of = |node: NodeId| -> &[(u32, u32)] {
         let i = sources
             .binary_search(&node)
             .expect("every exit node was searched");
         hits.of(i)
     };
-
-    let t1 = std::time::Instant::now();
-    // Phase 2: combine per residence.
     let results: Vec<T> = residences
         .par_iter()
         .enumerate()
         .with_min_len(64)
         .map_init(
-            || Local::new(targets.len()),
-            |l, (ri, r)| {
-                l.begin();
-                for (node, cost, ok) in r.exits(g) {
-                    if !ok || cost > budget_mm {
-                        continue;
+            || [Vec::new(), Vec::new(), Vec::new()],
+            |[out, edge, merged]: &mut [Vec<(u32, u32)>; 3], (ri, r)| {
+                let [x, y] = r.exits(g).map(|(node, cost, ok)| {
+                    if ok && cost <= budget_mm {
+                        (hits_of(node), cost)
+                    } else {
+                        (&[][..], 0)
                     }
-                    for &(t, d) in hits_of(node) {
-                        l.offer(t, cost.saturating_add(d));
-                    }
+                });
+                out.clear();
+                merge_min(x, y, budget_mm, out);
+                let on_edge = targets.on_edge(r.edge);
+                if !on_edge.is_empty() {
+                    // Sorted by target id, as the edge index keeps them.
+                    edge.clear();
+                    edge.extend(on_edge.iter().filter_map(|&t| {
+                        r.same_edge_mm(&targets.spots()[t as usize], g)
+                            .map(|d| (t, d))
+                    }));
+                    merged.clear();
+                    merge_min((out, 0), (edge, 0), budget_mm, merged);
+                    std::mem::swap(out, merged);
                 }
-                for &t in targets.on_edge(r.edge) {
-                    if let Some(d) = r.same_edge_mm(&targets.spots()[t as usize], g) {
-                        l.offer(t, d);
-                    }
-                }
-                visit(ri, &l.drain(budget_mm))
+                visit(ri, out)
             },
         )
         .collect();
@@ -176,6 +176,44 @@ where
             seconds,
         },
     )
+}
+
+/// Merges two `(target, dist)` lists sorted by target, each with a cost added to
+/// its distances, into `out`: a target in both keeps the smaller sum, and only sums
+/// within `budget` are kept.
+fn merge_min(
+    (a, ca): (&[(u32, u32)], u32),
+    (b, cb): (&[(u32, u32)], u32),
+    budget: u32,
+    out: &mut Vec<(u32, u32)>,
+) {
+    let (mut i, mut j) = (0, 0);
+    let mut push = |t: u32, d: u32| {
+        if d <= budget {
+            out.push((t, d));
+        }
+    };
+    while i < a.len() && j < b.len() {
+        let (ta, da) = a[i];
+        let (tb, db) = b[j];
+        if ta < tb {
+            push(ta, da.saturating_add(ca));
+            i += 1;
+        } else if tb < ta {
+            push(tb, db.saturating_add(cb));
+            j += 1;
+        } else {
+            push(ta, da.saturating_add(ca).min(db.saturating_add(cb)));
+            i += 1;
+            j += 1;
+        }
+    }
+    for &(t, d) in &a[i..] {
+        push(t, d.saturating_add(ca));
+    }
+    for &(t, d) in &b[j..] {
+        push(t, d.saturating_add(cb));
+    }
 }
 
 /// One value per thread of the pool, made once per call: rayon's `fold` and
@@ -263,6 +301,17 @@ impl Hits {
             chunks.push(c);
         }
         (Hits { chunk, chunks }, stats)
+    }
+
+    /// Sorts every source's hits by target (each target appears once per source).
+    fn sort_runs(&mut self) {
+        self.chunks.par_iter_mut().for_each(|c| {
+            let mut start = 0;
+            for &end in &c.ends {
+                c.hits[start..end as usize].sort_unstable();
+                start = end as usize;
+            }
+        });
     }
 
     /// The hits of source `i`.
