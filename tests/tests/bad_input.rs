@@ -11,6 +11,9 @@ fn graph_fails(file: &std::path::Path, expect: &str) {
         "{err}"
     );
     assert!(err.contains(expect), "expected `{expect}` in: {err}");
+    // The cause is said once (not again as a chained source).
+    let said = err.replace(s(file), "").matches(expect).count();
+    assert_eq!(said, 1, "said once: {err}");
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
     let g = dir.path().join("g");
     if g.exists() {

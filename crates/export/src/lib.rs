@@ -37,12 +37,12 @@ use std::path::{Path, PathBuf};
 #[non_exhaustive]
 pub enum Error {
     /// The file could not be created, written or renamed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
+        /// The cause (in the message, so not also chained as a source).
+        cause: std::io::Error,
     },
 }
 
@@ -50,7 +50,7 @@ impl Error {
     fn io(path: &Path, source: std::io::Error) -> Self {
         Error::Io {
             path: path.to_owned(),
-            source,
+            cause: source,
         }
     }
 }

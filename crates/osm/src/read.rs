@@ -694,13 +694,13 @@ impl Error {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
         Error::Io {
             path: PathBuf::from(path),
-            source,
+            cause: source,
         }
     }
     pub(crate) fn pbf(path: &Path, source: osmpbf::Error) -> Self {
         Error::Pbf {
             path: PathBuf::from(path),
-            source,
+            cause: source,
         }
     }
 }
