@@ -4,6 +4,7 @@ use livingcircle_graph::{NodeId, WalkGraph};
 use rayon::prelude::*;
 
 use crate::ch::{Ch, UpScratch};
+use crate::radix::radix_sorted;
 use crate::{Direction, Scratch, SearchStats, Spot, Targets, search};
 
 /// `(node, distance, group)`: a target group's backward upward search reached the node.
@@ -475,43 +476,12 @@ fn into_buckets(
     pieces: &[(Vec<BucketEntry>, SearchStats)],
     n: usize,
 ) -> (Vec<u32>, Vec<(u32, u32)>) {
-    /// Scatters `from` into `to` by the 11-bit digit of the distance at `shift`
-    /// (stable).
-    fn radix_pass<'a>(
-        from: impl Iterator<Item = &'a BucketEntry> + Clone,
-        to: &mut [BucketEntry],
-        shift: u32,
-    ) {
-        let mut at = [0usize; 2049];
-        for e in from.clone() {
-            at[((e.1 >> shift) & 2047) as usize + 1] += 1;
-        }
-        for i in 0..2048 {
-            at[i + 1] += at[i];
-        }
-        for e in from {
-            let d = ((e.1 >> shift) & 2047) as usize;
-            to[at[d]] = *e;
-            at[d] += 1;
-        }
-    }
-
-    let len: usize = pieces.iter().map(|p| p.0.len()).sum();
-    let all = || pieces.iter().flat_map(|p| p.0.iter());
-    let max = all().map(|e| e.1).max().unwrap_or(0);
-    // Radix sort by distance (the first pass reads the pieces where they are),
-    // then a stable counting sort by node.
-    let mut a: Vec<BucketEntry> = vec![(0, 0, 0); len];
-    radix_pass(all(), &mut a, 0);
-    let mut b: Vec<BucketEntry> = Vec::new();
-    let mut shift = 11;
-    while shift < 32 && max >> shift != 0 {
-        b.resize(len, (0, 0, 0));
-        radix_pass(a.iter(), &mut b, shift);
-        std::mem::swap(&mut a, &mut b);
-        shift += 11;
-    }
-    drop(b);
+    // By distance (the sort reads the pieces where they are), then a stable counting
+    // sort by node.
+    let len = pieces.iter().map(|p| p.0.len()).sum();
+    let a = radix_sorted(pieces.iter().flat_map(|p| p.0.iter().copied()), len, |e| {
+        e.1
+    });
     let mut first = vec![0u32; n + 1];
     for &(m, _, _) in &a {
         first[m as usize + 1] += 1;

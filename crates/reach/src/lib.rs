@@ -37,6 +37,7 @@ assert_eq!(s.dist(1), Some(g.edge(0).length_mm));
 mod batch;
 mod ch;
 mod queue;
+mod radix;
 mod spots;
 mod stamped;
 

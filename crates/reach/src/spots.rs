@@ -2,6 +2,7 @@
 
 use livingcircle_graph::{EdgeId, NodeId, WalkGraph};
 
+use crate::radix::radix_sorted;
 use crate::{Direction, Scratch, search};
 
 /// A place on the network: a point on an edge plus an off-network leg.
@@ -280,41 +281,11 @@ pub fn stretches_within(g: &WalkGraph, spot: &Spot, s: &Scratch, budget_mm: u32)
     out
 }
 
-/// Sorts stretches by edge, then start, then end: a stable radix sort on the edge id
-/// (11-bit digits, only as many passes as the largest id needs), then insertion sort
-/// within each edge's few stretches. Several times faster than a comparison sort on
-/// the thousands of stretches of a 15-minute walk.
+/// Sorts stretches by edge, then start, then end: a stable radix sort on the edge id,
+/// then a sort within each edge's few stretches. Several times faster than a
+/// comparison sort on the thousands of stretches of a 15-minute walk.
 fn sort_stretches(v: &mut Vec<EdgeReach>) {
-    const BITS: u32 = 11;
-    const BUCKETS: usize = 1 << BITS;
-    let max = v.iter().map(|r| r.edge).max().unwrap_or(0);
-    let mut tmp: Vec<EdgeReach> = Vec::with_capacity(v.len());
-    let mut shift = 0;
-    while shift < 32 && (shift == 0 || max >> shift != 0) {
-        let mut count = [0usize; BUCKETS + 1];
-        for r in v.iter() {
-            count[((r.edge >> shift) as usize & (BUCKETS - 1)) + 1] += 1;
-        }
-        for b in 0..BUCKETS {
-            count[b + 1] += count[b];
-        }
-        tmp.clear();
-        tmp.resize(
-            v.len(),
-            EdgeReach {
-                edge: 0,
-                start: 0.0,
-                end: 0.0,
-            },
-        );
-        for r in v.iter() {
-            let b = (r.edge >> shift) as usize & (BUCKETS - 1);
-            tmp[count[b]] = *r;
-            count[b] += 1;
-        }
-        std::mem::swap(v, &mut tmp);
-        shift += BITS;
-    }
+    *v = radix_sorted(v.iter().copied(), v.len(), |r| r.edge);
     // Fractions are in 0..=1, where f64 bit patterns order like the values.
     let key = |r: &EdgeReach| (r.start.to_bits(), r.end.to_bits());
     let mut i = 0;

@@ -227,40 +227,6 @@ proptest! {
     }
 }
 
-#[test]
-fn results_do_not_depend_on_thread_count() {
-    let spec = Spec {
-        pos: (0..36).map(|i| ((i % 6) as u8, (i / 6) as u8)).collect(),
-        ways: (0..36)
-            .flat_map(|i| [(i, (i + 1) % 36, 1), (i, (i + 6) % 36, 1)])
-            .collect(),
-    };
-    let g = build(&spec).unwrap();
-    let spots: Vec<Spot> = (0..g.edge_count() as u32)
-        .map(|e| Spot {
-            edge: e,
-            offset_mm: g.edge(e).length_mm / 3,
-            leg_mm: 5000,
-        })
-        .collect();
-    let targets = Targets::new(&g, spots.iter().step_by(7).copied().collect());
-    let go = |threads| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-            .install(|| per_residence(&g, None, &targets, &spots, 400_000, |_, h| h.to_vec()))
-    };
-    let (a, sa) = go(1);
-    let (b, sb) = go(2);
-    assert_eq!(a, b);
-    assert_eq!(sa, sb);
-    assert!(a.iter().any(|h| h.len() > 1));
-    let ch = Ch::build(&g);
-    let (c, _) = per_residence(&g, Some(&ch), &targets, &spots, 400_000, |_, h| h.to_vec());
-    assert_eq!(a, c);
-}
-
 proptest! {
     #![proptest_config(config())]
 
@@ -293,16 +259,18 @@ proptest! {
     }
 }
 
-/// The hierarchy path on a city large enough for several groups per task and several
-/// sources per task, in pools of 1, 2 and 3 threads: the same tables as Dijkstra.
+/// Both engines on a city large enough for several meeting points and several sources
+/// per task, in pools of 1, 2 and 3 threads: one table (and, for Dijkstra, the same
+/// work counters) whatever the thread count.
 #[test]
-fn hierarchy_tables_do_not_depend_on_thread_count() {
+fn results_do_not_depend_on_thread_count() {
     let side = 20;
     let n = side * side;
     let spec = Spec {
         pos: (0..n)
             .map(|i| ((i % 6) as u8, ((i / side) % 6) as u8))
             .collect(),
+        // A torus of streets, one in 13 of them one-way.
         ways: (0..n)
             .flat_map(|i| {
                 let kind = if i % 13 == 0 { 0 } else { 1 };
@@ -329,11 +297,20 @@ fn hierarchy_tables_do_not_depend_on_thread_count() {
             .num_threads(threads)
             .build()
             .unwrap()
-            .install(|| per_residence(&g, ch, &targets, &spots, 300_000, |_, h| h.to_vec()).0)
+            .install(|| per_residence(&g, ch, &targets, &spots, 300_000, |_, h| h.to_vec()))
     };
-    let want = run(1, None);
+    let (want, stats) = run(1, None);
     assert!(want.iter().map(Vec::len).sum::<usize>() > 1000);
     for threads in [1, 2, 3] {
-        assert_eq!(run(threads, Some(&ch)), want, "{threads} threads");
+        assert_eq!(
+            run(threads, None),
+            (want.clone(), stats.clone()),
+            "Dijkstra, {threads} threads"
+        );
+        assert_eq!(
+            run(threads, Some(&ch)).0,
+            want,
+            "hierarchy, {threads} threads"
+        );
     }
 }
