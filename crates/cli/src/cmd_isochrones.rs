@@ -13,7 +13,7 @@ use livingcircle_analysis::{
 use livingcircle_export::{FeatureSink, feature_json_raw, push_coord};
 use livingcircle_graph::WalkGraph;
 use livingcircle_iso::{IsoOptions, IsoScratch, isochrones};
-use livingcircle_reach::{Spot, Targets};
+use livingcircle_reach::{PerThread, Spot, Targets};
 use livingcircle_snap::{Snap, Snapper};
 use rayon::prelude::*;
 use serde_json::json;
@@ -214,19 +214,21 @@ pub(crate) fn write_isochrones(
         seconds: 0.0,
     };
     stages.counted("drawing isochrones", origins.len() as u64);
+    // Per-thread scratch made once for the whole run: the edge simplification and
+    // the distance stamps it caches are reused by every chunk.
+    let scratch = PerThread::new(|| {
+        (
+            IsoScratch::new(g),
+            vec![u32::MAX; home_targets.len()],
+            vec![u32::MAX; fac_targets.len()],
+        )
+    });
     for chunk in origins.chunks(256) {
         let results: Vec<Option<Vec<String>>> = chunk
             .par_iter()
-            .map_init(
-                || {
-                    (
-                        IsoScratch::new(g),
-                        vec![u32::MAX; home_targets.len()],
-                        vec![u32::MAX; fac_targets.len()],
-                    )
-                },
-                |(s, hbest, fbest), o| {
-                    let spot = spot(o.snap.as_ref()?);
+            .map(|o| {
+                let spot = spot(o.snap.as_ref()?);
+                scratch.with(|(s, hbest, fbest)| {
                     let isos = isochrones(g, &spot, &job.options, s);
                     // Distance to each reached residence / facility point.
                     let reached_h = reached(g, &spot, &s.search, &home_targets, hbest);
@@ -260,8 +262,8 @@ pub(crate) fn write_isochrones(
                         fbest[f as usize] = u32::MAX;
                     }
                     Some(out)
-                },
-            )
+                })
+            })
             .collect();
         stages.inc(chunk.len() as u64);
         for (o, r) in chunk.iter().zip(results) {

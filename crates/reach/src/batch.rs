@@ -218,10 +218,11 @@ fn merge_min(
     }
 }
 
-/// One value per thread of the pool, made once per call: rayon's `fold` and
+/// One value per thread of the pool (made once per call, or once per run across many
+/// parallel steps): rayon's `fold` and
 /// `map_init` make one per task split, which for O(nodes) scratch on searches of a
 /// few microseconds costs more than the searches.
-struct PerThread<T>(Vec<Padded<T>>);
+pub struct PerThread<T>(Vec<Padded<T>>);
 
 /// A value on cache lines of its own: the counters and vector lengths a search
 /// updates all the time must not share a line with another thread's.
@@ -229,7 +230,8 @@ struct PerThread<T>(Vec<Padded<T>>);
 struct Padded<T>(std::sync::Mutex<T>);
 
 impl<T> PerThread<T> {
-    fn new(make: impl Fn() -> T) -> Self {
+    /// One value per thread of the current pool, made by `make`.
+    pub fn new(make: impl Fn() -> T) -> Self {
         PerThread(
             (0..rayon::current_num_threads())
                 .map(|_| Padded(std::sync::Mutex::new(make())))
@@ -239,7 +241,7 @@ impl<T> PerThread<T> {
 
     /// Runs `f` with the calling thread's value (a task runs on one thread, so the
     /// lock is never contended).
-    fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+    pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         let i = rayon::current_thread_index().unwrap_or(0) % self.0.len();
         // A poisoned lock means a search on this thread panicked mid-way: its
         // scratch is not clean, and the panic reaches the caller anyway.

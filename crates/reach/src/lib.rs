@@ -42,7 +42,7 @@ mod spots;
 mod stamped;
 
 pub use batch::{
-    PerResidence, multi_source, nearest_from_node_distances, per_residence, search_many,
+    PerResidence, PerThread, multi_source, nearest_from_node_distances, per_residence, search_many,
     source_nodes,
 };
 pub use ch::{Ch, UpScratch};
