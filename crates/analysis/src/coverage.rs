@@ -79,7 +79,8 @@ pub struct AnalyzeOptions {
     pub hex_res: u8,
     /// Distances are searched up to this multiple of the largest threshold.
     pub report_factor: f64,
-    /// Search budget in metres, overriding `report_factor` (the bench uses it).
+    /// Search budget in metres, overriding `report_factor` (the bench and `site`
+    /// use it).
     pub budget_m: Option<f64>,
     /// How the per-residence tables are computed; every engine gives the same exact
     /// distances.

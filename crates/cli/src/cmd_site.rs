@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use livingcircle_analysis::input::read_places;
-use livingcircle_analysis::{AnalyzeOptions, Engine, Preset, analyze};
+use livingcircle_analysis::{AnalyzeOptions, Preset, analyze};
 use livingcircle_export as export;
 use livingcircle_site::{Candidates, Plan, SiteOptions, Stop, Weight, plan};
 use serde_json::{Value, json};
@@ -38,13 +38,16 @@ pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
             max: a.max_candidates as usize,
         },
     };
-    let (city, homes, facilities) = inputs(&stages, &preset, &a.osm, &a.places)?;
+    let (city, homes, mut facilities) = inputs(&stages, &preset, &a.osm, &a.places)?;
 
+    // Only the category matters, and only within its threshold: whether a residence
+    // has one is decided exactly as `analyze` decides it, with searches bounded there.
     stages.stage("analysing coverage");
+    facilities.retain(|f| f.category == category);
     let opts = AnalyzeOptions {
         speed_kmh,
         max_snap_m: a.max_snap_m,
-        engine: Engine::Auto,
+        budget_m: Some(preset.categories[category].threshold_m(speed_kmh)),
         ..AnalyzeOptions::default()
     };
     let an = analyze(&city.graph, &preset, &homes, &facilities, &opts);

@@ -186,7 +186,8 @@ pub fn greedy_celf(
 
 /// The plain greedy: every round evaluates every candidate. The oracle for
 /// [`greedy_celf`] (same picks, same tie-breaking).
-pub fn greedy_plain(
+#[cfg(test)]
+fn greedy_plain(
     sets: &ReachSets,
     weights: &[u64],
     covered: &mut [bool],
@@ -212,7 +213,8 @@ pub fn greedy_plain(
 
 /// The best weight any `k` candidates cover together, by trying every `k`-subset
 /// (exponential: for tests on small instances only).
-pub fn exhaustive_best(sets: &ReachSets, weights: &[u64], k: usize) -> u64 {
+#[cfg(test)]
+fn exhaustive_best(sets: &ReachSets, weights: &[u64], k: usize) -> u64 {
     fn rec(
         sets: &ReachSets,
         weights: &[u64],

@@ -26,7 +26,7 @@ assert_eq!(picks[1].gain, 1);      // then the one left at residence 0
 
 mod greedy;
 
-pub use greedy::{Pick, ReachSets, Stop, exhaustive_best, greedy_celf, greedy_plain};
+pub use greedy::{Pick, ReachSets, Stop, greedy_celf};
 
 use livingcircle_analysis::input::UserPlace;
 use livingcircle_analysis::{Analysis, Home};
@@ -156,10 +156,6 @@ fn round7(x: f64) -> f64 {
     (x * 1e7).round() / 1e7
 }
 
-fn spot(s: &Snap) -> Spot {
-    Spot::from(s)
-}
-
 /// A snapped candidate: its index, the point that decided, the snap.
 type Snapped = (usize, [f64; 2], Snap);
 
@@ -195,7 +191,7 @@ pub fn plan(
     }
     let demand_spots: Vec<Spot> = demand
         .iter()
-        .map(|&i| spot(analysis.homes[i].snap.as_ref().expect("snapped")))
+        .map(|&i| Spot::from(analysis.homes[i].snap.as_ref().expect("snapped")))
         .collect();
 
     // Candidates, snapped.
@@ -252,8 +248,8 @@ pub fn plan(
     stats.snapped = snapped.len();
     // Candidates at the same spot are one (the first stands for them).
     let mut order: Vec<usize> = (0..snapped.len()).collect();
-    order.sort_by_key(|&k| (spot(&snapped[k].2), k));
-    order.dedup_by_key(|k| spot(&snapped[*k].2));
+    order.sort_by_key(|&k| (Spot::from(&snapped[k].2), k));
+    order.dedup_by_key(|k| Spot::from(&snapped[*k].2));
     order.sort_unstable();
     let distinct: Vec<&Snapped> = order.iter().map(|&k| &snapped[k]).collect();
     stats.distinct = distinct.len();
@@ -261,7 +257,7 @@ pub fn plan(
 
     // Reach sets: per demand residence the candidates within the threshold, then
     // transposed to per candidate.
-    let targets = Targets::new(g, distinct.iter().map(|s| spot(&s.2)).collect());
+    let targets = Targets::new(g, distinct.iter().map(|s| Spot::from(&s.2)).collect());
     let sets = reach_sets(g, &targets, &demand_spots, thr);
     stats.useful = (0..sets.len()).filter(|&k| !sets.set(k).is_empty()).count();
     let t2 = std::time::Instant::now();
@@ -288,12 +284,27 @@ pub fn plan(
         g,
         picks
             .iter()
-            .map(|p| spot(&distinct[p.candidate].2))
+            .map(|p| Spot::from(&distinct[p.candidate].2))
             .collect(),
     );
-    let (dist_to_chosen, _) = per_residence(g, None, &chosen, &demand_spots, thr, |_, hits| {
-        hits.to_vec()
+    // Only the newly covered residences are searched from, in pick order.
+    let newly: Vec<(usize, u32)> = picks
+        .iter()
+        .enumerate()
+        .flat_map(|(rank, p)| p.newly.iter().map(move |&d| (rank, d)))
+        .collect();
+    let newly_spots: Vec<Spot> = newly
+        .iter()
+        .map(|&(_, d)| demand_spots[d as usize])
+        .collect();
+    let (dist_to_site, _) = per_residence(g, None, &chosen, &newly_spots, thr, |i, hits| {
+        let rank = newly[i].0 as u32;
+        hits.iter()
+            .find(|h| h.0 == rank)
+            .map(|h| h.1)
+            .expect("a newly covered residence is within its site's threshold")
     });
+    let mut dist_to_site = dist_to_site.into_iter();
     let mut sites = Vec::with_capacity(picks.len());
     let (mut res_after, mut pop_after) = (covered_res, covered_pop);
     for (rank, p) in picks.iter().enumerate() {
@@ -301,14 +312,8 @@ pub fn plan(
         let homes_of: Vec<(usize, u32)> = p
             .newly
             .iter()
-            .map(|&d| {
-                let dist = dist_to_chosen[d as usize]
-                    .iter()
-                    .find(|h| h.0 == rank as u32)
-                    .map(|h| h.1)
-                    .expect("a newly covered residence is within its site's threshold");
-                (demand[d as usize], dist)
-            })
+            .zip(dist_to_site.by_ref())
+            .map(|(&d, dist)| (demand[d as usize], dist))
             .collect();
         let gain_population: f64 = homes_of.iter().map(|&(i, _)| homes[i].population).sum();
         res_after += p.newly.len() as u32;
