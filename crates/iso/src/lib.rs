@@ -149,23 +149,22 @@ impl IsoScratch {
         }
     }
 
-    /// Heap bytes held by the edge stamps made so far.
-    pub fn stamp_bytes(&self) -> usize {
+    /// Heap bytes held by the edge stamps made so far (tests check the cache is used).
+    #[cfg(test)]
+    pub(crate) fn stamp_bytes(&self) -> usize {
         self.stamp_bytes
     }
 }
 
 /// Merges overlapping stretches of the same edge.
-fn merge(mut v: Vec<EdgeReach>) -> Vec<EdgeReach> {
+fn merge(v: Vec<EdgeReach>) -> Vec<EdgeReach> {
     let key = |a: &EdgeReach, b: &EdgeReach| {
         (a.edge, a.start)
             .partial_cmp(&(b.edge, b.start))
             .expect("finite")
     };
-    // `stretches_within` already sorts them.
-    if !v.is_sorted_by(|a, b| key(a, b).is_le()) {
-        v.sort_by(key);
-    }
+    // `stretches_within` sorts them by edge, start and end.
+    debug_assert!(v.is_sorted_by(|a, b| key(a, b).is_le()));
     let mut out: Vec<EdgeReach> = Vec::with_capacity(v.len());
     for r in v {
         match out.last_mut() {

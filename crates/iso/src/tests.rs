@@ -210,6 +210,6 @@ fn edge_stamps_give_exactly_the_directly_computed_areas() {
             assert_eq!(a, b, "edge {e}");
         }
     }
+    // The comparison means something only if stamps were drawn.
     assert!(with.stamp_bytes() > 0);
-    assert_eq!(without.stamp_bytes(), 0);
 }
