@@ -30,3 +30,19 @@ pub use livingcircle_snap::Snap;
 pub use places::{facilities_from_osm, homes_from_osm};
 pub use preset::{BUILTIN, Category, Preset, PresetError};
 pub use tagexpr::{Cond, TagExpr};
+
+/// `x` rounded to 0.1, as every layer and summary writes people and metres (never
+/// `-0.0`).
+pub fn r1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0 + 0.0
+}
+
+/// `part` as a percentage of `whole`, rounded to 0.1 (0 when `whole` is 0): the
+/// one rounding every summary, layer and report uses, so they agree to the digit.
+pub fn pct(part: f64, whole: f64) -> f64 {
+    if whole > 0.0 {
+        (part / whole * 1000.0).round() / 10.0 + 0.0
+    } else {
+        0.0
+    }
+}

@@ -52,17 +52,13 @@ impl PopulationSource {
 pub fn estimate(r: &Residence) -> (f64, PopulationSource) {
     if let Some(f) = r.flats.filter(|&f| f > 0) {
         return (
-            round1(f64::from(f) * PERSONS_PER_FLAT),
+            crate::r1(f64::from(f) * PERSONS_PER_FLAT),
             PopulationSource::Flats,
         );
     }
     if let Some(l) = r.levels {
         let p = (r.footprint_m2 * l / FLOOR_M2_PER_PERSON).max(1.0);
-        return (round1(p), PopulationSource::FloorArea);
+        return (crate::r1(p), PopulationSource::FloorArea);
     }
     (1.0, PopulationSource::Default)
-}
-
-fn round1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 use livingcircle_analysis::input::{facilities_from_places, homes_from_places, read_places};
 use livingcircle_analysis::{
     Analysis, AnalyzeOptions, Engine, Facility, Home, Preset, analyze, facilities_from_osm,
-    homes_from_osm,
+    homes_from_osm, pct, r1,
 };
 use livingcircle_export as export;
 use serde_json::{Value, json};
@@ -217,19 +217,6 @@ pub(crate) fn data_timestamp(city: &City) -> Option<String> {
         .replication_timestamp
         .or(city.data.stats.newest_way_timestamp_ms.map(|ms| ms / 1000))
         .map(iso8601)
-}
-
-pub(crate) fn pct(part: f64, whole: f64) -> f64 {
-    if whole > 0.0 {
-        (part / whole * 1000.0).round() / 10.0 + 0.0
-    } else {
-        0.0
-    }
-}
-
-/// Rounds to 0.1 (and turns -0.0, the sum of nothing, into 0.0).
-pub(crate) fn r1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0 + 0.0
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` from seconds since the epoch.

@@ -6,13 +6,13 @@ use std::time::Instant;
 
 use anyhow::Context;
 use livingcircle_analysis::input::read_places;
-use livingcircle_analysis::{AnalyzeOptions, Preset, analyze};
+use livingcircle_analysis::{AnalyzeOptions, Preset, analyze, pct, r1};
 use livingcircle_export as export;
 use livingcircle_site::{Candidates, Plan, SiteOptions, Stop, Weight, plan};
 use serde_json::{Value, json};
 
 use crate::args::{ByArg, Global, SiteArgs};
-use crate::cmd_analyze::{data_timestamp, inputs, pct, r1, speed};
+use crate::cmd_analyze::{data_timestamp, inputs, speed};
 use crate::load::ensure_dir;
 use crate::progress::Stages;
 

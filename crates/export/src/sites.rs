@@ -3,25 +3,13 @@
 use std::path::Path;
 
 use geojson::{JsonObject, Value};
-use livingcircle_analysis::{Home, Preset};
+use livingcircle_analysis::{Home, Preset, pct, r1};
 use livingcircle_graph::WalkGraph;
 use livingcircle_site::Plan;
 use serde_json::json;
 
 use crate::geo_json::pos;
 use crate::{Error, FeatureSink};
-
-fn r1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0 + 0.0
-}
-
-fn pct(part: f64, whole: f64) -> f64 {
-    if whole > 0.0 {
-        r1(part / whole * 100.0)
-    } else {
-        0.0
-    }
-}
 
 /// `sites.geojson`: one Point per chosen site, in rank order. The point is the
 /// place that was snapped (so `analyze --facilities sites.geojson` snaps it to the

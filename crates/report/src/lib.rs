@@ -22,7 +22,7 @@ assert_eq!(Lang::default_for("builtin:15min"), Lang::En);
 */
 
 use geo::{Coord, LineString, SimplifyIdx};
-use livingcircle_analysis::{Analysis, Facility, Home, Preset};
+use livingcircle_analysis::{Analysis, Facility, Home, Preset, r1};
 use livingcircle_graph::WalkGraph;
 use serde_json::{Value, json};
 
@@ -115,10 +115,6 @@ impl Grid {
             ((p[1] - self.origin[1]) * 1e6).round() as i64,
         ]
     }
-}
-
-fn r1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0 + 0.0
 }
 
 impl Report<'_> {
