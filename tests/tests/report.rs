@@ -121,7 +121,7 @@ fn bundled_city_report_opens_cleanly_in_a_browser() {
 
     let Some(bin) = chromium() else { return };
     let url = format!("file://{}", report.display());
-    let (dom, err) = headless(&bin, &url, &["--dump-dom"]);
+    let (dom, err) = headless(&bin, &format!("{url}#selfcheck"), &["--dump-dom"]);
     no_console_errors(&err);
     let st = page_status(&dom);
     assert_eq!(st["errors"], serde_json::json!([]), "{st}");
@@ -225,7 +225,7 @@ fn nanjing_report_in_chinese_shows_chinese_category_names() {
     let Some(bin) = chromium() else { return };
     let (dom, err) = headless(
         &bin,
-        &format!("file://{}", d.join("o/report.html").display()),
+        &format!("file://{}#selfcheck", d.join("o/report.html").display()),
         &["--dump-dom"],
     );
     no_console_errors(&err);
@@ -243,6 +243,7 @@ fn nanjing_report_in_chinese_shows_chinese_category_names() {
     );
     // The page's interface is Chinese too.
     assert!(dom.contains("步行路网"), "Chinese interface strings");
+    assert!(st["self_check"]["checked"].as_u64().unwrap() >= 1, "{st}");
     assert_eq!(st["self_check"]["mismatches"], 0, "{st}");
 }
 

@@ -561,10 +561,11 @@
   status.facilities = facs.length;
   status.edges = edges.length;
   status.categories = D.categories.map(catName);
-  status.self_check = selfCheck(200);
+  // `report.html#selfcheck`: the page's own search against the engine's distances
+  // (the tests open it so; a reader's page does not pay for it).
+  status.self_check = /selfcheck/.test(location.hash) ? selfCheck(200) : null;
   status.ready = true;
   writeStatus();
-  window.livingcircle = { select: (i) => select(homes[i]), homes, selfCheck };
   // `report.html#home=N` opens with residence N selected (links, screenshots).
   const m = /home=(\d+)/.exec(location.hash);
   if (m && homes[+m[1]]) {
