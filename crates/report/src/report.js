@@ -405,7 +405,7 @@
     document.getElementById("subtitle").textContent = tr("preset") + ": " + presetName + " · " + tr("speed") + " " + fmt(D.speed_kmh) +
       " km/h · " + tr("thresholds") + " " + fmt(Math.min(...th)) + "–" + fmt(Math.max(...th)) + " m · " + tr("data_date") + " " + (D.data_timestamp || "–");
     const c = D.counts;
-    const lv = D.levels.map((l) => [tr("level", { n: l.level }), pct(l.population_ok, c.population) + "%"]);
+    const lv = D.levels.map((l) => [tr("level", { n: l.level }), l.population_pct + "%"]);
     document.getElementById("cards").innerHTML = [[tr("c_res"), fmt(c.residences)], [tr("c_pop"), fmt(c.population)], [tr("c_fac"), fmt(c.facilities)],
       [tr("c_net"), fmt(c.graph_edges)]].concat(lv).map(([k, v]) => "<div class='card'><b>" + esc(v) + "</b><span>" + esc(k) + "</span></div>").join("");
     const opts = (sel, allLabel) => {
@@ -432,7 +432,6 @@
     document.getElementById("foot-command").textContent = D.command;
   }
   let defaultCat = 0;
-  const pct = (part, whole) => (whole > 0 ? Math.round((part / whole) * 1000) / 10 : 0);
 
   // ---- charts (SVG) ----
   const SVGNS = "http://www.w3.org/2000/svg";
@@ -463,10 +462,10 @@
     const c = D.counts;
     const colors = ["#2b6cb0", "#90cdf4"];
     bars(document.getElementById("chart-coverage"),
-      D.categories.map((cat) => [catName(cat) + " (" + fmt(cat.threshold_m) + " m)", [pct(cat.population_covered, c.population), pct(cat.residences_covered, c.residences_snapped)]]),
+      D.categories.map((cat) => [catName(cat) + " (" + fmt(cat.threshold_m) + " m)", [cat.population_pct, cat.residences_pct]]),
       colors, [tr("by_pop"), tr("by_res")]);
     bars(document.getElementById("chart-levels"),
-      D.levels.map((l) => [tr("level", { n: l.level }), [pct(l.population_ok, c.population), pct(l.residences_ok, c.residences_snapped)]]),
+      D.levels.map((l) => [tr("level", { n: l.level }), [l.population_pct, l.residences_pct]]),
       colors, [tr("by_pop"), tr("by_res")]);
     const sel = document.getElementById("dist-cat");
     sel.innerHTML = D.categories.map((cat, k) => "<option value='" + k + "'>" + esc(catName(cat)) + "</option>").join("");
