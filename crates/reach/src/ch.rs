@@ -187,17 +187,24 @@ impl Remaining {
     fn shortcuts(&self, v: NodeId, w: &mut Witness, buf: &mut Vec<(NodeId, NodeId, u32)>) {
         buf.clear();
         let vi = v as usize;
-        let max_out = self.out[vi]
-            .iter()
-            .filter(|x| !self.contracted[x.0 as usize])
-            .map(|x| x.1)
-            .max()
-            .unwrap_or(0);
         for &(u, a) in &self.inc[vi] {
             if self.contracted[u as usize] {
                 continue;
             }
-            w.run(u, v, a.saturating_add(max_out), &self.out, &self.contracted);
+            // The witness search from u may stop once every other neighbour x of v
+            // is settled, or beyond the longest path u → v → x.
+            w.new_targets();
+            let mut limit = 0u32;
+            for &(x, b) in &self.out[vi] {
+                if x != u && !self.contracted[x as usize] {
+                    w.add_target(x);
+                    limit = limit.max(a.saturating_add(b));
+                }
+            }
+            if w.targets == 0 {
+                continue;
+            }
+            w.run(u, v, limit, &self.out, &self.contracted);
             for &(x, b) in &self.out[vi] {
                 if x == u || self.contracted[x as usize] {
                     continue;
@@ -220,10 +227,16 @@ impl Remaining {
     }
 }
 
-/// A bounded Dijkstra over the not-yet-contracted graph, avoiding one node.
+/// A bounded Dijkstra over the not-yet-contracted graph, avoiding one node, that
+/// stops once its targets are settled.
 struct Witness {
     dist: Stamped,
     heap: BinaryHeap<Reverse<(u32, NodeId)>>,
+    /// `is_target[x] == stamp`: x is a target of the current search.
+    is_target: Vec<u32>,
+    stamp: u32,
+    /// Targets not yet settled.
+    targets: usize,
 }
 
 impl Witness {
@@ -231,6 +244,27 @@ impl Witness {
         Witness {
             dist: Stamped::new(n),
             heap: BinaryHeap::new(),
+            is_target: vec![0; n],
+            stamp: 0,
+            targets: 0,
+        }
+    }
+
+    /// Starts a new target set (empty).
+    fn new_targets(&mut self) {
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.is_target.fill(0);
+            self.stamp = 1;
+        }
+        self.targets = 0;
+    }
+
+    fn add_target(&mut self, x: NodeId) {
+        let slot = &mut self.is_target[x as usize];
+        if *slot != self.stamp {
+            *slot = self.stamp;
+            self.targets += 1;
         }
     }
 
@@ -258,6 +292,13 @@ impl Witness {
             settled += 1;
             if d > limit || settled > WITNESS_SETTLE_LIMIT {
                 break;
+            }
+            if self.is_target[x as usize] == self.stamp {
+                self.targets -= 1;
+                if self.targets == 0 {
+                    // Every target's distance is final.
+                    break;
+                }
             }
             for &(y, c) in &out[x as usize] {
                 if y == avoid || contracted[y as usize] {
@@ -411,5 +452,75 @@ impl Ch {
     /// search.
     pub fn settled<'s>(&self, s: &'s UpScratch) -> &'s [(NodeId, u32)] {
         &s.settled
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Naive distances from `from` over `out`, avoiding `avoid` and contracted nodes.
+    fn naive(
+        out: &[Vec<(NodeId, u32)>],
+        from: NodeId,
+        avoid: NodeId,
+        contracted: &[bool],
+    ) -> Vec<u64> {
+        let n = out.len();
+        let mut dist = vec![u64::MAX; n];
+        let mut done = vec![false; n];
+        dist[from as usize] = 0;
+        while let Some(x) = (0..n)
+            .filter(|&i| !done[i] && dist[i] != u64::MAX)
+            .min_by_key(|&i| dist[i])
+        {
+            done[x] = true;
+            for &(y, c) in &out[x] {
+                if y != avoid && !contracted[y as usize] {
+                    let nd = dist[x] + u64::from(c);
+                    dist[y as usize] = dist[y as usize].min(nd);
+                }
+            }
+        }
+        dist
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, failure_persistence: None, rng_seed: proptest::test_runner::RngSeed::Fixed(7), ..ProptestConfig::default() })]
+
+        /// A witness search that stops once its targets are settled still gives every
+        /// target within the limit its exact distance (graphs under the settle limit).
+        #[test]
+        fn witness_settles_every_target_exactly(
+            arcs in prop::collection::vec((0u32..30, 0u32..30, 0u32..100), 1..120),
+            contracted in prop::collection::vec(prop::bool::weighted(0.2), 30),
+            from in 0u32..30,
+            avoid in 0u32..30,
+            targets in prop::collection::vec(0u32..30, 1..6),
+            limit in 0u32..400,
+        ) {
+            let mut out = vec![Vec::new(); 30];
+            for &(a, b, c) in &arcs {
+                out[a as usize].push((b, c));
+            }
+            let mut contracted = contracted;
+            contracted[from as usize] = false;
+            let mut w = Witness::new(30);
+            // Two rounds on one scratch: the target stamps must not leak between them.
+            for round in 0..2 {
+                w.new_targets();
+                for &t in &targets[round..] {
+                    w.add_target(t);
+                }
+                w.run(from, avoid, limit, &out, &contracted);
+                let want = naive(&out, from, avoid, &contracted);
+                for &t in &targets[round..] {
+                    if want[t as usize] <= u64::from(limit) && t != avoid && !contracted[t as usize] {
+                        prop_assert_eq!(w.dist(t).map(u64::from), Some(want[t as usize]), "target {}", t);
+                    }
+                }
+            }
+        }
     }
 }
