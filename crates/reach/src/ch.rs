@@ -85,11 +85,19 @@ impl Ch {
                 }
             }
         }
+        let symmetric = (0..n).all(|u| {
+            let mut a = out[u].clone();
+            let mut b = inc[u].clone();
+            a.sort_unstable();
+            b.sort_unstable();
+            a == b
+        });
         let mut rem = Remaining {
             out,
             inc,
             contracted: vec![false; n],
             deleted: vec![0u32; n],
+            symmetric,
         };
         let mut up_out: Vec<Vec<(NodeId, u32)>> = vec![Vec::new(); n];
         let mut up_in: Vec<Vec<(NodeId, u32)>> = vec![Vec::new(); n];
@@ -124,6 +132,7 @@ impl Ch {
                 inc,
                 contracted,
                 deleted,
+                ..
             } = &mut rem;
             contracted[vi] = true;
             rank[vi] = next_rank;
@@ -180,6 +189,9 @@ struct Remaining {
     inc: Vec<Vec<(NodeId, u32)>>,
     contracted: Vec<bool>,
     deleted: Vec<u32>,
+    /// Every arc has its reverse at the same cost (kept so by contraction, which
+    /// then adds shortcuts in pairs).
+    symmetric: bool,
 }
 
 impl Remaining {
@@ -192,11 +204,13 @@ impl Remaining {
                 continue;
             }
             // The witness search from u may stop once every other neighbour x of v
-            // is settled, or beyond the longest path u → v → x.
+            // is settled, or beyond the longest path u → v → x. When every arc has
+            // its reverse at the same cost, the search from u answers for x → u
+            // too, so it only looks at the neighbours after u.
             w.new_targets();
             let mut limit = 0u32;
             for &(x, b) in &self.out[vi] {
-                if x != u && !self.contracted[x as usize] {
+                if x != u && !self.contracted[x as usize] && (!self.symmetric || x > u) {
                     w.add_target(x);
                     limit = limit.max(a.saturating_add(b));
                 }
@@ -206,12 +220,15 @@ impl Remaining {
             }
             w.run(u, v, limit, &self.out, &self.contracted);
             for &(x, b) in &self.out[vi] {
-                if x == u || self.contracted[x as usize] {
+                if x == u || self.contracted[x as usize] || (self.symmetric && x < u) {
                     continue;
                 }
                 let via = a.saturating_add(b);
                 if w.dist(x).is_none_or(|d| d > via) {
                     buf.push((u, x, via));
+                    if self.symmetric {
+                        buf.push((x, u, via));
+                    }
                 }
             }
         }
