@@ -482,7 +482,7 @@ fn hierarchy_pays(g: &WalkGraph, homes: &[Spot], budget_mm: u32) -> bool {
     }
     let avg_settled = s.stats.settled as f64 / k as f64;
     let dijkstra_s = sources.len() as f64 * avg_settled * 30e-9;
-    let hierarchy_s = g.node_count() as f64 * 12e-6;
+    let hierarchy_s = g.node_count() as f64 * 6e-6;
     dijkstra_s > hierarchy_s
 }
 
