@@ -10,6 +10,9 @@ use crate::{Direction, Scratch, SearchStats, Spot, Targets, search};
 /// `(node, distance, group)`: a target group's backward upward search reached the node.
 type BucketEntry = (NodeId, u32, u32);
 
+/// A range of target groups with the bucket entries of their searches.
+type GroupPiece = (std::ops::Range<usize>, (Vec<BucketEntry>, SearchStats));
+
 /// What [`per_residence`] did.
 #[derive(Debug, Clone, Default)]
 pub struct PerResidence {
@@ -253,78 +256,136 @@ impl<T> PerThread<T> {
     }
 }
 
-/// Every source's `(target, dist)` hits, in chunks of `chunk` sources (one
-/// parallel task each): chunk `c` holds the hits of sources `c * chunk..`, one
-/// after another, with the end of each source's run.
-struct Hits {
-    chunk: usize,
-    chunks: Vec<HitChunk>,
+/// Runs `f` over `0..n` in ranges handed out while the work lasts, on every thread
+/// of the pool, and returns each range with its result, in range order.
+///
+/// A thread takes `remaining / (2 · threads)` items at a time, clamped to
+/// `min..=max` ("guided" scheduling): ranges shrink toward the end, so the threads
+/// finish within one small range of each other and the calling thread does not wait
+/// (and fall asleep) while another finishes a long last task; a thread that wakes
+/// late simply takes less. Which ranges there are depends on timing, so `f` must
+/// give every item a result of its own.
+fn guided<T, F>(n: usize, min: usize, max: usize, f: F) -> Vec<(std::ops::Range<usize>, T)>
+where
+    T: Send,
+    F: Fn(std::ops::Range<usize>) -> T + Sync,
+{
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    let next = AtomicUsize::new(0);
+    let threads = rayon::current_num_threads();
+    let mut parts: Vec<(std::ops::Range<usize>, T)> = (0..threads)
+        .into_par_iter()
+        .with_max_len(1)
+        .flat_map_iter(|_| {
+            let mut mine = Vec::new();
+            loop {
+                let seen = next.load(Relaxed);
+                if seen >= n {
+                    break;
+                }
+                let size = ((n - seen) / (2 * threads)).clamp(min.max(1), max.max(1));
+                let start = next.fetch_add(size, Relaxed);
+                if start >= n {
+                    break;
+                }
+                let range = start..(start + size).min(n);
+                mine.push((range.clone(), f(range)));
+            }
+            mine
+        })
+        .collect();
+    parts.sort_unstable_by_key(|p| p.0.start);
+    parts
 }
 
-/// One task's hits: the end of each source's run in `hits`, and the runs.
-struct HitChunk {
+/// Every source's `(target, dist)` hits, in parts of consecutive sources (one
+/// [`guided`] range each): a part holds its sources' hits one after another, with
+/// the end of each source's run.
+struct Hits {
+    parts: Vec<HitPart>,
+    /// For every source, its part.
+    part_of: Vec<u32>,
+}
+
+/// One range's hits: its first source, the end of each source's run in `hits`, and
+/// the runs.
+struct HitPart {
+    first: usize,
     ends: Vec<u32>,
     hits: Vec<(u32, u32)>,
 }
 
 impl Hits {
-    /// Runs `f(source, out)` for every source, in parallel; `f` appends that
-    /// source's hits to `out` and returns its work counters.
+    /// Runs `f(source index, out)` for every source, in parallel, at most `max`
+    /// sources a task; `f` appends that source's hits to `out` and returns its work
+    /// counters.
     fn collect<S, F>(
         sources: &[NodeId],
-        chunk: usize,
+        max: usize,
         state: &PerThread<S>,
         f: F,
     ) -> (Hits, SearchStats)
     where
         S: Send,
-        F: Fn(&mut S, NodeId, &mut Vec<(u32, u32)>) -> SearchStats + Sync + Send,
+        F: Fn(&mut S, usize, &mut Vec<(u32, u32)>) -> SearchStats + Sync + Send,
     {
-        let parts: Vec<(HitChunk, SearchStats)> = sources
-            .par_chunks(chunk)
-            // One task per job: rayon otherwise splits only as far as stealing
-            // demands, and a thread can be left with a long tail of sources.
-            .with_max_len(1)
-            .map(|chunk| {
-                state.with(|state| {
-                    let mut ends = Vec::with_capacity(chunk.len());
-                    let mut out = Vec::new();
-                    let mut stats = SearchStats::default();
-                    for &src in chunk {
-                        stats += f(state, src, &mut out);
-                        ends.push(out.len() as u32);
-                    }
-                    (HitChunk { ends, hits: out }, stats)
-                })
+        let ranges = guided(sources.len(), 1, max, |range| {
+            state.with(|state| {
+                let mut ends = Vec::with_capacity(range.len());
+                let mut out = Vec::new();
+                let mut stats = SearchStats::default();
+                let first = range.start;
+                for i in range {
+                    stats += f(state, i, &mut out);
+                    ends.push(out.len() as u32);
+                }
+                (
+                    HitPart {
+                        first,
+                        ends,
+                        hits: out,
+                    },
+                    stats,
+                )
             })
-            .collect();
+        });
         let mut stats = SearchStats::default();
-        let mut chunks = Vec::with_capacity(parts.len());
-        for (c, s) in parts {
+        let mut parts = Vec::with_capacity(ranges.len());
+        let mut part_of = Vec::with_capacity(sources.len());
+        for (range, (part, s)) in ranges {
             stats += s;
-            chunks.push(c);
+            part_of.extend(std::iter::repeat_n(parts.len() as u32, range.len()));
+            parts.push(part);
         }
-        (Hits { chunk, chunks }, stats)
+        (Hits { parts, part_of }, stats)
     }
 
-    /// Sorts every source's hits by target (each target appears once per source).
+    /// Sorts every source's hits by target (each target appears once per source),
+    /// in parallel over sources (parts differ in size).
     fn sort_runs(&mut self) {
-        self.chunks.par_iter_mut().for_each(|c| {
+        let mut runs: Vec<&mut [(u32, u32)]> = Vec::with_capacity(self.part_of.len());
+        for part in &mut self.parts {
+            let mut rest = &mut part.hits[..];
             let mut start = 0;
-            for &end in &c.ends {
-                c.hits[start..end as usize].sort_unstable();
+            for &end in &part.ends {
+                let (run, tail) = std::mem::take(&mut rest).split_at_mut(end as usize - start);
+                runs.push(run);
+                rest = tail;
                 start = end as usize;
             }
-        });
+        }
+        runs.par_iter_mut()
+            .with_min_len(64)
+            .for_each(|run| run.sort_unstable());
     }
 
     /// The hits of source `i`.
     #[inline]
     fn of(&self, i: usize) -> &[(u32, u32)] {
-        let HitChunk { ends, hits: out } = &self.chunks[i / self.chunk];
-        let j = i % self.chunk;
+        let HitPart { first, ends, hits } = &self.parts[self.part_of[i] as usize];
+        let j = i - first;
         let start = if j == 0 { 0 } else { ends[j - 1] as usize };
-        &out[start..ends[j] as usize]
+        &hits[start..ends[j] as usize]
     }
 }
 
@@ -338,9 +399,15 @@ fn dijkstra_per_source(
     let n = g.node_count();
     let state = PerThread::new(|| (Scratch::new(n), Local::new(targets.len())));
     // Searches of tens of microseconds: small tasks balance the threads.
-    Hits::collect(sources, 8, &state, |(scratch, l), src, out| {
+    Hits::collect(sources, 8, &state, |(scratch, l), i, out| {
         let before = scratch.stats;
-        search(g, Direction::Forward, &[(src, 0)], budget_mm, scratch);
+        search(
+            g,
+            Direction::Forward,
+            &[(sources[i], 0)],
+            budget_mm,
+            scratch,
+        );
         l.begin();
         for &x in scratch.settled() {
             let d = scratch.dist.get_or_max(x as usize);
@@ -382,60 +449,53 @@ fn hierarchy_per_source(
     let min_leg = |k: usize| spots[targets.at_point(k)[0] as usize].leg_mm;
     let scratch = PerThread::new(|| (UpScratch::new(n), Local::new(groups)));
 
-    // Buckets: each task lists (node, dist, group) for its groups; the lists go to
-    // `into_buckets` as they are (no concatenation).
-    let threads = rayon::current_num_threads();
-    let per_task = (groups / (32 * threads)).clamp(1, 64);
-    let pieces: Vec<(Vec<BucketEntry>, SearchStats)> = (0..groups.div_ceil(per_task))
-        .into_par_iter()
-        .with_max_len(1)
-        .map(|task| {
-            let mut out = Vec::new();
-            let mut st = SearchStats::default();
-            scratch.with(|(s, _)| {
-                for k in task * per_task..((task + 1) * per_task).min(groups) {
-                    let leg = min_leg(k);
-                    if leg > budget_mm {
-                        continue;
-                    }
-                    let at = Spot {
-                        leg_mm: 0,
-                        ..spots[targets.at_point(k)[0] as usize]
-                    };
-                    let mut seeds = [(0, 0); 2];
-                    let mut len = 0;
-                    for (node, c, ok) in at.entries(g) {
-                        if ok {
-                            seeds[len] = (node, c);
-                            len += 1;
-                        }
-                    }
-                    let seeds = &seeds[..len];
-                    ch.upward(seeds, true, budget_mm - leg, s);
-                    let settled = ch.settled(s);
-                    out.extend(settled.iter().map(|&(m, d)| (m, d + leg, k as u32)));
-                    st += SearchStats {
-                        searches: 1,
-                        settled: settled.len() as u64,
-                        relaxed: settled.len() as u64,
-                    };
+    // Buckets: each range of groups lists (node, dist, group); the lists go to
+    // `into_buckets` as they are (no concatenation), in group order.
+    let pieces = guided(groups, 1, 64, |range| {
+        let mut out = Vec::new();
+        let mut st = SearchStats::default();
+        scratch.with(|(s, _)| {
+            for k in range {
+                let leg = min_leg(k);
+                if leg > budget_mm {
+                    continue;
                 }
-            });
-            (out, st)
-        })
-        .collect();
+                let at = Spot {
+                    leg_mm: 0,
+                    ..spots[targets.at_point(k)[0] as usize]
+                };
+                let mut seeds = [(0, 0); 2];
+                let mut len = 0;
+                for (node, c, ok) in at.entries(g) {
+                    if ok {
+                        seeds[len] = (node, c);
+                        len += 1;
+                    }
+                }
+                let seeds = &seeds[..len];
+                ch.upward(seeds, true, budget_mm - leg, s);
+                let settled = ch.settled(s);
+                out.extend(settled.iter().map(|&(m, d)| (m, d + leg, k as u32)));
+                st += SearchStats {
+                    searches: 1,
+                    settled: settled.len() as u64,
+                    relaxed: settled.len() as u64,
+                };
+            }
+        });
+        (out, st)
+    });
     let mut bucket_stats = SearchStats::default();
-    for (_, st) in &pieces {
+    for (_, (_, st)) in &pieces {
         bucket_stats += *st;
     }
     let (first, bucket) = into_buckets(&pieces, n);
     drop(pieces);
 
-    // Searches of about a microsecond: about 32 tasks per thread balance the
-    // threads, and at most 64 sources a task keep the scheduling cost small.
-    let chunk = (sources.len() / (32 * rayon::current_num_threads())).clamp(1, 64);
-    let (hits, mut stats) = Hits::collect(sources, chunk, &scratch, |(s, l), src, out| {
-        ch.upward(&[(src, 0)], false, budget_mm, s);
+    // Searches of about a microsecond: at most 64 a task keep the scheduling cost
+    // small.
+    let (hits, mut stats) = Hits::collect(sources, 64, &scratch, |(s, l), i, out| {
+        ch.upward(&[(sources[i], 0)], false, budget_mm, s);
         l.begin();
         let mut scanned = 0u64;
         for &(m, a) in ch.settled(s) {
@@ -474,16 +534,15 @@ fn hierarchy_per_source(
 /// Bucket entries grouped by node, each node's sorted by distance (so a scan can
 /// stop at the first entry beyond the budget): `bucket[first[m]..first[m + 1]]`
 /// holds node m's `(group, dist)` pairs.
-fn into_buckets(
-    pieces: &[(Vec<BucketEntry>, SearchStats)],
-    n: usize,
-) -> (Vec<u32>, Vec<(u32, u32)>) {
+fn into_buckets(pieces: &[GroupPiece], n: usize) -> (Vec<u32>, Vec<(u32, u32)>) {
     // By distance (the sort reads the pieces where they are), then a stable counting
     // sort by node.
-    let len = pieces.iter().map(|p| p.0.len()).sum();
-    let a = radix_sorted(pieces.iter().flat_map(|p| p.0.iter().copied()), len, |e| {
-        e.1
-    });
+    let len = pieces.iter().map(|p| p.1.0.len()).sum();
+    let a = radix_sorted(
+        pieces.iter().flat_map(|p| p.1.0.iter().copied()),
+        len,
+        |e| e.1,
+    );
     let mut first = vec![0u32; n + 1];
     for &(m, _, _) in &a {
         first[m as usize + 1] += 1;
