@@ -271,6 +271,7 @@ where
     F: Fn(std::ops::Range<usize>) -> T + Sync,
 {
     use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    debug_assert!(min <= max);
     let next = AtomicUsize::new(0);
     let threads = rayon::current_num_threads();
     let mut parts: Vec<(std::ops::Range<usize>, T)> = (0..threads)
@@ -629,4 +630,34 @@ pub fn search_many(g: &WalkGraph, sources: &[NodeId], budget_mm: u32) -> SearchS
             a += b;
             a
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whatever the pool and however the ranges fall, they are non-empty, in order,
+    /// and cover `0..n` exactly once.
+    #[test]
+    fn guided_ranges_cover_every_item_once() {
+        for threads in [1, 2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            for n in [0, 1, threads.saturating_sub(1), 7, 1000, 4099] {
+                for (min, max) in [(1, 1), (1, 8), (1, 64), (5, 5)] {
+                    let parts = pool.install(|| guided(n, min, max, |r| r.clone()));
+                    let mut at = 0;
+                    for (range, echoed) in &parts {
+                        assert_eq!(range, echoed);
+                        assert_eq!(range.start, at, "n {n}, {threads} threads");
+                        assert!(!range.is_empty() && range.len() <= max);
+                        at = range.end;
+                    }
+                    assert_eq!(at, n, "n {n}, {threads} threads");
+                }
+            }
+        }
+    }
 }

@@ -244,6 +244,7 @@ proptest! {
             w.2 = w.2.max(1);
         }
         let Some(g) = build(&spec) else { return Ok(()) };
+        prop_assert!(Ch::build(&g).two_way());
         check_ch(&g, budget)?;
     }
 }
@@ -277,9 +278,9 @@ fn check_ch(g: &WalkGraph, budget: u32) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// Both engines on a city large enough for several meeting points and several sources
-/// per task, in pools of 1, 2 and 3 threads: one table (and, for Dijkstra, the same
-/// work counters) whatever the thread count.
+/// Both engines on a city large enough for several meeting points and many sources,
+/// in pools of 1, 2 and 3 threads: one table and the same work counters whatever the
+/// thread count (and however the work was handed out).
 #[test]
 fn results_do_not_depend_on_thread_count() {
     let side = 20;
@@ -319,6 +320,8 @@ fn results_do_not_depend_on_thread_count() {
     };
     let (want, stats) = run(1, None);
     assert!(want.iter().map(Vec::len).sum::<usize>() > 1000);
+    let (want_ch, stats_ch) = run(1, Some(&ch));
+    assert_eq!(want_ch, want, "hierarchy and Dijkstra, 1 thread");
     for threads in [1, 2, 3] {
         assert_eq!(
             run(threads, None),
@@ -326,8 +329,8 @@ fn results_do_not_depend_on_thread_count() {
             "Dijkstra, {threads} threads"
         );
         assert_eq!(
-            run(threads, Some(&ch)).0,
-            want,
+            run(threads, Some(&ch)),
+            (want.clone(), stats_ch.clone()),
             "hierarchy, {threads} threads"
         );
     }
