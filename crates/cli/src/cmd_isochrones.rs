@@ -391,3 +391,69 @@ pub(crate) fn run(global: &Global, a: &IsochronesArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use geo::{Coord, LineString, MultiPolygon, Polygon};
+    use livingcircle_export::round7;
+    use livingcircle_osm::proj::LocalProjection;
+
+    use super::geometry_json;
+
+    fn ring(pts: &[(f64, f64)]) -> LineString {
+        LineString(pts.iter().map(|&(x, y)| Coord { x, y }).collect())
+    }
+
+    /// The hand-written geometry text is valid GeoJSON and holds the same numbers as
+    /// the `geojson` crate's own serialisation of the unprojected, rounded rings
+    /// (one polygon with a hole → Polygon; two → MultiPolygon).
+    #[test]
+    fn geometry_text_equals_geojson_crate() {
+        let proj = LocalProjection::new(106.2309, 38.4872);
+        let outer = ring(&[
+            (0.0, 0.0),
+            (812.37, 0.0),
+            (812.37, 640.004),
+            (-3.5, 640.004),
+            (0.0, 0.0),
+        ]);
+        let hole = ring(&[
+            (100.0, 100.0),
+            (100.0, 200.25),
+            (210.125, 200.25),
+            (100.0, 100.0),
+        ]);
+        let far = ring(&[
+            (-5000.0, -7000.0),
+            (-4900.0, -7000.0),
+            (-4900.0, -6900.0),
+            (-5000.0, -7000.0),
+        ]);
+        let positions = |ls: &LineString| -> Vec<Vec<f64>> {
+            ls.0.iter()
+                .map(|c| {
+                    let [lon, lat] = proj.unproject([c.x, c.y]);
+                    vec![round7(lon), round7(lat)]
+                })
+                .collect()
+        };
+        let one = MultiPolygon(vec![Polygon::new(outer.clone(), vec![hole.clone()])]);
+        let two = MultiPolygon(vec![
+            Polygon::new(outer.clone(), vec![hole.clone()]),
+            Polygon::new(far.clone(), vec![]),
+        ]);
+        let want_one = geojson::Value::Polygon(vec![positions(&outer), positions(&hole)]);
+        let want_two = geojson::Value::MultiPolygon(vec![
+            vec![positions(&outer), positions(&hole)],
+            vec![positions(&far)],
+        ]);
+        for (mp, want) in [(one, want_one), (two, want_two)] {
+            let text = geometry_json(&mp, &proj);
+            let parsed: geojson::Geometry = text.parse().expect("valid GeoJSON geometry");
+            assert_eq!(parsed.value, want, "{text}");
+            let ours: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let theirs = serde_json::to_value(geojson::Geometry::new(want)).unwrap();
+            assert_eq!(ours, theirs);
+        }
+    }
+}
