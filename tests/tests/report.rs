@@ -300,6 +300,17 @@ fn report_language_options_sites_and_opt_out() {
         err.contains("bad.geojson") && err.contains("category"),
         "{err}"
     );
+    // Sites of a category the preset does not have: named, with the valid keys.
+    let other = std::fs::read_to_string(d.join("s/sites.geojson"))
+        .unwrap()
+        .replace("\"category\":\"", "\"category\":\"not_a_key_");
+    std::fs::write(d.join("other.geojson"), other).unwrap();
+    let err = crate::util::fails(d, &["analyze", "--sites", "other.geojson", "--out", "c"]);
+    assert!(
+        err.contains("other.geojson") && err.contains("not_a_key_") && err.contains("valid: "),
+        "{err}"
+    );
+    assert!(!d.join("c/report.html").exists(), "no half-written output");
 }
 
 #[test]

@@ -74,7 +74,7 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
     let sites = a
         .sites
         .as_deref()
-        .map(crate::report::read_sites)
+        .map(|path| crate::report::read_sites(path, &preset))
         .transpose()?;
     let (city, homes, facilities) = inputs(&stages, &preset, &a.osm, &a.places)?;
 

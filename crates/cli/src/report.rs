@@ -5,10 +5,11 @@ use std::path::Path;
 
 use anyhow::Context;
 use geojson::{GeoJson, Value};
+use livingcircle_analysis::Preset;
 use livingcircle_report::ProposedSite;
 
 /// Reads `sites.geojson` as written by `livingcircle site`.
-pub(crate) fn read_sites(path: &Path) -> anyhow::Result<Vec<ProposedSite>> {
+pub(crate) fn read_sites(path: &Path, preset: &Preset) -> anyhow::Result<Vec<ProposedSite>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("{}: cannot read", path.display()))?;
     let gj: GeoJson = text
@@ -30,6 +31,14 @@ pub(crate) fn read_sites(path: &Path) -> anyhow::Result<Vec<ProposedSite>> {
         let category = prop("category").and_then(|v| v.as_str()).ok_or_else(|| {
             bad("no `category` (is this a sites.geojson from `livingcircle site`?)")
         })?;
+        if !preset.categories.iter().any(|c| c.key == category) {
+            let keys: Vec<&str> = preset.categories.iter().map(|c| c.key.as_str()).collect();
+            return Err(bad(&format!(
+                "category `{category}` is not in preset {} (valid: {}); was the file made with another --preset?",
+                preset.name,
+                keys.join(", ")
+            )));
+        }
         out.push(ProposedSite {
             lonlat: [p[0], p[1]],
             category: category.to_owned(),
