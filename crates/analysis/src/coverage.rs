@@ -483,11 +483,7 @@ fn hierarchy_pays(g: &WalkGraph, homes: &[Spot], budget_mm: u32) -> bool {
     }
     let avg_settled = s.stats.settled as f64 / k as f64;
     let dijkstra_s = sources.len() as f64 * avg_settled * 30e-9;
-    let per_node = if g.edges().iter().any(|e| e.oneway) {
-        12e-6
-    } else {
-        6e-6
-    };
+    let per_node = if g.two_way() { 6e-6 } else { 12e-6 };
     let hierarchy_s = g.node_count() as f64 * per_node;
     dijkstra_s > hierarchy_s
 }

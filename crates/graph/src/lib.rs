@@ -158,6 +158,12 @@ impl WalkGraph {
         &self.edges
     }
 
+    /// Whether every edge is walkable both ways (no `oneway:foot`): then every arc has
+    /// its reverse at the same length.
+    pub fn two_way(&self) -> bool {
+        !self.edges.iter().any(|e| e.oneway)
+    }
+
     /// The edge's geometry in `[lon, lat]`, from `u` to `v`.
     pub fn edge_lonlat(&self, e: EdgeId) -> &[[f64; 2]] {
         let e = e as usize;

@@ -43,7 +43,7 @@ mod trace;
 
 use geo::{Area, MultiPolygon};
 use livingcircle_graph::WalkGraph;
-use livingcircle_reach::{EdgeReach, Scratch, Spot, reach_from_spot, stretches_within};
+use livingcircle_reach::{EdgeReach, Scratch, Spot, search_from_spot, stretches_within};
 
 use raster::{Grid, NONE};
 
@@ -272,7 +272,7 @@ pub fn isochrones(
     let Some(&max_t) = opts.thresholds_mm.last() else {
         return Vec::new();
     };
-    reach_from_spot(g, spot, max_t, &mut s.search);
+    search_from_spot(g, spot, max_t, &mut s.search);
     // The snapped point itself, so even a place that reaches nothing gets a disc.
     let own = g.edge_xy(spot.edge);
     let own_len = g.edge(spot.edge).length_mm;

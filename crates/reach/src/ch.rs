@@ -85,13 +85,7 @@ impl Ch {
                 }
             }
         }
-        let symmetric = (0..n).all(|u| {
-            let mut a = out[u].clone();
-            let mut b = inc[u].clone();
-            a.sort_unstable();
-            b.sort_unstable();
-            a == b
-        });
+        let symmetric = g.two_way();
         let mut rem = Remaining {
             out,
             inc,

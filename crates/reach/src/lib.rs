@@ -46,7 +46,7 @@ pub use batch::{
     source_nodes,
 };
 pub use ch::{Ch, UpScratch};
-pub use spots::{EdgeReach, Spot, Targets, reach_from_spot, stretches_within};
+pub use spots::{EdgeReach, Spot, Targets, reach_from_spot, search_from_spot, stretches_within};
 
 use livingcircle_graph::{NodeId, WalkGraph};
 use queue::Queue;
@@ -77,6 +77,18 @@ impl std::ops::AddAssign for SearchStats {
         self.searches += o.searches;
         self.settled += o.settled;
         self.relaxed += o.relaxed;
+    }
+}
+
+impl std::ops::Sub for SearchStats {
+    type Output = SearchStats;
+    /// The work done between two readings of the same counters.
+    fn sub(self, o: Self) -> Self {
+        SearchStats {
+            searches: self.searches - o.searches,
+            settled: self.settled - o.settled,
+            relaxed: self.relaxed - o.relaxed,
+        }
     }
 }
 

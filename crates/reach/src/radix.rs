@@ -31,6 +31,19 @@ pub(crate) fn radix_sorted<T: Copy>(
     a
 }
 
+/// Where each of `n` keys' runs starts in a list ordered by key: `starts[k]..starts[k + 1]`
+/// (compressed sparse rows from unsorted keys, each below `n`).
+pub(crate) fn starts(keys: impl Iterator<Item = u32>, n: usize) -> Vec<u32> {
+    let mut first = vec![0u32; n + 1];
+    for k in keys {
+        first[k as usize + 1] += 1;
+    }
+    for i in 0..n {
+        first[i + 1] += first[i];
+    }
+    first
+}
+
 /// Scatters `from` into `to` by the digit of the key at `shift` (stable).
 fn pass<T: Copy>(
     from: impl Iterator<Item = T> + Clone,
@@ -46,6 +59,7 @@ fn pass<T: Copy>(
     for b in 0..BUCKETS {
         at[b + 1] += at[b];
     }
+    debug_assert_eq!(at[BUCKETS], to.len(), "`len` must be the number of items");
     for x in from {
         let d = digit(&x);
         to[at[d]] = x;

@@ -2,7 +2,7 @@
 
 use livingcircle_graph::{EdgeId, NodeId, WalkGraph};
 
-use crate::radix::radix_sorted;
+use crate::radix::{radix_sorted, starts};
 use crate::{Direction, Scratch, search};
 
 /// A place on the network: a point on an edge plus an off-network leg.
@@ -103,16 +103,6 @@ impl Targets {
         }
         by_node.sort_unstable();
         by_edge.sort_unstable();
-        let csr = |keys: &mut dyn Iterator<Item = u32>, n: usize| {
-            let mut first = vec![0u32; n + 1];
-            for k in keys {
-                first[k as usize + 1] += 1;
-            }
-            for i in 0..n {
-                first[i + 1] += first[i];
-            }
-            first
-        };
         let mut point_members: Vec<u32> = (0..spots.len() as u32).collect();
         point_members.sort_unstable_by_key(|&t| {
             let s = &spots[t as usize];
@@ -131,9 +121,9 @@ impl Targets {
         Targets {
             point_members,
             point_first,
-            node_first: csr(&mut by_node.iter().map(|x| x.0), g.node_count()),
+            node_first: starts(by_node.iter().map(|x| x.0), g.node_count()),
             node_hits: by_node.iter().map(|x| (x.1, x.2)).collect(),
-            edge_first: csr(&mut by_edge.iter().map(|x| x.0), g.edge_count()),
+            edge_first: starts(by_edge.iter().map(|x| x.0), g.edge_count()),
             edge_hits: by_edge.iter().map(|x| x.1).collect(),
             spots,
         }
@@ -203,22 +193,66 @@ pub fn reach_from_spot(
     budget_mm: u32,
     s: &mut Scratch,
 ) -> Vec<EdgeReach> {
-    if spot.leg_mm > budget_mm {
-        s.reset();
-        return Vec::new();
-    }
-    let seeds: Vec<(NodeId, u32)> = spot
-        .exits(g)
-        .into_iter()
-        .filter(|x| x.2)
-        .map(|x| (x.0, x.1))
-        .collect();
-    search(g, Direction::Forward, &seeds, budget_mm, s);
+    search_from_spot(g, spot, budget_mm, s);
     stretches_within(g, spot, s, budget_mm)
 }
 
+/// The bounded search of [`reach_from_spot`] alone: afterwards the scratch holds
+/// the node distances from `spot` (leg included) for [`stretches_within`].
+pub fn search_from_spot(g: &WalkGraph, spot: &Spot, budget_mm: u32, s: &mut Scratch) {
+    if spot.leg_mm > budget_mm {
+        s.reset();
+        return;
+    }
+    search(
+        g,
+        Direction::Forward,
+        &Seeds::usable(spot.exits(g)),
+        budget_mm,
+        s,
+    );
+}
+
+/// The usable `(node, cost)` pairs of a spot's [`Spot::exits`] or [`Spot::entries`],
+/// as search seeds, without allocating.
+pub(crate) struct Seeds {
+    pairs: [(NodeId, u32); 2],
+    len: usize,
+}
+
+impl Seeds {
+    pub(crate) fn usable(ends: [(NodeId, u32, bool); 2]) -> Self {
+        let mut seeds = Seeds {
+            pairs: [(0, 0); 2],
+            len: 0,
+        };
+        for (node, cost, ok) in ends {
+            if ok {
+                seeds.pairs[seeds.len] = (node, cost);
+                seeds.len += 1;
+            }
+        }
+        seeds
+    }
+}
+
+impl IntoIterator for Seeds {
+    type Item = (NodeId, u32);
+    type IntoIter = std::iter::Take<std::array::IntoIter<(NodeId, u32), 2>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.pairs.into_iter().take(self.len)
+    }
+}
+
+impl std::ops::Deref for Seeds {
+    type Target = [(NodeId, u32)];
+    fn deref(&self) -> &Self::Target {
+        &self.pairs[..self.len]
+    }
+}
+
 /// The stretches reached within `budget_mm`, from the node distances of the last
-/// [`reach_from_spot`] search in `s` (which must have used a budget of at least
+/// [`search_from_spot`] (or [`reach_from_spot`]) in `s` (which must have used a budget of at least
 /// `budget_mm`, from the same spot).
 pub fn stretches_within(g: &WalkGraph, spot: &Spot, s: &Scratch, budget_mm: u32) -> Vec<EdgeReach> {
     let mut out = Vec::new();
@@ -288,16 +322,8 @@ fn sort_stretches(v: &mut Vec<EdgeReach>) {
     *v = radix_sorted(v.iter().copied(), v.len(), |r| r.edge);
     // Fractions are in 0..=1, where f64 bit patterns order like the values.
     let key = |r: &EdgeReach| (r.start.to_bits(), r.end.to_bits());
-    let mut i = 0;
-    while i < v.len() {
-        let mut j = i + 1;
-        while j < v.len() && v[j].edge == v[i].edge {
-            j += 1;
-        }
-        if j - i > 1 {
-            v[i..j].sort_unstable_by_key(key);
-        }
-        i = j;
+    for run in v.chunk_by_mut(|a, b| a.edge == b.edge) {
+        run.sort_unstable_by_key(key);
     }
 }
 

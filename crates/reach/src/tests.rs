@@ -320,6 +320,24 @@ fn results_do_not_depend_on_thread_count() {
     };
     let (want, stats) = run(1, None);
     assert!(want.iter().map(Vec::len).sum::<usize>() > 1000);
+    // The bench's plain batch: its counters are the sum of one search per node.
+    let nodes: Vec<u32> = (0..g.node_count() as u32).collect();
+    let mut one = Scratch::new(g.node_count());
+    for &v in &nodes {
+        search(&g, Direction::Forward, &[(v, 0)], 300_000, &mut one);
+    }
+    assert!(one.stats.settled > 0);
+    for threads in [1, 2, 3] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        assert_eq!(
+            pool.install(|| search_many(&g, &nodes, 300_000)),
+            one.stats,
+            "search_many, {threads} threads"
+        );
+    }
     let (want_ch, stats_ch) = run(1, Some(&ch));
     assert_eq!(want_ch, want, "hierarchy and Dijkstra, 1 thread");
     for threads in [1, 2, 3] {
