@@ -291,7 +291,6 @@ pub fn analyze(
     } else {
         ((None, 0.0), snap_all())
     };
-    let spot = |s: &Snap| Spot::from(s);
     let target_fac: Vec<usize> = (0..facilities.len())
         .filter(|&i| fac_snaps[i].is_some())
         .collect();
@@ -299,7 +298,7 @@ pub fn analyze(
         g,
         target_fac
             .iter()
-            .map(|&i| spot(fac_snaps[i].as_ref().expect("snapped")))
+            .map(|&i| Spot::from(fac_snaps[i].as_ref().expect("snapped")))
             .collect(),
     );
     let target_cat: Vec<usize> = target_fac.iter().map(|&i| facilities[i].category).collect();
@@ -308,7 +307,7 @@ pub fn analyze(
         .collect();
     let home_spots: Vec<Spot> = home_idx
         .iter()
-        .map(|&i| spot(home_snaps[i].as_ref().expect("snapped")))
+        .map(|&i| Spot::from(home_snaps[i].as_ref().expect("snapped")))
         .collect();
     let t1 = std::time::Instant::now();
     let use_ch = match opts.engine {

@@ -344,7 +344,6 @@ pub fn facilities_from_places(
             format!("feature {}", i + 1)
         }
     };
-    let keys: Vec<&str> = preset.categories.iter().map(|c| c.key.as_str()).collect();
     places
         .into_iter()
         .enumerate()
@@ -353,20 +352,12 @@ pub fn facilities_from_places(
                 return Err(err(
                     path,
                     Some(item(i)),
-                    format!("no category; valid: {}", keys.join(", ")),
+                    format!("no category; valid: {}", preset.category_keys()),
                 ));
             };
-            let Some(c) = keys.iter().position(|k| k == cat) else {
-                return Err(err(
-                    path,
-                    Some(item(i)),
-                    format!(
-                        "unknown category `{cat}` for preset {}; valid: {}",
-                        preset.origin,
-                        keys.join(", ")
-                    ),
-                ));
-            };
+            let c = preset
+                .category_index(cat)
+                .map_err(|m| err(path, Some(item(i)), m))?;
             Ok(Facility {
                 category: c,
                 name: p.name,

@@ -37,6 +37,17 @@ pub fn r1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0 + 0.0
 }
 
+/// Degrees rounded to 7 decimals (about 1 cm): the precision of every coordinate
+/// the project writes.
+pub fn round7(x: f64) -> f64 {
+    (x * 1e7).round() / 1e7
+}
+
+/// Millimetres as metres rounded to 0.1.
+pub fn m1(mm: u32) -> f64 {
+    (f64::from(mm) / 100.0).round() / 10.0
+}
+
 /// `part` as a percentage of `whole`, rounded to 0.1 (0 when `whole` is 0): the
 /// one rounding every summary, layer and report uses, so they agree to the digit.
 pub fn pct(part: f64, whole: f64) -> f64 {

@@ -112,6 +112,27 @@ struct RawCategory {
 }
 
 impl Preset {
+    /// The index of the category `key`; otherwise a message naming it, the preset
+    /// (by origin) and the valid keys — the one wording every input check uses.
+    pub fn category_index(&self, key: &str) -> Result<usize, String> {
+        self.categories
+            .iter()
+            .position(|c| c.key == key)
+            .ok_or_else(|| {
+                format!(
+                    "unknown category `{key}` for preset {}; valid: {}",
+                    self.origin,
+                    self.category_keys()
+                )
+            })
+    }
+
+    /// The category keys, comma-separated.
+    pub fn category_keys(&self) -> String {
+        let keys: Vec<&str> = self.categories.iter().map(|c| c.key.as_str()).collect();
+        keys.join(", ")
+    }
+
     /// Names of the built-in presets.
     pub fn builtin_names() -> Vec<&'static str> {
         BUILTIN.iter().map(|(n, _)| *n).collect()

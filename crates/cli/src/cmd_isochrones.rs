@@ -163,11 +163,11 @@ fn feature(
     p.insert("area_m2".into(), json!(iso.area_m2.round()));
     p.insert(
         "network_m".into(),
-        json!((iso.network_m * 10.0).round() / 10.0),
+        json!(livingcircle_analysis::r1(iso.network_m)),
     );
     p.insert(
         "population".into(),
-        json!((population * 10.0).round() / 10.0 + 0.0),
+        json!(livingcircle_analysis::r1(population)),
     );
     for (c, cat) in job.preset.categories.iter().enumerate() {
         p.insert(format!("{}_count", cat.key), json!(counts[c]));
@@ -186,11 +186,10 @@ pub(crate) fn write_isochrones(
     let t0 = Instant::now();
     let g = job.graph;
     let proj = *g.projection();
-    let spot = |s: &Snap| Spot::from(s);
     // What a polygon counts: residences and facilities whose snapped point is reached.
     let at_network = |s: &Snap| Spot {
         leg_mm: 0,
-        ..spot(s)
+        ..Spot::from(s)
     };
     // Indexed for counting: (index into the places, spot), snapped ones only.
     let indexed = |snaps: &[Option<Snap>]| -> Vec<(usize, Spot)> {
@@ -227,7 +226,7 @@ pub(crate) fn write_isochrones(
         let results: Vec<Option<Vec<String>>> = chunk
             .par_iter()
             .map(|o| {
-                let spot = spot(o.snap.as_ref()?);
+                let spot = Spot::from(o.snap.as_ref()?);
                 scratch.with(|(s, hbest, fbest)| {
                     let isos = isochrones(g, &spot, &job.options, s);
                     // Distance to each reached residence / facility point.

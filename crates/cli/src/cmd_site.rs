@@ -19,15 +19,9 @@ use crate::progress::Stages;
 pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
     let t_start = Instant::now();
     let preset = Preset::load(&a.preset)?;
-    let Some(category) = preset.categories.iter().position(|c| c.key == a.category) else {
-        let keys: Vec<&str> = preset.categories.iter().map(|c| c.key.as_str()).collect();
-        anyhow::bail!(
-            "unknown category `{}` for preset {}; valid: {}",
-            a.category,
-            preset.name,
-            keys.join(", ")
-        );
-    };
+    let category = preset
+        .category_index(&a.category)
+        .map_err(anyhow::Error::msg)?;
     let speed_kmh = speed(&a.speed, &preset);
     ensure_dir(&a.out)?;
     let stages = Stages::new(global.quiet || a.json);

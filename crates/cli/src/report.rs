@@ -31,14 +31,9 @@ pub(crate) fn read_sites(path: &Path, preset: &Preset) -> anyhow::Result<Vec<Pro
         let category = prop("category").and_then(|v| v.as_str()).ok_or_else(|| {
             bad("no `category` (is this a sites.geojson from `livingcircle site`?)")
         })?;
-        if !preset.categories.iter().any(|c| c.key == category) {
-            let keys: Vec<&str> = preset.categories.iter().map(|c| c.key.as_str()).collect();
-            return Err(bad(&format!(
-                "category `{category}` is not in preset {} (valid: {}); was the file made with another --preset?",
-                preset.name,
-                keys.join(", ")
-            )));
-        }
+        preset
+            .category_index(category)
+            .map_err(|m| bad(&format!("{m} (was the file made with another --preset?)")))?;
         out.push(ProposedSite {
             lonlat: [p[0], p[1]],
             category: category.to_owned(),

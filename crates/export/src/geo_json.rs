@@ -6,11 +6,7 @@ use std::path::Path;
 
 use crate::{AtomicFile, Error};
 
-/// Rounds a coordinate to 7 decimals (about 1 cm), as RFC 7946 recommends.
-#[inline]
-pub fn round7(x: f64) -> f64 {
-    (x * 1e7).round() / 1e7
-}
+pub use livingcircle_analysis::round7;
 
 /// Writes a FeatureCollection one feature at a time, atomically.
 pub struct FeatureSink {

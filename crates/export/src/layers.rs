@@ -1,7 +1,7 @@
 //! The analysis layers: residences, facilities, gap cells, unsnapped places.
 
 use geojson::{JsonObject, Value};
-use livingcircle_analysis::{Analysis, Facility, Home, Preset, level_ok};
+use livingcircle_analysis::{Analysis, Facility, Home, Preset, level_ok, m1, r1};
 use serde_json::{Value as J, json};
 use std::io::Write;
 use std::path::Path;
@@ -9,14 +9,10 @@ use std::path::Path;
 use crate::geo_json::pos;
 use crate::{Error, FeatureSink, write_atomic};
 
-fn m1(mm: u32) -> f64 {
-    (f64::from(mm) / 100.0).round() / 10.0
-}
-
 fn snap_props(p: &mut JsonObject, snap: Option<&livingcircle_analysis::Snap>) {
     match snap {
         Some(s) => {
-            p.insert("snap_m".into(), json!((s.dist_m * 10.0).round() / 10.0));
+            p.insert("snap_m".into(), json!(r1(s.dist_m)));
             p.insert("edge".into(), json!(s.edge));
             p.insert("edge_offset_m".into(), json!(m1(s.offset_mm)));
         }
@@ -102,10 +98,7 @@ pub fn write_facilities(
         p.insert("origin".into(), json!(f.origin.as_str()));
         snap_props(&mut p, r.snap.as_ref());
         p.insert("residents".into(), json!(r.residents));
-        p.insert(
-            "population".into(),
-            json!((r.population * 10.0).round() / 10.0),
-        );
+        p.insert("population".into(), json!(r1(r.population)));
         sink.push(Value::Point(pos(f.lonlat)), p)?;
     }
     sink.finish()
@@ -144,10 +137,7 @@ pub fn write_gaps(path: &Path, preset: &Preset, a: &Analysis) -> Result<(), Erro
         p.insert("h3".into(), json!(g.cell.to_string()));
         p.insert("category".into(), json!(preset.categories[g.category].key));
         p.insert("residents_missing".into(), json!(g.residents_missing));
-        p.insert(
-            "population_missing".into(),
-            json!((g.population_missing * 10.0).round() / 10.0),
-        );
+        p.insert("population_missing".into(), json!(r1(g.population_missing)));
         p.insert("nearest_m".into(), json!(g.nearest_mm.map(m1)));
         sink.push(Value::Polygon(vec![ring.into_iter().map(pos).collect()]), p)?;
     }

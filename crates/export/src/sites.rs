@@ -73,10 +73,7 @@ pub fn write_site_coverage(path: &Path, homes: &[Home], plan: &Plan) -> Result<(
             p.insert("name".into(), json!(h.name));
             p.insert("population".into(), json!(h.population));
             p.insert("rank".into(), json!(s.rank));
-            p.insert(
-                "distance_m".into(),
-                json!((f64::from(mm) / 100.0).round() / 10.0),
-            );
+            p.insert("distance_m".into(), json!(livingcircle_analysis::m1(mm)));
             sink.push(Value::Point(pos(h.lonlat)), p)?;
         }
     }

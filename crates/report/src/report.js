@@ -459,7 +459,6 @@
     container.innerHTML = ""; container.appendChild(s);
   }
   function charts() {
-    const c = D.counts;
     const colors = ["#2b6cb0", "#90cdf4"];
     bars(document.getElementById("chart-coverage"),
       D.categories.map((cat) => [catName(cat) + " (" + fmt(cat.threshold_m) + " m)", [cat.population_pct, cat.residences_pct]]),

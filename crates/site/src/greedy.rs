@@ -149,7 +149,7 @@ fn take(sets: &ReachSets, c: usize, g: u64, covered: &mut [bool]) -> Pick {
 /// Coverage is submodular, so a gain computed in an earlier round is an upper bound
 /// of the current one: a candidate popped from the max-heap with a gain computed in
 /// this round beats every other candidate without evaluating them. The result is the
-/// plain greedy's ([`greedy_plain`]), which covers at least (1 − 1/e) ≈ 63.2 % of
+/// plain greedy's (`greedy_plain`, kept for the tests), which covers at least (1 − 1/e) ≈ 63.2 % of
 /// the best possible `k`-subset's weight (Nemhauser, Wolsey and Fisher 1978).
 pub fn greedy_celf(
     sets: &ReachSets,

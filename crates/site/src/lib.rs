@@ -29,7 +29,7 @@ mod greedy;
 pub use greedy::{Pick, ReachSets, Stop, greedy_celf};
 
 use livingcircle_analysis::input::UserPlace;
-use livingcircle_analysis::{Analysis, Home};
+use livingcircle_analysis::{Analysis, Home, round7};
 use livingcircle_graph::{NodeId, WalkGraph};
 use livingcircle_reach::{Direction, Scratch, Spot, Targets, per_residence, search};
 use livingcircle_snap::{Snap, Snapper};
@@ -150,10 +150,6 @@ pub struct Plan {
     pub stop: Stop,
     /// Seconds: snapping candidates, reach sets, greedy, per-site distances.
     pub seconds: [f64; 4],
-}
-
-fn round7(x: f64) -> f64 {
-    (x * 1e7).round() / 1e7
 }
 
 /// A snapped candidate: its index, the point that decided, the snap.
