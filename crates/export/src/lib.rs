@@ -37,12 +37,13 @@ use std::path::{Path, PathBuf};
 #[non_exhaustive]
 pub enum Error {
     /// The file could not be created, written or renamed.
-    #[error("{path}: {cause}")]
+    #[error("{path}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The cause (in the message, so not also chained as a source).
-        cause: std::io::Error,
+        /// The cause (chained as the source, not repeated in the message:
+        /// `{:#}` in anyhow, or walking `source()`, shows it once).
+        source: std::io::Error,
     },
 }
 
@@ -50,7 +51,7 @@ impl Error {
     fn io(path: &Path, source: std::io::Error) -> Self {
         Error::Io {
             path: path.to_owned(),
-            cause: source,
+            source,
         }
     }
 }

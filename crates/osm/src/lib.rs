@@ -32,12 +32,12 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum Error {
     /// The file could not be opened or read.
-    #[error("{path}: {cause}")]
+    #[error("{path}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The cause (in the message, so not also chained as a source).
-        cause: std::io::Error,
+        /// The cause (chained as the source, not repeated in the message).
+        source: std::io::Error,
     },
     /// The path is a directory or another non-file.
     #[error("{0}: is a directory, not an .osm.pbf file")]
@@ -46,12 +46,12 @@ pub enum Error {
     #[error("{0}: the file is empty")]
     Empty(PathBuf),
     /// The file is not a valid (or is a truncated) OSM PBF.
-    #[error("{path}: not a valid .osm.pbf (corrupt or truncated): {cause}")]
+    #[error("{path}: not a valid .osm.pbf (corrupt or truncated)")]
     Pbf {
         /// The file.
         path: PathBuf,
-        /// The decoder's error (in the message, so not also chained as a source).
-        cause: osmpbf::Error,
+        /// The decoder's error (chained as the source, not repeated in the message).
+        source: osmpbf::Error,
     },
     /// The file decodes but is not an OSM PBF.
     #[error("{0}: not an .osm.pbf file: {1}")]

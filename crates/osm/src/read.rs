@@ -694,13 +694,32 @@ impl Error {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
         Error::Io {
             path: PathBuf::from(path),
-            cause: source,
+            source,
         }
     }
     pub(crate) fn pbf(path: &Path, source: osmpbf::Error) -> Self {
         Error::Pbf {
             path: PathBuf::from(path),
-            cause: source,
+            source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file error names the file and chains the cause as its source, so a printer
+    /// of the chain (`{:#}` in anyhow) shows the cause once, and callers can inspect it.
+    #[test]
+    fn file_errors_chain_their_cause() {
+        let path = Path::new("/definitely/not/here.osm.pbf");
+        let e = read(path, &ReadOptions::default()).unwrap_err();
+        let source = std::error::Error::source(&e).expect("the io error is the source");
+        let io = source
+            .downcast_ref::<std::io::Error>()
+            .expect("an io::Error");
+        assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+        assert_eq!(e.to_string(), "/definitely/not/here.osm.pbf");
     }
 }
