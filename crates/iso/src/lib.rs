@@ -45,7 +45,7 @@ use geo::{Area, MultiPolygon};
 use livingcircle_graph::WalkGraph;
 use livingcircle_reach::{EdgeReach, Scratch, Spot, search_from_spot, stretches_within};
 
-use raster::{Grid, NONE};
+use raster::Grid;
 
 /// Settings for [`isochrones`].
 #[derive(Debug, Clone, PartialEq)]
@@ -390,7 +390,8 @@ pub fn isochrones(
             let [ex0, ey0, ex1, ey1] = grid.extent_upto(kk).unwrap_or([0, 0, 0, 0]);
             let inside = |x: usize, y: usize| {
                 let l = grid.at(x + ex0, y + ey0);
-                l != NONE && if opts.rings { l == kk } else { l <= kk }
+                // Rings only: nested areas returned above.
+                l == kk
             };
             let shape = trace::polygons(
                 ex1 - ex0 + 1,
@@ -400,7 +401,7 @@ pub fn isochrones(
                 grid.cell,
                 &inside,
             );
-            let network = if opts.rings && k > 0 {
+            let network = if k > 0 {
                 network_m[k] - network_m[k - 1]
             } else {
                 network_m[k]
