@@ -73,13 +73,7 @@ mod tests {
 
     #[test]
     fn equals_a_stable_comparison_sort() {
-        let mut seed = 7u64;
-        let mut rnd = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rnd = crate::reference::xorshift(7);
         for &max in &[1u64, 3, 2_047, 2_048, 5_000_000, u64::from(u32::MAX) + 1] {
             // (key, original position): stability shows in the positions.
             let v: Vec<(u32, u32)> = (0..5_000).map(|i| ((rnd() % max) as u32, i)).collect();

@@ -1,4 +1,5 @@
-//! A naive reference Dijkstra (test oracle only): O(V^2), no heap, no budget tricks.
+//! Test oracles and helpers: a naive reference Dijkstra (O(V^2), no heap, no budget
+//! tricks) and a seeded xorshift for test data.
 
 use livingcircle_graph::{NodeId, WalkGraph};
 
@@ -33,4 +34,14 @@ pub(crate) fn dijkstra(g: &WalkGraph, seeds: &[(NodeId, u32)], backward: bool) -
         }
     }
     dist
+}
+
+/// A seeded xorshift64 generator of test data (not for anything else).
+pub(crate) fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
 }

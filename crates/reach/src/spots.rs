@@ -335,13 +335,7 @@ mod sort_tests {
     /// edge (many stretches on few edges).
     #[test]
     fn stretches_sort_by_edge_then_start_then_end() {
-        let mut seed = 99u64;
-        let mut rnd = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rnd = crate::reference::xorshift(99);
         let mut v: Vec<EdgeReach> = (0..3_000)
             .map(|_| {
                 let a = (rnd() % 1_000) as f64 / 1_000.0;
