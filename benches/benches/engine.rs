@@ -20,7 +20,7 @@ fn graphs() -> Vec<(String, WalkGraph)> {
     let d = read(&data("munchen.osm.pbf"), &ReadOptions::default()).expect("bundled city");
     v.push((
         "munchen".into(),
-        WalkGraph::build(&d.ways, &BuildOptions::default())
+        WalkGraph::from_network(&d.network, &BuildOptions::default())
             .expect("graph")
             .0,
     ));

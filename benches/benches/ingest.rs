@@ -15,7 +15,7 @@ fn ingest(c: &mut Criterion) {
         let bytes = std::fs::metadata(&path).expect("file").len();
         // Checked once, outside the timed loop.
         let d = read(&path, &ReadOptions::default()).expect("reads");
-        let (g, _) = WalkGraph::build(&d.ways, &BuildOptions::default()).expect("builds");
+        let (g, _) = WalkGraph::from_network(&d.network, &BuildOptions::default()).expect("builds");
         assert!(g.node_count() > 1000, "{name}");
         group.throughput(Throughput::Bytes(bytes));
         group.bench_function(format!("{name}/read"), |b| {
@@ -30,7 +30,7 @@ fn ingest(c: &mut Criterion) {
         group.bench_function(format!("{name}/read+build"), |b| {
             b.iter(|| {
                 let d = read(&path, &ReadOptions::default()).expect("reads");
-                WalkGraph::build(&d.ways, &BuildOptions::default()).expect("builds")
+                WalkGraph::from_network(&d.network, &BuildOptions::default()).expect("builds")
             });
         });
     }

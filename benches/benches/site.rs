@@ -77,7 +77,7 @@ fn site(c: &mut Criterion) {
     }
     if wanted("munchen") {
         let d = read(&data("munchen.osm.pbf"), &ReadOptions::default()).expect("bundled city");
-        let g = WalkGraph::build(&d.ways, &BuildOptions::default())
+        let g = WalkGraph::from_network(&d.network, &BuildOptions::default())
             .expect("graph")
             .0;
         let homes = homes_from_osm(&d);

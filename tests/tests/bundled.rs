@@ -101,21 +101,16 @@ fn walk_segments_match_the_oracle() {
     for city in ["munchen", "nanjing"] {
         let want = oracle(city);
         let d = read(&data(&format!("{city}.osm.pbf")), &ReadOptions::default()).unwrap();
-        let segs: usize = d
-            .ways
-            .iter()
-            .map(|w| w.nodes.windows(2).filter(|p| p[0] != p[1]).count())
+        let n = &d.network;
+        let segs: usize = (0..n.piece_count())
+            .map(|i| n.piece_refs(i).windows(2).filter(|p| p[0] != p[1]).count())
             .sum();
         assert_eq!(
             segs as u64,
             want["walk_segments"].as_u64().unwrap(),
             "{city}"
         );
-        let mut ids: Vec<i64> = d
-            .ways
-            .iter()
-            .flat_map(|w| w.nodes.iter().copied())
-            .collect();
+        let mut ids: Vec<i64> = n.refs.iter().map(|&r| n.node_osm[r as usize]).collect();
         ids.sort_unstable();
         ids.dedup();
         assert_eq!(

@@ -31,7 +31,7 @@ fn graph_osm_nodes(fixture: &str, rules: WalkRules, build: BuildOptions) -> (Wal
         ..ReadOptions::default()
     };
     let d = read(&data(&format!("fixtures/{fixture}.osm.pbf")), &opts).expect("fixture reads");
-    let (g, _) = WalkGraph::build(&d.ways, &build).expect("graph");
+    let (g, _) = WalkGraph::from_network(&d.network, &build).expect("graph");
     let mut ids: Vec<i64> = (0..g.node_count() as u32)
         .map(|n| g.node_osm_id(n))
         .collect();

@@ -71,7 +71,7 @@ fn points_file_gives_nested_valid_layers_and_lists_unsnapped_points() {
 #[test]
 fn every_residence_of_the_bundled_city_nests_5_in_10_in_15() {
     let d = read(&data("munchen.osm.pbf"), &ReadOptions::default()).unwrap();
-    let (g, _) = WalkGraph::build(&d.ways, &BuildOptions::default()).unwrap();
+    let (g, _) = WalkGraph::from_network(&d.network, &BuildOptions::default()).unwrap();
     let snapper = Snapper::new(&g);
     let homes = homes_from_osm(&d);
     let speed_mm_per_min = 4.8 * 1000.0 / 60.0 * 1000.0;
@@ -145,7 +145,7 @@ fn analyze_writes_isochrones_beside_the_other_layers() {
 fn bundled_city_sample_matches_the_exact_buffered_union() {
     use geo::{BooleanOps, Buffer, Coord, LineString, MultiLineString};
     let d = read(&data("munchen.osm.pbf"), &ReadOptions::default()).unwrap();
-    let (g, _) = WalkGraph::build(&d.ways, &BuildOptions::default()).unwrap();
+    let (g, _) = WalkGraph::from_network(&d.network, &BuildOptions::default()).unwrap();
     let snapper = Snapper::new(&g);
     let homes = homes_from_osm(&d);
     let mm_per_min = 4.8 * 1000.0 / 60.0 * 1000.0;

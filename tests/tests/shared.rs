@@ -11,7 +11,7 @@ use crate::util::shared_extracts;
 fn every_shared_extract_loads_and_builds() {
     for p in shared_extracts() {
         let d = read(&p, &ReadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
-        let (g, r) = WalkGraph::build(&d.ways, &BuildOptions::default())
+        let (g, r) = WalkGraph::from_network(&d.network, &BuildOptions::default())
             .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         assert!(g.node_count() > 100, "{}", p.display());
         assert_eq!(r.nodes as usize, g.node_count());
@@ -39,7 +39,7 @@ fn per_residence_equals_multi_source_and_threads_do_not_matter() {
             },
         )
         .unwrap();
-        let (g, _) = WalkGraph::build(&d.ways, &BuildOptions::default()).unwrap();
+        let (g, _) = WalkGraph::from_network(&d.network, &BuildOptions::default()).unwrap();
         let homes = homes_from_osm(&d);
         let facilities = facilities_from_osm(&preset, &d.features);
         let run = |threads| {

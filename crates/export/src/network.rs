@@ -62,8 +62,8 @@ pub fn write_network_geojson(g: &WalkGraph, path: &Path) -> Result<(), Error> {
         props.insert("u".into(), json!(e.u));
         props.insert("v".into(), json!(e.v));
         props.insert("length_m".into(), json!(f64::from(e.length_mm) / 1000.0));
-        props.insert("highway".into(), json!(e.highway));
-        props.insert("name".into(), json!(e.name));
+        props.insert("highway".into(), json!(g.edge_highway(i as u32)));
+        props.insert("name".into(), json!(g.edge_name(i as u32)));
         props.insert("osm_way".into(), json!(e.way_id));
         props.insert("oneway".into(), json!(e.oneway));
         sink.push(Value::LineString(coords), props)?;

@@ -1,8 +1,7 @@
 //! Building the graph from walkable ways.
 
 use livingcircle_osm::proj::{LocalProjection, haversine_m};
-use livingcircle_osm::{WalkWay, rules::FootDirection};
-use petgraph::graph::{DiGraph, NodeIndex};
+use livingcircle_osm::{WalkNetwork, WalkWay, rules::FootDirection};
 use petgraph::unionfind::UnionFind;
 use rayon::prelude::*;
 
@@ -48,40 +47,48 @@ struct Seg {
     piece: u32,
 }
 
+/// An edge while building: its geometry is `coords[start..start + len]`, read
+/// backwards when `reversed`.
 struct RawEdge {
     u: u32,
     v: u32,
     length_m: f64,
     oneway: bool,
+    reversed: bool,
     piece: u32,
-    coords: Vec<[f64; 2]>,
+    start: u32,
+    len: u32,
 }
 
 impl WalkGraph {
+    /// Builds the graph from one [`WalkWay`] per piece (tests and synthetic cities);
+    /// see [`WalkGraph::from_network`].
+    ///
+    /// # Errors
+    /// [`Error::NoWalkableWays`] when `ways` hold no segment.
+    pub fn build(ways: &[WalkWay], opts: &BuildOptions) -> Result<(WalkGraph, BuildReport), Error> {
+        Self::from_network(&WalkNetwork::from_ways(ways), opts)
+    }
+
     /// Builds the graph. Parallel edges are kept (each has its own geometry, which
     /// snapping and isochrones need); the search simply relaxes both.
     ///
     /// # Errors
-    /// [`Error::NoWalkableWays`] when `ways` hold no segment.
+    /// [`Error::NoWalkableWays`] when the network holds no segment.
     ///
     /// # Complexity
-    /// O(S log S) for S segments.
-    pub fn build(ways: &[WalkWay], opts: &BuildOptions) -> Result<(WalkGraph, BuildReport), Error> {
-        // Compact ids for every OSM node used.
-        let mut ids: Vec<i64> = ways.iter().flat_map(|w| w.nodes.iter().copied()).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let local = |id: i64| ids.binary_search(&id).expect("node of a way") as u32;
-        let mut coord = vec![[0.0; 2]; ids.len()];
-        let mut segs = Vec::new();
-        let mut keep = vec![false; ids.len()];
-        // A node is kept when it is a junction or a dead end (degree other than 2).
-        for (p, w) in ways.iter().enumerate() {
-            let l: Vec<u32> = w.nodes.iter().map(|&id| local(id)).collect();
-            for (i, &n) in l.iter().enumerate() {
-                coord[n as usize] = w.coords[i];
-            }
-            for pair in l.windows(2) {
+    /// O(S + N log N + E log E) for S segments, N kept nodes and E edges; the sorts
+    /// are of nodes (Hilbert order) and edges, not of segments.
+    pub fn from_network(
+        net: &WalkNetwork,
+        opts: &BuildOptions,
+    ) -> Result<(WalkGraph, BuildReport), Error> {
+        let ids = &net.node_osm;
+        let coord = &net.node_lonlat;
+        let n_local = ids.len();
+        let mut segs = Vec::with_capacity(net.refs.len());
+        for p in 0..net.piece_count() {
+            for pair in net.piece_refs(p).windows(2) {
                 if pair[0] == pair[1] {
                     continue;
                 }
@@ -95,7 +102,7 @@ impl WalkGraph {
         if segs.is_empty() {
             return Err(Error::NoWalkableWays);
         }
-        let n_local = ids.len();
+        let direction = |piece: u32| net.pieces[piece as usize].direction;
         // Incidence lists (CSR) of segments per node.
         let mut deg = vec![0u32; n_local + 1];
         for s in &segs {
@@ -114,28 +121,24 @@ impl WalkGraph {
                 fill[n as usize] += 1;
             }
         }
+        drop(fill);
         // Junctions, way ends and nodes next to one-way pieces stay; the rest of the
         // degree-2 nodes are contracted away.
-        for (n, k) in keep.iter_mut().enumerate() {
-            if deg[n] != 2 {
-                *k = true;
-            }
-        }
-        for (n, k) in keep.iter_mut().enumerate() {
-            if *k {
-                continue;
-            }
-            let (s1, s2) = (
-                &segs[inc[first[n] as usize] as usize],
-                &segs[inc[first[n] as usize + 1] as usize],
-            );
-            if s1.piece != s2.piece
-                && (ways[s1.piece as usize].direction != FootDirection::Both
-                    || ways[s2.piece as usize].direction != FootDirection::Both)
-            {
-                *k = true;
-            }
-        }
+        let mut keep: Vec<bool> = (0..n_local)
+            .map(|n| {
+                if deg[n] != 2 {
+                    return true;
+                }
+                let (s1, s2) = (
+                    &segs[inc[first[n] as usize] as usize],
+                    &segs[inc[first[n] as usize + 1] as usize],
+                );
+                s1.piece != s2.piece
+                    && (direction(s1.piece) != FootDirection::Both
+                        || direction(s2.piece) != FootDirection::Both)
+            })
+            .collect();
+        drop(deg);
 
         // Segment lengths, in parallel (the trigonometry dominates the build).
         let seg_len: Vec<f64> = segs
@@ -143,69 +146,71 @@ impl WalkGraph {
             .with_min_len(4096)
             .map(|s| haversine_m(coord[s.a as usize], coord[s.b as usize]))
             .collect();
-        // Walk the chains.
+        // Walk the chains; their node sequences go into one flat list.
         let mut used = vec![false; segs.len()];
         let mut raw: Vec<RawEdge> = Vec::new();
-        let walk_from =
-            |start: u32, seg0: u32, keep: &[bool], used: &mut Vec<bool>, raw: &mut Vec<RawEdge>| {
-                let mut coords = vec![coord[start as usize]];
-                let mut per_piece: Vec<(u32, f64)> = Vec::new();
-                let mut length_m = 0.0;
-                let mut oneway = false;
-                let mut cur = start;
-                let mut seg = seg0;
-                loop {
-                    used[seg as usize] = true;
-                    let s = &segs[seg as usize];
-                    let next = if s.a == cur { s.b } else { s.a };
-                    let forward_in_way = s.a == cur;
-                    let d = seg_len[seg as usize];
-                    length_m += d;
-                    match per_piece.last_mut() {
-                        Some((p, l)) if *p == s.piece => *l += d,
-                        _ => per_piece.push((s.piece, d)),
-                    }
-                    match ways[s.piece as usize].direction {
-                        FootDirection::Both => {}
-                        FootDirection::Forward => oneway = true,
-                        FootDirection::Backward => oneway = true,
-                    }
-                    // A one-way chain lies within one piece; remember its orientation.
-                    let dir = ways[s.piece as usize].direction;
-                    let reversed = (dir == FootDirection::Forward && !forward_in_way)
-                        || (dir == FootDirection::Backward && forward_in_way);
-                    coords.push(coord[next as usize]);
-                    cur = next;
-                    if keep[cur as usize] {
-                        let piece = per_piece
-                            .iter()
-                            .fold(
-                                (u32::MAX, -1.0),
-                                |best, &(p, l)| if l > best.1 { (p, l) } else { best },
-                            )
-                            .0;
-                        let mut e = RawEdge {
-                            u: start,
-                            v: cur,
-                            length_m,
-                            oneway,
-                            piece,
-                            coords,
-                        };
-                        if oneway && reversed {
-                            std::mem::swap(&mut e.u, &mut e.v);
-                            e.coords.reverse();
-                        }
-                        raw.push(e);
-                        return;
-                    }
-                    let (i0, i1) = (
-                        inc[first[cur as usize] as usize],
-                        inc[first[cur as usize] as usize + 1],
-                    );
-                    seg = if i0 == seg { i1 } else { i0 };
+        let mut chain: Vec<u32> = Vec::with_capacity(segs.len() + n_local);
+        let mut per_piece: Vec<(u32, f64)> = Vec::new();
+        let mut walk_from = |start: u32,
+                             seg0: u32,
+                             keep: &[bool],
+                             used: &mut Vec<bool>,
+                             raw: &mut Vec<RawEdge>| {
+            let at = chain.len();
+            chain.push(start);
+            per_piece.clear();
+            let mut length_m = 0.0;
+            let mut oneway = false;
+            let mut cur = start;
+            let mut seg = seg0;
+            loop {
+                used[seg as usize] = true;
+                let s = &segs[seg as usize];
+                let next = if s.a == cur { s.b } else { s.a };
+                let forward_in_way = s.a == cur;
+                let d = seg_len[seg as usize];
+                length_m += d;
+                match per_piece.last_mut() {
+                    Some((p, l)) if *p == s.piece => *l += d,
+                    _ => per_piece.push((s.piece, d)),
                 }
-            };
+                // A one-way chain lies within one piece; remember its orientation.
+                let dir = direction(s.piece);
+                if dir != FootDirection::Both {
+                    oneway = true;
+                }
+                let reversed = (dir == FootDirection::Forward && !forward_in_way)
+                    || (dir == FootDirection::Backward && forward_in_way);
+                chain.push(next);
+                cur = next;
+                if keep[cur as usize] {
+                    let piece = per_piece
+                        .iter()
+                        .fold(
+                            (u32::MAX, -1.0),
+                            |best, &(p, l)| if l > best.1 { (p, l) } else { best },
+                        )
+                        .0;
+                    let flip = oneway && reversed;
+                    raw.push(RawEdge {
+                        u: if flip { cur } else { start },
+                        v: if flip { start } else { cur },
+                        length_m,
+                        oneway,
+                        reversed: flip,
+                        piece,
+                        start: at as u32,
+                        len: (chain.len() - at) as u32,
+                    });
+                    return;
+                }
+                let (i0, i1) = (
+                    inc[first[cur as usize] as usize],
+                    inc[first[cur as usize] as usize + 1],
+                );
+                seg = if i0 == seg { i1 } else { i0 };
+            }
+        };
         for n in 0..n_local as u32 {
             if !keep[n as usize] {
                 continue;
@@ -226,6 +231,24 @@ impl WalkGraph {
                 walk_from(a, s0, &keep, &mut used, &mut raw);
             }
         }
+        drop((used, seg_len, inc, first, segs));
+        // A chain's geometry, from `u` to `v`.
+        let geometry = |e: &RawEdge, out: &mut Vec<[f64; 2]>| {
+            let c = &chain[e.start as usize..(e.start + e.len) as usize];
+            if e.reversed {
+                out.extend(c.iter().rev().map(|&n| coord[n as usize]));
+            } else {
+                out.extend(c.iter().map(|&n| coord[n as usize]));
+            }
+        };
+        let geometry_bits = |e: &RawEdge| {
+            let mut v = Vec::with_capacity(e.len as usize);
+            geometry(e, &mut v);
+            v.into_iter()
+                .flatten()
+                .map(f64::to_bits)
+                .collect::<Vec<u64>>()
+        };
 
         // Components (weak connectivity), with petgraph's union-find.
         let mut uf = UnionFind::<u32>::new(n_local);
@@ -255,7 +278,7 @@ impl WalkGraph {
         let best = best.expect("at least one edge");
         let in_kept = |n: u32| opts.keep_all_components || labels[n as usize] as usize == best;
         let mut report = BuildReport {
-            segments: segs.len() as u64,
+            segments: (chain.len() - raw.len()) as u64,
             components,
             ..BuildReport::default()
         };
@@ -270,9 +293,10 @@ impl WalkGraph {
         let mut nodes: Vec<u32> = (0..n_local as u32)
             .filter(|&n| keep[n as usize] && in_kept(n))
             .collect();
+        drop((keep, labels, size));
         let proj = LocalProjection::centred_on(nodes.iter().map(|&n| coord[n as usize]));
         let xy: Vec<[f64; 2]> = nodes
-            .iter()
+            .par_iter()
             .map(|&n| proj.project(coord[n as usize]))
             .collect();
         let (mut minx, mut miny, mut maxx, mut maxy) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
@@ -284,7 +308,7 @@ impl WalkGraph {
         }
         let scale = 65535.0 / (maxx - minx).max(maxy - miny).max(1e-9);
         let mut order: Vec<(u64, i64, u32)> = nodes
-            .iter()
+            .par_iter()
             .zip(&xy)
             .map(|(&n, p)| {
                 let hx = ((p[0] - minx) * scale) as u32;
@@ -292,8 +316,10 @@ impl WalkGraph {
                 (hilbert::index(hx, hy), ids[n as usize], n)
             })
             .collect();
-        order.sort_unstable();
+        drop(xy);
+        order.par_sort_unstable();
         nodes = order.iter().map(|o| o.2).collect();
+        drop(order);
         let mut new_id = vec![u32::MAX; n_local];
         for (i, &n) in nodes.iter().enumerate() {
             new_id[n as usize] = i as u32;
@@ -302,54 +328,46 @@ impl WalkGraph {
             e.u = new_id[e.u as usize];
             e.v = new_id[e.v as usize];
         }
-        // Edge order: by first node, then second, then length, then OSM way id.
-        raw.sort_by(|a, b| {
+        drop(new_id);
+        // Edge order: by first node, then second, then length, then OSM way id, then
+        // geometry.
+        let key = |e: &RawEdge| {
             (
-                a.u.min(a.v),
-                a.u.max(a.v),
-                a.u,
-                a.length_m.to_bits(),
-                ways[a.piece as usize].way_id,
+                e.u.min(e.v),
+                e.u.max(e.v),
+                e.u,
+                e.length_m.to_bits(),
+                net.pieces[e.piece as usize].way_id,
             )
-                .cmp(&(
-                    b.u.min(b.v),
-                    b.u.max(b.v),
-                    b.u,
-                    b.length_m.to_bits(),
-                    ways[b.piece as usize].way_id,
-                ))
-                .then_with(|| {
-                    a.coords
-                        .iter()
-                        .flatten()
-                        .map(|f| f.to_bits())
-                        .cmp(b.coords.iter().flatten().map(|f| f.to_bits()))
-                })
+        };
+        raw.par_sort_by(|a, b| {
+            key(a)
+                .cmp(&key(b))
+                .then_with(|| geometry_bits(a).cmp(&geometry_bits(b)))
         });
 
         let node_count = nodes.len();
+        let points: usize = raw.iter().map(|e| e.len as usize).sum();
         let mut g = WalkGraph {
             proj,
             node_osm: nodes.iter().map(|&n| ids[n as usize]).collect(),
             node_lonlat: nodes.iter().map(|&n| coord[n as usize]).collect(),
             node_xy: nodes
-                .iter()
+                .par_iter()
                 .map(|&n| proj.project(coord[n as usize]))
                 .collect(),
             edges: Vec::with_capacity(raw.len()),
-            geom_first: vec![0],
-            geom_lonlat: Vec::new(),
+            geom_first: Vec::with_capacity(raw.len() + 1),
+            geom_lonlat: Vec::with_capacity(points),
             geom_xy: Vec::new(),
-            graph: DiGraph::with_capacity(node_count, raw.len() * 2),
+            strings: net.strings.clone(),
             forward: Adjacency::default(),
             backward: Adjacency::default(),
         };
-        for _ in 0..node_count {
-            g.graph.add_node(());
-        }
+        g.geom_first.push(0);
         let mut last_pair = None;
-        for (i, e) in raw.iter().enumerate() {
-            let w = &ways[e.piece as usize];
+        for e in &raw {
+            let piece = &net.pieces[e.piece as usize];
             let length_mm = (e.length_m * 1000.0).round().min(f64::from(u32::MAX - 1)) as u32;
             let pair = (e.u.min(e.v), e.u.max(e.v));
             report.parallel_edges += u64::from(last_pair == Some(pair));
@@ -361,27 +379,19 @@ impl WalkGraph {
                 v: e.v,
                 length_mm,
                 oneway: e.oneway,
-                way_id: w.way_id,
-                highway: w.highway.clone(),
-                name: w.name.clone(),
+                way_id: piece.way_id,
+                highway: piece.highway,
+                name: piece.name,
             });
-            g.geom_lonlat.extend_from_slice(&e.coords);
-            g.geom_xy.extend(e.coords.iter().map(|&c| proj.project(c)));
+            geometry(e, &mut g.geom_lonlat);
             g.geom_first.push(g.geom_lonlat.len() as u32);
-            let id = i as EdgeId;
-            g.graph.add_edge(
-                NodeIndex::new(e.u as usize),
-                NodeIndex::new(e.v as usize),
-                id,
-            );
-            if !e.oneway && e.u != e.v {
-                g.graph.add_edge(
-                    NodeIndex::new(e.v as usize),
-                    NodeIndex::new(e.u as usize),
-                    id,
-                );
-            }
         }
+        g.geom_xy = g
+            .geom_lonlat
+            .par_iter()
+            .with_min_len(4096)
+            .map(|&c| proj.project(c))
+            .collect();
         g.forward = adjacency(node_count, &g.edges, false);
         g.backward = adjacency(node_count, &g.edges, true);
         report.nodes = node_count as u64;
@@ -488,6 +498,7 @@ mod tests {
         // Forward adjacency: 1 -> 3 exists; 3 -> 1 only via the other edge.
         assert_eq!(g.forward().arc_count(), 3);
         assert_eq!(g.petgraph().edge_count(), 3);
+        assert_eq!(g.forward().arc_count(), g.backward().arc_count());
         let back = [
             way(1, &[1, 2, 3], FootDirection::Backward),
             way(2, &[3, 4, 1], FootDirection::Both),

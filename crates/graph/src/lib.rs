@@ -4,8 +4,9 @@ The walking graph.
 [`WalkGraph::build`] turns walkable ways into a graph whose nodes are junctions and
 way ends: chains of degree-2 nodes become one edge that keeps its full geometry, and
 its cost is the length of that geometry on the sphere, in whole millimetres. The graph
-is held as a `petgraph` directed graph (one arc per walkable direction) and frozen
-into a compact forward and backward adjacency (CSR) for the search engine.
+is frozen into a compact forward and backward adjacency (CSR) for the search engine;
+[`WalkGraph::petgraph`] gives it as a `petgraph` directed graph (one arc per walkable
+direction) on demand.
 
 Nodes are numbered along a Hilbert curve so that a walking-distance ball touches few
 cache lines; edges are numbered by their first node.
@@ -35,7 +36,7 @@ mod hilbert;
 pub use build::{BuildOptions, BuildReport};
 
 use livingcircle_osm::proj::LocalProjection;
-use petgraph::graph::DiGraph;
+use petgraph::graph::{DiGraph, NodeIndex};
 
 /// Index of a graph node.
 pub type NodeId = u32;
@@ -66,10 +67,10 @@ pub struct Edge {
     pub oneway: bool,
     /// The OSM way that contributes most of its length.
     pub way_id: i64,
-    /// That way's `highway` value.
-    pub highway: String,
-    /// That way's name.
-    pub name: Option<String>,
+    /// That way's `highway` value, as an index into [`WalkGraph::string`].
+    pub highway: u32,
+    /// That way's name, as an index into [`WalkGraph::string`].
+    pub name: Option<u32>,
 }
 
 /// A compact adjacency: for each node, its arcs `(head, cost)` and their edge ids.
@@ -99,6 +100,10 @@ impl Adjacency {
     pub fn arc_count(&self) -> usize {
         self.arcs.len()
     }
+
+    fn heap_bytes(&self) -> usize {
+        self.first.capacity() * 4 + self.arcs.capacity() * 8 + self.edge.capacity() * 4
+    }
 }
 
 /// The walking graph of a study area.
@@ -112,7 +117,7 @@ pub struct WalkGraph {
     geom_first: Vec<u32>,
     geom_lonlat: Vec<[f64; 2]>,
     geom_xy: Vec<[f64; 2]>,
-    graph: DiGraph<(), EdgeId, u32>,
+    strings: Vec<String>,
     forward: Adjacency,
     backward: Adjacency,
 }
@@ -186,10 +191,49 @@ impl WalkGraph {
         &self.backward
     }
 
-    /// The graph as `petgraph` holds it: one arc per walkable direction, weighted by
-    /// its [`EdgeId`]. Node indices equal [`NodeId`]s.
-    pub fn petgraph(&self) -> &DiGraph<(), EdgeId, u32> {
-        &self.graph
+    /// The graph as a `petgraph` graph, built on demand: one arc per walkable
+    /// direction, weighted by its [`EdgeId`]. Node indices equal [`NodeId`]s.
+    pub fn petgraph(&self) -> DiGraph<(), EdgeId, u32> {
+        let mut g = DiGraph::with_capacity(self.node_count(), self.forward.arc_count());
+        for _ in 0..self.node_count() {
+            g.add_node(());
+        }
+        for (i, e) in self.edges.iter().enumerate() {
+            let (u, v) = (NodeIndex::new(e.u as usize), NodeIndex::new(e.v as usize));
+            g.add_edge(u, v, i as EdgeId);
+            if !e.oneway && e.u != e.v {
+                g.add_edge(v, u, i as EdgeId);
+            }
+        }
+        g
+    }
+
+    /// An interned string ([`Edge::highway`], [`Edge::name`]).
+    pub fn string(&self, s: u32) -> &str {
+        &self.strings[s as usize]
+    }
+
+    /// The `highway` value of an edge.
+    pub fn edge_highway(&self, e: EdgeId) -> &str {
+        self.string(self.edges[e as usize].highway)
+    }
+
+    /// The name of an edge, if it has one.
+    pub fn edge_name(&self, e: EdgeId) -> Option<&str> {
+        self.edges[e as usize].name.map(|n| self.string(n))
+    }
+
+    /// Heap bytes the graph holds (its arrays' capacities).
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.node_osm.capacity() * 8
+            + (self.node_lonlat.capacity() + self.node_xy.capacity()) * 16
+            + self.edges.capacity() * size_of::<Edge>()
+            + self.geom_first.capacity() * 4
+            + (self.geom_lonlat.capacity() + self.geom_xy.capacity()) * 16
+            + self.strings.iter().map(String::capacity).sum::<usize>()
+            + self.forward.heap_bytes()
+            + self.backward.heap_bytes()
     }
 
     /// Total length of all edges in metres.

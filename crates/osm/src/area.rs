@@ -89,6 +89,35 @@ pub(crate) fn area_and_centroid(mp: &MultiPolygon) -> Option<(f64, [f64; 2])> {
     Some((area, proj.unproject([centroid.x(), centroid.y()])))
 }
 
+/// [`area_and_centroid`] of the polygon a closed ring `[lon, lat]` bounds, with the
+/// same numbers.
+pub(crate) fn ring_area_and_centroid(ring: &mut Vec<[f64; 2]>) -> Option<(f64, [f64; 2])> {
+    let (mut w, mut s, mut e, mut n) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for &[x, y] in ring.iter() {
+        w = w.min(x);
+        e = e.max(x);
+        s = s.min(y);
+        n = n.max(y);
+    }
+    if ring.is_empty() {
+        return None;
+    }
+    let c = geo::Rect::new(Coord { x: w, y: s }, Coord { x: e, y: n }).center();
+    let proj = LocalProjection::new(c.x, c.y);
+    let ls = LineString::from(
+        ring.iter()
+            .map(|&p| {
+                let [x, y] = proj.project(p);
+                Coord { x, y }
+            })
+            .collect::<Vec<_>>(),
+    );
+    let mp = MultiPolygon::new(vec![Polygon::new(ls, vec![])]);
+    let area = mp.unsigned_area();
+    let centroid = mp.centroid()?;
+    Some((area, proj.unproject([centroid.x(), centroid.y()])))
+}
+
 /// A point surely inside the area, `[lon, lat]`.
 pub(crate) fn interior_point(mp: &MultiPolygon) -> Option<[f64; 2]> {
     mp.interior_point().map(|p| [p.x(), p.y()])

@@ -11,19 +11,21 @@ the file need not be sorted.
 ```no_run
 use livingcircle_osm::{read, ReadOptions};
 let data = read(std::path::Path::new("data/munchen.osm.pbf"), &ReadOptions::default())?;
-println!("{} walkable ways, {} residences", data.ways.len(), data.residences.len());
+println!("{} walkable pieces, {} residences", data.network.piece_count(), data.residences.len());
 # Ok::<(), livingcircle_osm::Error>(())
 ```
 */
 
 mod area;
 mod model;
+mod nodes;
+mod pbf;
 pub mod proj;
 mod read;
 pub mod rules;
 
 pub use model::*;
-pub use read::{RESIDENTIAL_BUILDINGS, ReadOptions, read};
+pub use read::{RESIDENTIAL_BUILDINGS, ReadOptions, read, read_with_progress};
 
 use std::path::PathBuf;
 
@@ -46,12 +48,12 @@ pub enum Error {
     #[error("{0}: the file is empty")]
     Empty(PathBuf),
     /// The file is not a valid (or is a truncated) OSM PBF.
-    #[error("{path}: not a valid .osm.pbf (corrupt or truncated)")]
-    Pbf {
+    #[error("{path}: not a valid .osm.pbf (corrupt or truncated): {what}")]
+    Corrupt {
         /// The file.
         path: PathBuf,
-        /// The decoder's error (chained as the source, not repeated in the message).
-        source: osmpbf::Error,
+        /// What is wrong, and where.
+        what: String,
     },
     /// The file decodes but is not an OSM PBF.
     #[error("{0}: not an .osm.pbf file: {1}")]

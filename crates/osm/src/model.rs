@@ -91,6 +91,118 @@ pub struct WalkWay {
     pub name: Option<String>,
 }
 
+/// One walkable piece of a [`WalkNetwork`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WalkPiece {
+    /// OSM way id.
+    pub way_id: i64,
+    /// Direction in which pedestrians may walk it.
+    pub direction: FootDirection,
+    /// The `highway` value, as an index into [`WalkNetwork::strings`].
+    pub highway: u32,
+    /// `name`, else `name:zh`, else `name:en`, as an index into [`WalkNetwork::strings`].
+    pub name: Option<u32>,
+}
+
+/// The walkable ways of an extract as flat arrays: nodes numbered once, pieces as
+/// runs of node numbers, tag values interned.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WalkNetwork {
+    /// OSM id of every node a piece uses, ascending: a node's number is its index here.
+    pub node_osm: Vec<i64>,
+    /// `[lon, lat]` of each node.
+    pub node_lonlat: Vec<[f64; 2]>,
+    /// The pieces, sorted by way id (pieces of one way in order).
+    pub pieces: Vec<WalkPiece>,
+    /// Piece `i` runs through the nodes `refs[first[i]..first[i + 1]]` (at least two).
+    pub first: Vec<u32>,
+    /// Node numbers of all pieces, concatenated.
+    pub refs: Vec<u32>,
+    /// Interned `highway` values and names.
+    pub strings: Vec<String>,
+}
+
+impl WalkNetwork {
+    /// The node numbers of piece `i`.
+    pub fn piece_refs(&self, i: usize) -> &[u32] {
+        &self.refs[self.first[i] as usize..self.first[i + 1] as usize]
+    }
+
+    /// Number of pieces.
+    pub fn piece_count(&self) -> usize {
+        self.pieces.len()
+    }
+
+    /// An interned string.
+    pub fn string(&self, s: u32) -> &str {
+        &self.strings[s as usize]
+    }
+
+    /// The same network from one [`WalkWay`] per piece (tests and synthetic cities).
+    ///
+    /// ```
+    /// use livingcircle_osm::{WalkNetwork, WalkWay, rules::FootDirection};
+    /// let w = WalkWay { way_id: 7, nodes: vec![30, 10], coords: vec![[1.0, 2.0], [3.0, 4.0]],
+    ///     direction: FootDirection::Both, highway: "path".into(), name: None };
+    /// let n = WalkNetwork::from_ways(&[w]);
+    /// assert_eq!(n.node_osm, [10, 30]);
+    /// assert_eq!(n.piece_refs(0), [1, 0]);
+    /// assert_eq!(n.string(n.pieces[0].highway), "path");
+    /// ```
+    pub fn from_ways(ways: &[WalkWay]) -> Self {
+        let mut node_osm: Vec<i64> = ways.iter().flat_map(|w| w.nodes.iter().copied()).collect();
+        node_osm.sort_unstable();
+        node_osm.dedup();
+        let mut node_lonlat = vec![[0.0; 2]; node_osm.len()];
+        let mut strings = Strings::default();
+        let mut net = WalkNetwork {
+            first: vec![0],
+            ..WalkNetwork::default()
+        };
+        for w in ways {
+            for (&id, &c) in w.nodes.iter().zip(&w.coords) {
+                let n = node_osm.binary_search(&id).expect("a node of a way");
+                node_lonlat[n] = c;
+                net.refs.push(n as u32);
+            }
+            net.first.push(net.refs.len() as u32);
+            net.pieces.push(WalkPiece {
+                way_id: w.way_id,
+                direction: w.direction,
+                highway: strings.intern(&w.highway),
+                name: w.name.as_deref().map(|n| strings.intern(n)),
+            });
+        }
+        net.node_osm = node_osm;
+        net.node_lonlat = node_lonlat;
+        net.strings = strings.into_vec();
+        net
+    }
+}
+
+/// A string interner: each distinct string once, numbered in first-seen order.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Strings {
+    list: Vec<String>,
+    index: std::collections::HashMap<String, u32>,
+}
+
+impl Strings {
+    pub(crate) fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.index.get(s) {
+            return i;
+        }
+        let i = self.list.len() as u32;
+        self.list.push(s.to_owned());
+        self.index.insert(s.to_owned(), i);
+        i
+    }
+
+    pub(crate) fn into_vec(self) -> Vec<String> {
+        self.list
+    }
+}
+
 /// The geometry of a facility, in `[lon, lat]`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Shape {
@@ -183,6 +295,23 @@ pub struct ReadStats {
     pub residences: [u64; 3],
     /// Newest element timestamp seen on ways (milliseconds since the epoch).
     pub newest_way_timestamp_ms: Option<i64>,
+    /// Bytes the node-location index held (every node of the file), freed after the read.
+    pub node_index_bytes: u64,
+    /// Way blobs decoded a second time for multipolygon members not kept the first time.
+    pub blobs_reread: u64,
+}
+
+/// Seconds spent in each step of a read.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ReadSeconds {
+    /// Reading, inflating and decoding every blob; the node-location index.
+    pub decode: f64,
+    /// Walkable ways: node lookups, cuts, node numbering.
+    pub network: f64,
+    /// Multipolygon members, and closing and measuring areas.
+    pub areas: f64,
+    /// Residences: residential areas and the buildings in them.
+    pub residences: f64,
 }
 
 /// Everything read from one file.
@@ -190,12 +319,14 @@ pub struct ReadStats {
 pub struct OsmData {
     /// File header.
     pub header: Header,
-    /// Walkable ways, sorted by way id (pieces of one way stay in order).
-    pub ways: Vec<WalkWay>,
+    /// The walking network: walkable ways cut where the extract lacks their nodes.
+    pub network: WalkNetwork,
     /// Facility candidates, sorted by `osm`.
     pub features: Vec<Feature>,
     /// Residences, sorted by `osm`.
     pub residences: Vec<Residence>,
     /// Counts.
     pub stats: ReadStats,
+    /// Time per step.
+    pub seconds: ReadSeconds,
 }

@@ -1,26 +1,35 @@
-//! Reading a `.osm.pbf` in up to three parallel passes.
+//! Reading a `.osm.pbf`: one parallel decode of every blob, then lookups.
 //!
-//! 1. Every blob: walkable ways, tagged areas (closed ways), multipolygon relations of
-//!    interest and tagged nodes. Blob kinds and node-id ranges are recorded.
-//! 2. Only if relations were kept: the node lists of their member ways.
-//! 3. Only blobs that hold nodes in the needed id range: the coordinates of the nodes
-//!    that kept ways reference.
-//!
-//! Memory is proportional to what is kept, not to the file.
+//! 1. Every blob is decoded once, in parallel: the nodes go into a location index
+//!    ([`NodeIndex`], about 12 bytes per node of the file), walkable ways, tagged areas,
+//!    untagged ways (multipolygon members) and multipolygon relations of interest into
+//!    flat per-blob arrays. Tag values are compared through the blob's string table,
+//!    so a way without any key of interest costs no string work.
+//! 2. Only when a kept relation has member ways that step 1 did not keep (tagged ways
+//!    of no interest themselves): the way blobs whose id range holds one are decoded
+//!    again.
+//! 3. Walkable ways look up their nodes (cut where the extract lacks one), and their
+//!    nodes are numbered in id order; areas are closed and measured, residences found.
+//!    All in parallel; the index is dropped at the end.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use geo::MultiPolygon;
-use osmpbf::{BlobDecode, BlobReader, Element, RelMemberType};
 use rayon::prelude::*;
 use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
 
 use crate::area::{area_and_centroid, assemble_rings, interior_point, multipolygon};
 use crate::model::*;
-use crate::rules::{WalkRules, WayClass};
+use crate::nodes::{Loc, NodeBlock, NodeBlockBuilder, NodeIndex};
+use crate::pbf::{
+    BlobError, BlobKind, Blobs, Block, Corrupt, Deltas, HeaderBlock, Member, RawTags, Visitor,
+    header_block, inflate,
+};
+use crate::rules::{FootDirection, WalkRules, WayClass};
 use crate::{Error, PoiFilter};
 
 /// Building values that count as residences on their own.
@@ -44,24 +53,6 @@ pub struct ReadOptions {
     pub pois: PoiFilter,
     /// Read only the walking network: no facilities, no residences.
     pub network_only: bool,
-}
-
-const HAS_NODES: u8 = 1;
-const HAS_WAYS: u8 = 2;
-
-#[derive(Default)]
-struct BlobInfo {
-    kinds: u8,
-    min_node: i64,
-    max_node: i64,
-}
-
-struct RawWalk {
-    id: i64,
-    refs: Vec<i64>,
-    class: WayClass,
-    highway: String,
-    name: Option<String>,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -88,47 +79,71 @@ impl Roles {
     }
 }
 
+/// A range of a per-blob array.
+#[derive(Clone, Copy, Default)]
+struct Span {
+    start: u32,
+    len: u32,
+}
+
+impl Span {
+    fn of<T>(v: &[T], start: usize) -> Span {
+        Span {
+            start: start as u32,
+            len: (v.len() - start) as u32,
+        }
+    }
+    fn get<T>(self, v: &[T]) -> &[T] {
+        &v[self.start as usize..(self.start + self.len) as usize]
+    }
+}
+
+struct RawWalk {
+    id: i64,
+    refs: Span,
+    direction: FootDirection,
+    /// Into the blob's `strings`.
+    highway: u32,
+    name: Option<u32>,
+}
+
 struct RawArea {
     osm: OsmRef,
     tags: Tags,
     roles: Roles,
-    /// For ways: the node list. For relations: outer member ways then inner ones.
-    refs: Vec<i64>,
-    outer_ways: Vec<i64>,
-    inner_ways: Vec<i64>,
+    /// For ways: the node list (into `area_refs`).
+    refs: Span,
+    /// For relations: outer and inner member way ids (into `members`).
+    outer: Span,
+    inner: Span,
 }
 
+/// What one blob holds.
 #[derive(Default)]
-struct Pass1 {
+struct Decoded {
     header: Option<Header>,
     nodes: u64,
     ways: u64,
     relations: u64,
     highway_ways: u64,
     newest_ms: Option<i64>,
-    walk: Vec<RawWalk>,
-    areas: Vec<RawArea>,
+    /// Smallest and largest way id, for the member pass.
+    way_ids: Option<(i64, i64)>,
+    locations: NodeBlock,
     poi_nodes: Vec<Feature>,
-    untagged: Vec<(i64, Vec<i64>)>,
+    strings: Vec<String>,
+    walk: Vec<RawWalk>,
+    walk_refs: Vec<i64>,
+    areas: Vec<RawArea>,
+    area_refs: Vec<i64>,
+    members: Vec<i64>,
+    untagged: Vec<(i64, Span)>,
+    untagged_refs: Vec<i64>,
 }
 
-impl Pass1 {
-    fn merge(mut self, mut o: Pass1) -> Pass1 {
-        self.header = self.header.or(o.header);
-        self.nodes += o.nodes;
-        self.ways += o.ways;
-        self.relations += o.relations;
-        self.highway_ways += o.highway_ways;
-        self.newest_ms = self.newest_ms.max(o.newest_ms);
-        self.walk.append(&mut o.walk);
-        self.areas.append(&mut o.areas);
-        self.poi_nodes.append(&mut o.poi_nodes);
-        self.untagged.append(&mut o.untagged);
-        self
-    }
-}
+type Reader = BufReader<File>;
 
-fn open(path: &Path) -> Result<BlobReader<BufReader<File>>, Error> {
+fn open(path: &Path) -> Result<Reader, Error> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if meta.is_dir() {
         return Err(Error::NotAFile(path.to_owned()));
@@ -137,182 +152,369 @@ fn open(path: &Path) -> Result<BlobReader<BufReader<File>>, Error> {
         return Err(Error::Empty(path.to_owned()));
     }
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    Ok(BlobReader::new(BufReader::new(file)))
+    Ok(BufReader::with_capacity(1 << 20, file))
 }
 
-/// Runs `f` on every blob (in parallel) whose index `want` accepts.
-fn for_blobs<T: Send>(
+/// What a decode step sees of a blob.
+enum Content<'a> {
+    Header(&'a [u8]),
+    Data(&'a [u8]),
+}
+
+/// Runs `f` on every blob (in parallel) whose index `want` accepts, with its
+/// uncompressed content; results in file order (blobs of other types give
+/// `T::default()`, so indices match the file's). `progress` hears the bytes read.
+fn for_blobs<T: Send + Default>(
     path: &Path,
     want: &(dyn Fn(usize) -> bool + Sync),
-    f: &(dyn Fn(usize, BlobDecode<'_>) -> T + Sync),
+    f: &(dyn Fn(Content<'_>) -> Result<T, Corrupt> + Sync),
+    progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Vec<T>, Error> {
-    let pbf_err = |e: osmpbf::Error| Error::pbf(path, e);
     let reader = open(path)?;
-    reader
+    let corrupt = |offset: u64, c: Corrupt| Error::Corrupt {
+        path: path.to_owned(),
+        what: format!("{} (blob at byte {offset})", c.0),
+    };
+    let mut v = Blobs::new(reader)
         .enumerate()
         .filter(|(i, _)| want(*i))
         .par_bridge()
-        .map(|(i, blob)| {
-            let blob = blob.map_err(pbf_err)?;
-            let decoded = blob.decode().map_err(pbf_err)?;
-            Ok((i, f(i, decoded)))
+        .map_init(Vec::new, |buf, (i, blob)| {
+            let blob = blob.map_err(|e| match e {
+                BlobError::Io(e) => Error::io(path, e),
+                BlobError::Corrupt(offset, c) => corrupt(offset, c),
+            })?;
+            let end = blob.offset + blob.data.len() as u64;
+            let out = match blob.kind {
+                BlobKind::Other => T::default(),
+                kind => {
+                    inflate(&blob.data, buf).map_err(|c| corrupt(blob.offset, c))?;
+                    let content = if kind == BlobKind::Header {
+                        Content::Header(buf)
+                    } else {
+                        Content::Data(buf)
+                    };
+                    f(content).map_err(|c| corrupt(blob.offset, c))?
+                }
+            };
+            progress(end);
+            Ok((i, out))
         })
-        .collect::<Result<Vec<_>, Error>>()
-        .map(|mut v| {
-            v.sort_unstable_by_key(|(i, _)| *i);
-            v.into_iter().map(|(_, t)| t).collect()
-        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    v.sort_unstable_by_key(|(i, _)| *i);
+    Ok(v.into_iter().map(|(_, t)| t).collect())
 }
 
-fn header_of(h: &osmpbf::HeaderBlock) -> Header {
+fn header_of(h: &HeaderBlock) -> Header {
     Header {
-        bbox: h.bbox().map(|b| [b.left, b.bottom, b.right, b.top]),
-        replication_timestamp: h.osmosis_replication_timestamp(),
-        writing_program: h.writing_program().map(str::to_owned),
+        bbox: h.bbox.map(|[l, r, t, b]| {
+            let deg = |x: i64| (x as f64) * 1.0e-9;
+            [deg(l), deg(b), deg(r), deg(t)]
+        }),
+        replication_timestamp: h.replication_timestamp,
+        writing_program: h.writing_program.clone(),
     }
 }
 
-fn pass1_blob(decoded: BlobDecode<'_>, opts: &ReadOptions) -> (Pass1, BlobInfo) {
-    let mut out = Pass1::default();
-    let mut info = BlobInfo {
-        kinds: 0,
-        min_node: i64::MAX,
-        max_node: i64::MIN,
-    };
-    let block = match decoded {
-        BlobDecode::OsmHeader(h) => {
-            out.header = Some(header_of(&h));
-            return (out, info);
+/// The string table of a block with every entry checked once (entries that are not
+/// UTF-8 are `None`, and tags using them are skipped).
+struct Table<'a> {
+    s: Vec<Option<&'a str>>,
+    /// Per entry: [`INTERESTING`] and [`POI_KEY`] flags.
+    interesting: Vec<u8>,
+    highway: Option<u32>,
+}
+
+/// A key some rule looks at.
+const INTERESTING: u8 = 1;
+/// A key of the POI filter.
+const POI_KEY: u8 = 2;
+
+/// Keys some rule looks at: a way or relation without any of them is skipped, and a
+/// node without a POI key needs no tag work.
+struct Keys {
+    all: std::collections::HashSet<String>,
+    poi: std::collections::HashSet<String>,
+}
+
+impl Keys {
+    fn new(opts: &ReadOptions) -> Self {
+        let poi: std::collections::HashSet<String> =
+            opts.pois.patterns.iter().map(|p| p.key.clone()).collect();
+        let mut all = poi.clone();
+        all.extend(["highway", "building", "landuse", "type"].map(String::from));
+        Keys { all, poi }
+    }
+}
+
+impl<'a> Table<'a> {
+    fn new(strings: &[&'a [u8]], keys: &Keys) -> Self {
+        let s: Vec<Option<&str>> = strings
+            .iter()
+            .map(|b| std::str::from_utf8(b).ok())
+            .collect();
+        let interesting = s
+            .iter()
+            .map(|k| match k {
+                Some(k) if keys.all.contains(*k) => {
+                    if keys.poi.contains(*k) {
+                        INTERESTING | POI_KEY
+                    } else {
+                        INTERESTING
+                    }
+                }
+                _ => 0,
+            })
+            .collect();
+        let highway = s
+            .iter()
+            .position(|k| *k == Some("highway"))
+            .map(|i| i as u32);
+        Table {
+            s,
+            interesting,
+            highway,
         }
-        BlobDecode::OsmData(block) => block,
-        BlobDecode::Unknown(_) => return (out, info),
-    };
-    let mut tagbuf: Vec<(&str, &str)> = Vec::new();
-    let node = |id: i64,
-                lon: f64,
-                lat: f64,
-                tags: &[(&str, &str)],
-                out: &mut Pass1,
-                info: &mut BlobInfo| {
-        out.nodes += 1;
-        info.kinds |= HAS_NODES;
-        info.min_node = info.min_node.min(id);
-        info.max_node = info.max_node.max(id);
-        if !tags.is_empty() && !opts.network_only && opts.pois.matches(tags) {
-            out.poi_nodes.push(Feature {
+    }
+
+    #[inline]
+    fn get(&self, i: u32) -> Option<&'a str> {
+        self.s.get(i as usize).copied().flatten()
+    }
+
+    /// Whether any key carries `flag`.
+    #[inline]
+    fn any(&self, flag: u8, mut keys: impl Iterator<Item = u32>) -> bool {
+        keys.any(|k| self.interesting.get(k as usize).is_some_and(|f| f & flag != 0))
+    }
+
+    /// Fills `buf` with the tags, skipping those with bad string indices.
+    #[inline]
+    fn tags(&self, raw: impl Iterator<Item = (u32, u32)>, buf: &mut Vec<(&'a str, &'a str)>) {
+        buf.clear();
+        for (k, v) in raw {
+            if let (Some(k), Some(v)) = (self.get(k), self.get(v)) {
+                buf.push((k, v));
+            }
+        }
+    }
+}
+
+/// Collects what one data block holds.
+struct Collect<'a, 'o> {
+    opts: &'o ReadOptions,
+    table: Table<'a>,
+    tags: Vec<(&'a str, &'a str)>,
+    raw: Vec<(u32, u32)>,
+    strings: HashMap<&'a str, u32>,
+    locations: NodeBlockBuilder,
+    out: Decoded,
+}
+
+impl Collect<'_, '_> {
+    fn untagged(&mut self, id: i64, refs: Deltas<'_>) {
+        if !self.opts.network_only {
+            let start = self.out.untagged_refs.len();
+            self.out.untagged_refs.extend(refs);
+            self.out
+                .untagged
+                .push((id, Span::of(&self.out.untagged_refs, start)));
+        }
+    }
+}
+
+impl<'a> Visitor<'a> for Collect<'a, '_> {
+    fn node(
+        &mut self,
+        id: i64,
+        nano_lon: i64,
+        nano_lat: i64,
+        tags: &mut dyn Iterator<Item = (u32, u32)>,
+    ) {
+        self.out.nodes += 1;
+        self.locations.push(id, nano_lon, nano_lat);
+        if self.opts.network_only {
+            return;
+        }
+        // Only a node with a POI key can match; its other tags are kept with it.
+        self.raw.clear();
+        self.raw.extend(tags);
+        if !self.table.any(POI_KEY, self.raw.iter().map(|t| t.0)) {
+            return;
+        }
+        self.table.tags(self.raw.iter().copied(), &mut self.tags);
+        if !self.tags.is_empty() && self.opts.pois.matches(&self.tags) {
+            let lonlat = Loc { nano_lon, nano_lat }.lonlat();
+            self.out.poi_nodes.push(Feature {
                 osm: OsmRef {
                     kind: OsmType::Node,
                     id,
                 },
-                tags: Tags::from_pairs(tags.iter().copied()),
-                shape: Shape::Point([lon, lat]),
+                tags: Tags::from_pairs(self.tags.iter().copied()),
+                shape: Shape::Point(lonlat),
             });
         }
-    };
-    for el in block.elements() {
-        tagbuf.clear();
-        match el {
-            Element::DenseNode(n) => {
-                tagbuf.extend(n.tags());
-                node(n.id(), n.lon(), n.lat(), &tagbuf, &mut out, &mut info);
-            }
-            Element::Node(n) => {
-                tagbuf.extend(n.tags());
-                node(n.id(), n.lon(), n.lat(), &tagbuf, &mut out, &mut info);
-            }
-            Element::Way(w) => {
-                out.ways += 1;
-                info.kinds |= HAS_WAYS;
-                if let Some(ms) = w.info().milli_timestamp() {
-                    out.newest_ms = out.newest_ms.max(Some(ms));
-                }
-                tagbuf.extend(w.tags());
-                if tagbuf.is_empty() {
-                    // Untagged ways are mostly multipolygon members; keeping their node
-                    // lists here saves a pass over the file.
-                    if !opts.network_only {
-                        out.untagged.push((w.id(), w.refs().collect()));
-                    }
-                    continue;
-                }
-                let highway = tagbuf
-                    .iter()
-                    .find(|(k, _)| *k == "highway")
-                    .map(|(_, v)| *v);
-                if let Some(hw) = highway {
-                    out.highway_ways += 1;
-                    let class = opts.rules.classify(&tagbuf);
-                    if class != WayClass::NotWalkable {
-                        let tag =
-                            |k: &str| tagbuf.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
-                        let name = tag("name")
-                            .or_else(|| tag("name:zh"))
-                            .or_else(|| tag("name:en"));
-                        out.walk.push(RawWalk {
-                            id: w.id(),
-                            refs: w.refs().collect(),
-                            class,
-                            highway: hw.to_owned(),
-                            name: name.map(str::to_owned),
-                        });
-                    }
-                }
-                let roles = Roles::of(&tagbuf, &opts.pois);
-                if roles.any() && !opts.network_only {
-                    out.areas.push(RawArea {
-                        osm: OsmRef {
-                            kind: OsmType::Way,
-                            id: w.id(),
-                        },
-                        tags: Tags::from_pairs(tagbuf.iter().copied()),
-                        roles,
-                        refs: w.refs().collect(),
-                        outer_ways: vec![],
-                        inner_ways: vec![],
-                    });
-                }
-            }
-            Element::Relation(r) => {
-                out.relations += 1;
-                if opts.network_only {
-                    continue;
-                }
-                tagbuf.extend(r.tags());
-                let is_mp = tagbuf
-                    .iter()
-                    .any(|&(k, v)| k == "type" && (v == "multipolygon" || v == "boundary"));
-                if !is_mp {
-                    continue;
-                }
-                let roles = Roles::of(&tagbuf, &opts.pois);
-                if !roles.any() {
-                    continue;
-                }
-                let (mut outer_ways, mut inner_ways) = (vec![], vec![]);
-                for m in r.members() {
-                    if m.member_type != RelMemberType::Way {
-                        continue;
-                    }
-                    match m.role() {
-                        Ok("inner") => inner_ways.push(m.member_id),
-                        _ => outer_ways.push(m.member_id),
-                    }
-                }
-                out.areas.push(RawArea {
-                    osm: OsmRef {
-                        kind: OsmType::Relation,
-                        id: r.id(),
-                    },
-                    tags: Tags::from_pairs(tagbuf.iter().copied()),
-                    roles,
-                    refs: vec![],
-                    outer_ways,
-                    inner_ways,
+    }
+
+    fn way(&mut self, id: i64, raw: RawTags<'a>, refs: Deltas<'a>, millis: Option<i64>) {
+        let out = &mut self.out;
+        out.ways += 1;
+        out.way_ids = Some(match out.way_ids {
+            None => (id, id),
+            Some((a, b)) => (a.min(id), b.max(id)),
+        });
+        if let Some(ms) = millis {
+            out.newest_ms = out.newest_ms.max(Some(ms));
+        }
+        if raw.is_empty() {
+            // Untagged ways are mostly multipolygon members; keeping their node
+            // lists here saves a pass over the file.
+            self.untagged(id, refs);
+            return;
+        }
+        // One look at the keys: a highway, or (unless only the network is read)
+        // any key some rule looks at.
+        let want = match (self.opts.network_only, self.table.highway) {
+            (true, None) => false,
+            (true, Some(h)) => raw.keys().any(|k| k == h),
+            (false, _) => self.table.any(INTERESTING, raw.keys()),
+        };
+        if !want {
+            return;
+        }
+        self.table.tags(raw.iter(), &mut self.tags);
+        if self.tags.is_empty() {
+            // Every tag had a bad string index: as untagged.
+            self.untagged(id, refs);
+            return;
+        }
+        let tags = &self.tags;
+        let out = &mut self.out;
+        let tag = |k: &str| tags.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
+        if let Some(hw) = tag("highway") {
+            out.highway_ways += 1;
+            if let WayClass::Walkable { direction, .. } = self.opts.rules.classify(tags) {
+                let name = tag("name")
+                    .or_else(|| tag("name:zh"))
+                    .or_else(|| tag("name:en"));
+                let start = out.walk_refs.len();
+                out.walk_refs.extend(refs.clone());
+                let highway = intern(&mut self.strings, &mut out.strings, hw);
+                let name = name.map(|n| intern(&mut self.strings, &mut out.strings, n));
+                out.walk.push(RawWalk {
+                    id,
+                    refs: Span::of(&out.walk_refs, start),
+                    direction,
+                    highway,
+                    name,
                 });
             }
         }
+        if self.opts.network_only {
+            return;
+        }
+        let roles = Roles::of(tags, &self.opts.pois);
+        if roles.any() {
+            let start = out.area_refs.len();
+            out.area_refs.extend(refs);
+            out.areas.push(RawArea {
+                osm: OsmRef {
+                    kind: OsmType::Way,
+                    id,
+                },
+                tags: Tags::from_pairs(tags.iter().copied()),
+                roles,
+                refs: Span::of(&out.area_refs, start),
+                outer: Span::default(),
+                inner: Span::default(),
+            });
+        }
     }
-    (out, info)
+
+    fn relation(
+        &mut self,
+        id: i64,
+        raw: RawTags<'a>,
+        members: &mut dyn Iterator<Item = Member>,
+    ) {
+        self.out.relations += 1;
+        if self.opts.network_only || !self.table.any(INTERESTING, raw.keys()) {
+            return;
+        }
+        self.table.tags(raw.iter(), &mut self.tags);
+        let is_mp = self
+            .tags
+            .iter()
+            .any(|&(k, v)| k == "type" && (v == "multipolygon" || v == "boundary"));
+        if !is_mp {
+            return;
+        }
+        let roles = Roles::of(&self.tags, &self.opts.pois);
+        if !roles.any() {
+            return;
+        }
+        let out = &mut self.out;
+        let start = out.members.len();
+        let mut inner = Vec::new();
+        for m in members {
+            if m.kind != 1 {
+                continue;
+            }
+            match self.table.get(m.role) {
+                Some("inner") => inner.push(m.id),
+                _ => out.members.push(m.id),
+            }
+        }
+        let outer = Span::of(&out.members, start);
+        let start = out.members.len();
+        out.members.extend_from_slice(&inner);
+        let inner = Span::of(&out.members, start);
+        out.areas.push(RawArea {
+            osm: OsmRef {
+                kind: OsmType::Relation,
+                id,
+            },
+            tags: Tags::from_pairs(self.tags.iter().copied()),
+            roles,
+            refs: Span::default(),
+            outer,
+            inner,
+        });
+    }
+}
+
+/// Decodes one blob.
+fn decode_blob(content: Content<'_>, opts: &ReadOptions, keys: &Keys) -> Result<Decoded, Corrupt> {
+    let buf = match content {
+        Content::Header(buf) => {
+            return Ok(Decoded {
+                header: Some(header_of(&header_block(buf)?)),
+                ..Decoded::default()
+            });
+        }
+        Content::Data(buf) => buf,
+    };
+    let block = Block::parse(buf)?;
+    let mut c = Collect {
+        opts,
+        table: Table::new(block.strings(), keys),
+        tags: Vec::new(),
+        raw: Vec::new(),
+        strings: HashMap::new(),
+        locations: NodeBlockBuilder::default(),
+        out: Decoded::default(),
+    };
+    block.visit(&mut c)?;
+    c.out.locations = c.locations.finish();
+    Ok(c.out)
+}
+
+/// The number of `s` in a blob's list of strings.
+fn intern<'a>(map: &mut HashMap<&'a str, u32>, list: &mut Vec<String>, s: &'a str) -> u32 {
+    *map.entry(s).or_insert_with(|| {
+        list.push(s.to_owned());
+        list.len() as u32 - 1
+    })
 }
 
 /// Reads walkable ways, facility candidates and residences from a `.osm.pbf`.
@@ -320,218 +522,425 @@ fn pass1_blob(decoded: BlobDecode<'_>, opts: &ReadOptions) -> (Pass1, BlobInfo) 
 /// # Errors
 /// A missing, empty, truncated or corrupt file, or one that is not an OSM PBF.
 pub fn read(path: &Path, opts: &ReadOptions) -> Result<OsmData, Error> {
-    let file_bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    read_with_progress(path, opts, &|_| {})
+}
 
-    // Pass 1.
-    let results = for_blobs(path, &|_| true, &|_, d| pass1_blob(d, opts))?;
-    let mut infos = Vec::with_capacity(results.len());
-    let mut p1 = Pass1::default();
-    for (chunk, info) in results {
-        p1 = p1.merge(chunk);
-        infos.push(info);
-    }
-    let Some(header) = p1.header.take() else {
+/// [`read`], telling `progress` how many bytes of the file have been read (it may be
+/// called from several threads).
+///
+/// # Errors
+/// As [`read`].
+pub fn read_with_progress(
+    path: &Path,
+    opts: &ReadOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<OsmData, Error> {
+    let file_bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let mut seconds = ReadSeconds::default();
+    let mut t = std::time::Instant::now();
+    let mut lap = |s: &mut f64| {
+        *s = t.elapsed().as_secs_f64();
+        t = std::time::Instant::now();
+    };
+
+    // Step 1: decode every blob once.
+    let keys = Keys::new(opts);
+    let mut blobs = for_blobs(path, &|_| true, &|c| decode_blob(c, opts, &keys), progress)?;
+    let Some(header) = blobs.iter_mut().find_map(|b| b.header.take()) else {
         return Err(Error::NotPbf(path.to_owned(), "no OSMHeader block"));
     };
-
-    // Pass 2: member ways of relations.
-    let mut member_ids: Vec<i64> = p1
-        .areas
-        .iter()
-        .flat_map(|a| a.outer_ways.iter().chain(&a.inner_ways).copied())
-        .collect();
-    member_ids.sort_unstable();
-    member_ids.dedup();
-    let mut member_refs: HashMap<i64, Vec<i64>> = HashMap::new();
-    for (id, refs) in std::mem::take(&mut p1.untagged) {
-        if member_ids.binary_search(&id).is_ok() {
-            member_refs.insert(id, refs);
-        }
-    }
-    for a in &p1.areas {
-        if a.osm.kind == OsmType::Way && member_ids.binary_search(&a.osm.id).is_ok() {
-            member_refs.insert(a.osm.id, a.refs.clone());
-        }
-    }
-    for w in &p1.walk {
-        if member_ids.binary_search(&w.id).is_ok() {
-            member_refs.insert(w.id, w.refs.clone());
-        }
-    }
-    member_ids.retain(|id| !member_refs.contains_key(id));
-    if !member_ids.is_empty() {
-        let wanted = &member_ids;
-        let chunks = for_blobs(
-            path,
-            &|i| infos.get(i).is_some_and(|b| b.kinds & HAS_WAYS != 0),
-            &|_, d| {
-                let mut found = Vec::new();
-                if let BlobDecode::OsmData(block) = d {
-                    for w in block.groups().flat_map(|g| g.ways()) {
-                        if wanted.binary_search(&w.id()).is_ok() {
-                            found.push((w.id(), w.refs().collect::<Vec<_>>()));
-                        }
-                    }
-                }
-                found
-            },
-        )?;
-        member_refs.extend(chunks.into_iter().flatten());
-    }
-
-    // Pass 3: coordinates of every node that kept ways reference.
-    let mut needed: Vec<i64> = p1
-        .walk
-        .iter()
-        .flat_map(|w| w.refs.iter().copied())
-        .chain(p1.areas.iter().flat_map(|a| a.refs.iter().copied()))
-        .chain(member_refs.values().flatten().copied())
-        .collect();
-    needed.sort_unstable();
-    needed.dedup();
-    let coords = if needed.is_empty() {
-        Vec::new()
-    } else {
-        let needed = &needed;
-        let in_range = |b: &BlobInfo| {
-            let i = needed.partition_point(|&id| id < b.min_node);
-            b.kinds & HAS_NODES != 0 && needed.get(i).is_some_and(|&id| id <= b.max_node)
-        };
-        let chunks = for_blobs(path, &|i| infos.get(i).is_some_and(in_range), &|_, d| {
-            let mut found = Vec::new();
-            if let BlobDecode::OsmData(block) = d {
-                for g in block.groups() {
-                    for n in g.dense_nodes() {
-                        if needed.binary_search(&n.id()).is_ok() {
-                            found.push((n.id(), [n.lon(), n.lat()]));
-                        }
-                    }
-                    for n in g.nodes() {
-                        if needed.binary_search(&n.id()).is_ok() {
-                            found.push((n.id(), [n.lon(), n.lat()]));
-                        }
-                    }
-                }
-            }
-            found
-        })?;
-        let mut all: Vec<(i64, [f64; 2])> = chunks.into_iter().flatten().collect();
-        all.sort_unstable_by_key(|(id, _)| *id);
-        all.dedup_by_key(|(id, _)| *id);
-        all
-    };
-    let coord = |id: i64| -> Option<[f64; 2]> {
-        coords
-            .binary_search_by_key(&id, |(i, _)| *i)
-            .ok()
-            .map(|i| coords[i].1)
-    };
-
+    let index = NodeIndex::new(
+        blobs
+            .iter_mut()
+            .map(|b| std::mem::take(&mut b.locations))
+            .collect(),
+    );
     let mut stats = ReadStats {
         file_bytes,
-        blobs: infos.len() as u64,
-        nodes: p1.nodes,
-        ways: p1.ways,
-        relations: p1.relations,
-        highway_ways: p1.highway_ways,
-        walkable_ways: p1.walk.len() as u64,
-        newest_way_timestamp_ms: p1.newest_ms,
+        blobs: blobs.len() as u64,
+        nodes: blobs.iter().map(|b| b.nodes).sum(),
+        ways: blobs.iter().map(|b| b.ways).sum(),
+        relations: blobs.iter().map(|b| b.relations).sum(),
+        highway_ways: blobs.iter().map(|b| b.highway_ways).sum(),
+        walkable_ways: blobs.iter().map(|b| b.walk.len() as u64).sum(),
+        newest_way_timestamp_ms: blobs.iter().filter_map(|b| b.newest_ms).max(),
+        node_index_bytes: index.bytes() as u64,
         ..ReadStats::default()
     };
 
-    // Walkable ways, cut where nodes are missing.
-    p1.walk.sort_unstable_by_key(|w| w.id);
-    let mut ways = Vec::with_capacity(p1.walk.len());
-    for w in &p1.walk {
-        let WayClass::Walkable { direction, .. } = w.class else {
-            continue;
-        };
-        let mut missing = 0u64;
-        let mut piece = WalkWay {
-            way_id: w.id,
-            nodes: Vec::with_capacity(w.refs.len()),
-            coords: Vec::with_capacity(w.refs.len()),
-            direction,
-            highway: w.highway.clone(),
-            name: w.name.clone(),
-        };
-        for &r in &w.refs {
-            if let Some(c) = coord(r) {
-                piece.nodes.push(r);
-                piece.coords.push(c);
-                continue;
-            }
-            missing += 1;
-            if piece.nodes.len() >= 2 {
-                let next = WalkWay {
-                    nodes: Vec::new(),
-                    coords: Vec::new(),
-                    ..piece.clone()
-                };
-                ways.push(std::mem::replace(&mut piece, next));
-            } else {
-                piece.nodes.clear();
-                piece.coords.clear();
-            }
-        }
-        if piece.nodes.len() >= 2 {
-            ways.push(piece);
-        }
-        stats.missing_node_refs += missing;
-        stats.ways_cut += u64::from(missing > 0);
+    lap(&mut seconds.decode);
+    let network = walk_network(&blobs, &index, &mut stats);
+    lap(&mut seconds.network);
+    if opts.network_only {
+        return Ok(OsmData {
+            header,
+            network,
+            features: Vec::new(),
+            residences: Vec::new(),
+            stats,
+            seconds,
+        });
     }
-    stats.walk_pieces = ways.len() as u64;
 
-    // Areas: close outlines.
-    let mut features = p1.poi_nodes;
-    let mut buildings: Vec<(OsmRef, Tags, Roles, MultiPolygon)> = Vec::new();
+    // Step 2: node lists of relation members.
+    let members = member_refs(path, &blobs, &mut stats)?;
+
+    // Step 3: areas, in file order, in parallel. A building that is nothing else is
+    // measured straight from its ring; other areas become shapes.
+    let areas: Vec<(usize, usize)> = blobs
+        .iter()
+        .enumerate()
+        .flat_map(|(b, d)| (0..d.areas.len()).map(move |i| (b, i)))
+        .collect();
+    let closed: Vec<Closed> = areas
+        .par_iter()
+        .with_min_len(256)
+        .map_init(Vec::new, |ring, &(b, i)| {
+            close_area(&blobs[b], &blobs[b].areas[i], &index, &members, ring)
+        })
+        .collect();
+    drop(members);
+    let mut features: Vec<Feature> = Vec::new();
+    let mut buildings: Vec<Building> = Vec::new();
     let mut landuse: Vec<(OsmRef, Tags, MultiPolygon)> = Vec::new();
-    for a in p1.areas {
-        let shape = area_shape(&a, &coord, &member_refs);
-        let Some(shape) = shape else {
-            stats.broken_areas += 1;
-            continue;
-        };
-        if a.roles.poi {
-            features.push(Feature {
+    for b in &mut blobs {
+        features.append(&mut b.poi_nodes);
+    }
+    for (&(b, i), closed) in areas.iter().zip(closed) {
+        let a = &mut blobs[b].areas[i];
+        let roles = a.roles;
+        let home_roles = roles.residential_building || roles.building_yes;
+        match closed {
+            Closed::Broken => stats.broken_areas += 1,
+            Closed::Measured(footprint_m2, point) => buildings.push(Building {
                 osm: a.osm,
-                tags: a.tags.clone(),
-                shape: shape.clone(),
-            });
-        }
-        let Shape::Area(mp) = shape else {
-            if a.roles.residential_building || a.roles.building_yes || a.roles.residential_landuse {
-                stats.broken_areas += 1;
+                tags: std::mem::take(&mut a.tags),
+                residential: roles.residential_building,
+                footprint_m2,
+                point,
+            }),
+            Closed::Shape(shape) => {
+                let Shape::Area(mp) = &shape else {
+                    if home_roles || roles.residential_landuse {
+                        stats.broken_areas += 1;
+                    }
+                    if roles.poi {
+                        features.push(Feature {
+                            osm: a.osm,
+                            tags: std::mem::take(&mut a.tags),
+                            shape,
+                        });
+                    }
+                    continue;
+                };
+                if home_roles && let Some((footprint_m2, point)) = area_and_centroid(mp) {
+                    buildings.push(Building {
+                        osm: a.osm,
+                        tags: kept_tags(&a.tags),
+                        residential: roles.residential_building,
+                        footprint_m2,
+                        point,
+                    });
+                }
+                if roles.residential_landuse {
+                    landuse.push((a.osm, kept_tags(&a.tags), mp.clone()));
+                }
+                if roles.poi {
+                    features.push(Feature {
+                        osm: a.osm,
+                        tags: std::mem::take(&mut a.tags),
+                        shape,
+                    });
+                }
             }
-            continue;
-        };
-        if a.roles.residential_building || a.roles.building_yes {
-            buildings.push((a.osm, a.tags.clone(), a.roles, mp.clone()));
-        }
-        if a.roles.residential_landuse {
-            landuse.push((a.osm, a.tags, mp));
         }
     }
-    features.sort_by_key(|f| f.osm);
+    drop(blobs);
+    drop(index);
+    features.par_sort_by_key(|f| f.osm);
     stats.features = features.len() as u64;
+    lap(&mut seconds.areas);
 
     let residences = residences(buildings, landuse, &mut stats);
+    lap(&mut seconds.residences);
     Ok(OsmData {
         header,
-        ways,
+        network,
         features,
         residences,
         stats,
+        seconds,
     })
+}
+
+/// The walkable ways, cut where the extract lacks their nodes, with their nodes
+/// numbered in id order.
+fn walk_network(blobs: &[Decoded], index: &NodeIndex, stats: &mut ReadStats) -> WalkNetwork {
+    // Global string numbers for each blob's strings.
+    let mut strings = Strings::default();
+    let remap: Vec<Vec<u32>> = blobs
+        .iter()
+        .map(|b| b.strings.iter().map(|s| strings.intern(s)).collect())
+        .collect();
+    // Ways by id (files are usually sorted already).
+    let mut order: Vec<(i64, u32, u32)> = blobs
+        .iter()
+        .enumerate()
+        .flat_map(|(b, d)| {
+            d.walk
+                .iter()
+                .enumerate()
+                .map(move |(i, w)| (w.id, b as u32, i as u32))
+        })
+        .collect();
+    if !order.is_sorted_by_key(|o| o.0) {
+        order.sort_unstable_by_key(|o| o.0);
+    }
+
+    struct Chunk {
+        pieces: Vec<WalkPiece>,
+        lens: Vec<u32>,
+        refs: Vec<u32>,
+        missing: u64,
+        cut: u64,
+    }
+    let used: Vec<AtomicU32> = (0..index.len()).map(|_| AtomicU32::new(0)).collect();
+    let chunks: Vec<Chunk> = order
+        .par_chunks(2048)
+        .map(|ways| {
+            let mut c = Chunk {
+                pieces: Vec::new(),
+                lens: Vec::new(),
+                refs: Vec::new(),
+                missing: 0,
+                cut: 0,
+            };
+            for &(_, b, i) in ways {
+                let d = &blobs[b as usize];
+                let w = &d.walk[i as usize];
+                let piece = WalkPiece {
+                    way_id: w.id,
+                    direction: w.direction,
+                    highway: remap[b as usize][w.highway as usize],
+                    name: w.name.map(|n| remap[b as usize][n as usize]),
+                };
+                let mut start = c.refs.len();
+                let mut missing = 0u64;
+                for &r in w.refs.get(&d.walk_refs) {
+                    if let Some((dense, _)) = index.get(r) {
+                        c.refs.push(dense);
+                        continue;
+                    }
+                    missing += 1;
+                    if c.refs.len() - start >= 2 {
+                        c.pieces.push(piece);
+                        c.lens.push((c.refs.len() - start) as u32);
+                    } else {
+                        c.refs.truncate(start);
+                    }
+                    start = c.refs.len();
+                }
+                if c.refs.len() - start >= 2 {
+                    c.pieces.push(piece);
+                    c.lens.push((c.refs.len() - start) as u32);
+                } else {
+                    c.refs.truncate(start);
+                }
+                c.missing += missing;
+                c.cut += u64::from(missing > 0);
+            }
+            for &r in &c.refs {
+                used[r as usize].store(1, Ordering::Relaxed);
+            }
+            c
+        })
+        .collect();
+
+    // Number the used nodes in id order (dense numbers follow ids).
+    let mut node_osm = Vec::new();
+    let mut node_lonlat = Vec::new();
+    let mut next = 0u32;
+    for (dense, u) in used.iter().enumerate() {
+        if u.load(Ordering::Relaxed) != 0 {
+            u.store(next, Ordering::Relaxed);
+            next += 1;
+            node_osm.push(index.id_of(dense as u32));
+            node_lonlat.push(index.loc_of(dense as u32).lonlat());
+        }
+    }
+    let mut net = WalkNetwork {
+        node_osm,
+        node_lonlat,
+        first: vec![0],
+        ..WalkNetwork::default()
+    };
+    for c in chunks {
+        stats.missing_node_refs += c.missing;
+        stats.ways_cut += c.cut;
+        net.refs
+            .extend(c.refs.iter().map(|&d| used[d as usize].load(Ordering::Relaxed)));
+        for len in c.lens {
+            let last = *net.first.last().expect("starts with 0");
+            net.first.push(last + len);
+        }
+        net.pieces.extend(c.pieces);
+    }
+    net.strings = strings.into_vec();
+    stats.walk_pieces = net.pieces.len() as u64;
+    net
+}
+
+/// The node lists of every way a kept relation uses, by way id.
+fn member_refs(
+    path: &Path,
+    blobs: &[Decoded],
+    stats: &mut ReadStats,
+) -> Result<HashMap<i64, Vec<i64>>, Error> {
+    let mut wanted: Vec<i64> = blobs
+        .iter()
+        .flat_map(|b| {
+            b.areas
+                .iter()
+                .filter(|a| a.osm.kind == OsmType::Relation)
+                .flat_map(|a| a.outer.get(&b.members).iter().chain(a.inner.get(&b.members)))
+        })
+        .copied()
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut found: HashMap<i64, Vec<i64>> = HashMap::new();
+    if wanted.is_empty() {
+        return Ok(found);
+    }
+    let is_wanted = |id: i64| wanted.binary_search(&id).is_ok();
+    for b in blobs {
+        for &(id, refs) in &b.untagged {
+            if is_wanted(id) {
+                found.insert(id, refs.get(&b.untagged_refs).to_vec());
+            }
+        }
+        for a in &b.areas {
+            if a.osm.kind == OsmType::Way && is_wanted(a.osm.id) {
+                found.insert(a.osm.id, a.refs.get(&b.area_refs).to_vec());
+            }
+        }
+        for w in &b.walk {
+            if is_wanted(w.id) {
+                found.insert(w.id, w.refs.get(&b.walk_refs).to_vec());
+            }
+        }
+    }
+    let missing: Vec<i64> = wanted
+        .into_iter()
+        .filter(|id| !found.contains_key(id))
+        .collect();
+    if missing.is_empty() {
+        return Ok(found);
+    }
+    // Way blobs whose id range holds a missing member.
+    let holds = |b: &Decoded| {
+        b.way_ids.is_some_and(|(lo, hi)| {
+            let i = missing.partition_point(|&id| id < lo);
+            missing.get(i).is_some_and(|&id| id <= hi)
+        })
+    };
+    stats.blobs_reread = blobs.iter().filter(|b| holds(b)).count() as u64;
+    let missing = &missing;
+    struct Members<'m> {
+        missing: &'m [i64],
+        found: Vec<(i64, Vec<i64>)>,
+    }
+    impl<'a> Visitor<'a> for Members<'_> {
+        fn node(&mut self, _: i64, _: i64, _: i64, _: &mut dyn Iterator<Item = (u32, u32)>) {}
+        fn way(&mut self, id: i64, _: RawTags<'a>, refs: Deltas<'a>, _: Option<i64>) {
+            if self.missing.binary_search(&id).is_ok() {
+                self.found.push((id, refs.collect()));
+            }
+        }
+        fn relation(&mut self, _: i64, _: RawTags<'a>, _: &mut dyn Iterator<Item = Member>) {}
+    }
+    let missing = &missing;
+    let chunks = for_blobs(
+        path,
+        &|i| blobs.get(i).is_some_and(holds),
+        &|content| {
+            let mut m = Members {
+                missing,
+                found: Vec::new(),
+            };
+            if let Content::Data(buf) = content {
+                Block::parse(buf)?.visit(&mut m)?;
+            }
+            Ok(m.found)
+        },
+        &|_| {},
+    )?;
+    found.extend(chunks.into_iter().flatten());
+    Ok(found)
+}
+
+/// A closed area.
+enum Closed {
+    /// Neither an area nor a point (no node of it in the file).
+    Broken,
+    /// A building and nothing else, closed: its footprint (m²) and centroid.
+    Measured(f64, [f64; 2]),
+    /// Anything else: its shape.
+    Shape(Shape),
+}
+
+/// A building that may be a home.
+struct Building {
+    osm: OsmRef,
+    tags: Tags,
+    /// `building=residential|…` (else `building=yes`, a home only in a residential area).
+    residential: bool,
+    footprint_m2: f64,
+    point: [f64; 2],
+}
+
+/// Closes one area. A way that is only a building is measured from its ring in
+/// `ring` (a buffer reused across calls), the same numbers as
+/// [`area_and_centroid`] of its polygon.
+fn close_area(
+    blob: &Decoded,
+    a: &RawArea,
+    index: &NodeIndex,
+    member_refs: &HashMap<i64, Vec<i64>>,
+    ring: &mut Vec<[f64; 2]>,
+) -> Closed {
+    let only_building = a.osm.kind == OsmType::Way
+        && !a.roles.poi
+        && !a.roles.residential_landuse
+        && (a.roles.residential_building || a.roles.building_yes);
+    if only_building {
+        let refs = a.refs.get(&blob.area_refs);
+        let closed = refs.len() >= 4 && refs.first() == refs.last();
+        ring.clear();
+        ring.extend(refs.iter().map_while(|&r| index.get(r).map(|(_, l)| l.lonlat())));
+        if closed && ring.len() == refs.len() {
+            return match crate::area::ring_area_and_centroid(ring) {
+                Some((m2, c)) => Closed::Measured(m2, c),
+                None => Closed::Broken,
+            };
+        }
+        // Not a closed ring: as the general path decides (a point, or nothing).
+    }
+    match area_shape(blob, a, index, member_refs) {
+        Some(shape) => Closed::Shape(shape),
+        None => Closed::Broken,
+    }
 }
 
 /// The shape of a tagged way or relation: an area when its outline closes, else the
 /// mean of its known nodes, else `None`.
 fn area_shape(
+    blob: &Decoded,
     a: &RawArea,
-    coord: &dyn Fn(i64) -> Option<[f64; 2]>,
+    index: &NodeIndex,
     member_refs: &HashMap<i64, Vec<i64>>,
 ) -> Option<Shape> {
+    let coord = |id: i64| index.get(id).map(|(_, loc)| loc.lonlat());
     let ring_coords = |ids: &[i64]| ids.iter().map(|&i| coord(i)).collect::<Option<Vec<_>>>();
     let mean = |ids: &mut dyn Iterator<Item = &i64>| {
         let pts: Vec<[f64; 2]> = ids.filter_map(|&i| coord(i)).collect();
@@ -545,10 +954,11 @@ fn area_shape(
     };
     match a.osm.kind {
         OsmType::Way => {
-            let closed = a.refs.len() >= 4 && a.refs.first() == a.refs.last();
-            match ring_coords(&a.refs) {
+            let refs = a.refs.get(&blob.area_refs);
+            let closed = refs.len() >= 4 && refs.first() == refs.last();
+            match ring_coords(refs) {
                 Some(ring) if closed => Some(Shape::Area(multipolygon(vec![ring], vec![]))),
-                _ => mean(&mut a.refs.iter()),
+                _ => mean(&mut refs.iter()),
             }
         }
         _ => {
@@ -557,12 +967,13 @@ fn area_shape(
                     .filter_map(|id| member_refs.get(id).cloned())
                     .collect::<Vec<_>>()
             };
-            let (outer, _) = assemble_rings(parts(&a.outer_ways));
-            let (inner, _) = assemble_rings(parts(&a.inner_ways));
+            let outer_ids = a.outer.get(&blob.members);
+            let (outer, _) = assemble_rings(parts(outer_ids));
+            let (inner, _) = assemble_rings(parts(a.inner.get(&blob.members)));
             let outer: Vec<_> = outer.iter().filter_map(|r| ring_coords(r)).collect();
             let inner: Vec<_> = inner.iter().filter_map(|r| ring_coords(r)).collect();
             if outer.is_empty() {
-                let all: Vec<i64> = parts(&a.outer_ways).into_iter().flatten().collect();
+                let all: Vec<i64> = parts(outer_ids).into_iter().flatten().collect();
                 return mean(&mut all.iter());
             }
             Some(Shape::Area(multipolygon(outer, inner)))
@@ -592,7 +1003,7 @@ fn kept_tags(tags: &Tags) -> Tags {
 type Indexed = GeomWithData<Rectangle<[f64; 2]>, usize>;
 
 fn residences(
-    buildings: Vec<(OsmRef, Tags, Roles, MultiPolygon)>,
+    buildings: Vec<Building>,
     landuse: Vec<(OsmRef, Tags, MultiPolygon)>,
     stats: &mut ReadStats,
 ) -> Vec<Residence> {
@@ -610,31 +1021,33 @@ fn residences(
             })
             .collect(),
     );
+    // Per building: the residence it makes (if any) and the landuse area it lies in.
+    let found: Vec<Option<(Residence, Option<usize>)>> = buildings
+        .into_par_iter()
+        .with_min_len(256)
+        .map(|b| {
+            let p = Point::new(b.point[0], b.point[1]);
+            let inside = index
+                .locate_in_envelope_intersecting(&AABB::from_point(b.point))
+                .find(|hit| landuse[hit.data].2.contains(&p))
+                .map(|hit| hit.data);
+            let source = if b.residential {
+                ResidenceSource::Building
+            } else if inside.is_some() {
+                ResidenceSource::BuildingInResidentialArea
+            } else {
+                return None;
+            };
+            Some((residence(b.osm, &b.tags, b.point, b.footprint_m2, source), inside))
+        })
+        .collect();
     let mut landuse_has_home = vec![false; landuse.len()];
-    let mut out = Vec::new();
-    for (osm, tags, roles, mp) in buildings {
-        let Some((footprint_m2, point)) = area_and_centroid(&mp) else {
-            continue;
-        };
-        let p = Point::new(point[0], point[1]);
-        let mut inside = None;
-        for hit in index.locate_in_envelope_intersecting(&AABB::from_point(point)) {
-            if landuse[hit.data].2.contains(&p) {
-                inside = Some(hit.data);
-                break;
-            }
-        }
-        let source = if roles.residential_building {
-            ResidenceSource::Building
-        } else if inside.is_some() {
-            ResidenceSource::BuildingInResidentialArea
-        } else {
-            continue;
-        };
+    let mut out = Vec::with_capacity(found.len());
+    for (r, inside) in found.into_iter().flatten() {
         if let Some(i) = inside {
             landuse_has_home[i] = true;
         }
-        out.push(residence(osm, &tags, point, footprint_m2, source));
+        out.push(r);
     }
     for (i, (osm, tags, mp)) in landuse.into_iter().enumerate() {
         if landuse_has_home[i] {
@@ -657,7 +1070,7 @@ fn residences(
             ResidenceSource::ResidentialArea,
         ));
     }
-    out.sort_by_key(|r| r.osm);
+    out.par_sort_by_key(|r| r.osm);
     for r in &out {
         stats.residences[r.source as usize] += 1;
     }
@@ -693,12 +1106,6 @@ fn residence(
 impl Error {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
         Error::Io {
-            path: PathBuf::from(path),
-            source,
-        }
-    }
-    pub(crate) fn pbf(path: &Path, source: osmpbf::Error) -> Self {
-        Error::Pbf {
             path: PathBuf::from(path),
             source,
         }

@@ -102,7 +102,7 @@ proptest! {
         let src = (src % g.node_count()) as u32;
         let got = run(&g, Direction::Forward, &[(src, 0)], u32::MAX / 2);
         let pg = g.petgraph();
-        let want = petgraph::algo::dijkstra(pg, petgraph::graph::NodeIndex::new(src as usize), None,
+        let want = petgraph::algo::dijkstra(&pg, petgraph::graph::NodeIndex::new(src as usize), None,
             |e| u64::from(g.edge(*e.weight()).length_mm));
         for n in 0..g.node_count() {
             let w = want.get(&petgraph::graph::NodeIndex::new(n)).map(|&d| d as u32);
