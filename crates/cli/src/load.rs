@@ -52,13 +52,17 @@ pub(crate) fn load(a: &OsmArgs, pois: PoiFilter) -> anyhow::Result<City> {
     let t = Instant::now();
     let data = livingcircle_osm::read(&path, &opts)?;
     let read_s = t.elapsed().as_secs_f64();
-    tracing::info!(seconds = read_s, pieces = data.network.piece_count(), "read");
+    tracing::info!(
+        seconds = read_s,
+        pieces = data.network.piece_count(),
+        "read"
+    );
     let t = Instant::now();
     let build = BuildOptions {
         keep_all_components: a.keep_all_components,
     };
-    let (graph, report) =
-        WalkGraph::from_network(&data.network, &build).with_context(|| format!("{}", path.display()))?;
+    let (graph, report) = WalkGraph::from_network(&data.network, &build)
+        .with_context(|| format!("{}", path.display()))?;
     let build_s = t.elapsed().as_secs_f64();
     if report.components_dropped > 0 {
         tracing::info!(

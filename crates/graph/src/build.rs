@@ -151,66 +151,63 @@ impl WalkGraph {
         let mut raw: Vec<RawEdge> = Vec::new();
         let mut chain: Vec<u32> = Vec::with_capacity(segs.len() + n_local);
         let mut per_piece: Vec<(u32, f64)> = Vec::new();
-        let mut walk_from = |start: u32,
-                             seg0: u32,
-                             keep: &[bool],
-                             used: &mut Vec<bool>,
-                             raw: &mut Vec<RawEdge>| {
-            let at = chain.len();
-            chain.push(start);
-            per_piece.clear();
-            let mut length_m = 0.0;
-            let mut oneway = false;
-            let mut cur = start;
-            let mut seg = seg0;
-            loop {
-                used[seg as usize] = true;
-                let s = &segs[seg as usize];
-                let next = if s.a == cur { s.b } else { s.a };
-                let forward_in_way = s.a == cur;
-                let d = seg_len[seg as usize];
-                length_m += d;
-                match per_piece.last_mut() {
-                    Some((p, l)) if *p == s.piece => *l += d,
-                    _ => per_piece.push((s.piece, d)),
+        let mut walk_from =
+            |start: u32, seg0: u32, keep: &[bool], used: &mut Vec<bool>, raw: &mut Vec<RawEdge>| {
+                let at = chain.len();
+                chain.push(start);
+                per_piece.clear();
+                let mut length_m = 0.0;
+                let mut oneway = false;
+                let mut cur = start;
+                let mut seg = seg0;
+                loop {
+                    used[seg as usize] = true;
+                    let s = &segs[seg as usize];
+                    let next = if s.a == cur { s.b } else { s.a };
+                    let forward_in_way = s.a == cur;
+                    let d = seg_len[seg as usize];
+                    length_m += d;
+                    match per_piece.last_mut() {
+                        Some((p, l)) if *p == s.piece => *l += d,
+                        _ => per_piece.push((s.piece, d)),
+                    }
+                    // A one-way chain lies within one piece; remember its orientation.
+                    let dir = direction(s.piece);
+                    if dir != FootDirection::Both {
+                        oneway = true;
+                    }
+                    let reversed = (dir == FootDirection::Forward && !forward_in_way)
+                        || (dir == FootDirection::Backward && forward_in_way);
+                    chain.push(next);
+                    cur = next;
+                    if keep[cur as usize] {
+                        let piece = per_piece
+                            .iter()
+                            .fold(
+                                (u32::MAX, -1.0),
+                                |best, &(p, l)| if l > best.1 { (p, l) } else { best },
+                            )
+                            .0;
+                        let flip = oneway && reversed;
+                        raw.push(RawEdge {
+                            u: if flip { cur } else { start },
+                            v: if flip { start } else { cur },
+                            length_m,
+                            oneway,
+                            reversed: flip,
+                            piece,
+                            start: at as u32,
+                            len: (chain.len() - at) as u32,
+                        });
+                        return;
+                    }
+                    let (i0, i1) = (
+                        inc[first[cur as usize] as usize],
+                        inc[first[cur as usize] as usize + 1],
+                    );
+                    seg = if i0 == seg { i1 } else { i0 };
                 }
-                // A one-way chain lies within one piece; remember its orientation.
-                let dir = direction(s.piece);
-                if dir != FootDirection::Both {
-                    oneway = true;
-                }
-                let reversed = (dir == FootDirection::Forward && !forward_in_way)
-                    || (dir == FootDirection::Backward && forward_in_way);
-                chain.push(next);
-                cur = next;
-                if keep[cur as usize] {
-                    let piece = per_piece
-                        .iter()
-                        .fold(
-                            (u32::MAX, -1.0),
-                            |best, &(p, l)| if l > best.1 { (p, l) } else { best },
-                        )
-                        .0;
-                    let flip = oneway && reversed;
-                    raw.push(RawEdge {
-                        u: if flip { cur } else { start },
-                        v: if flip { start } else { cur },
-                        length_m,
-                        oneway,
-                        reversed: flip,
-                        piece,
-                        start: at as u32,
-                        len: (chain.len() - at) as u32,
-                    });
-                    return;
-                }
-                let (i0, i1) = (
-                    inc[first[cur as usize] as usize],
-                    inc[first[cur as usize] as usize + 1],
-                );
-                seg = if i0 == seg { i1 } else { i0 };
-            }
-        };
+            };
         for n in 0..n_local as u32 {
             if !keep[n as usize] {
                 continue;

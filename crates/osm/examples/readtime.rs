@@ -2,7 +2,12 @@
 //! livingcircle-osm --example readtime -- FILE [network]`.
 fn cpu() -> f64 {
     let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let f: Vec<&str> = s.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let f: Vec<&str> = s
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
     let t = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
     (t(11) + t(12)) / 100.0
 }
@@ -14,7 +19,10 @@ fn main() {
     };
     let (c0, t) = (cpu(), std::time::Instant::now());
     let d = livingcircle_osm::read(std::path::Path::new(&path), &opts).expect("read");
-    println!("{:?} reread {} blobs of {}", d.seconds, d.stats.blobs_reread, d.stats.blobs);
+    println!(
+        "{:?} reread {} blobs of {}",
+        d.seconds, d.stats.blobs_reread, d.stats.blobs
+    );
     println!(
         "wall {:.3} s cpu {:.2} s pieces {} residences {} features {} index {} MB",
         t.elapsed().as_secs_f64(),

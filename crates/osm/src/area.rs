@@ -118,6 +118,79 @@ pub(crate) fn ring_area_and_centroid(ring: &mut Vec<[f64; 2]>) -> Option<(f64, [
     Some((area, proj.unproject([centroid.x(), centroid.y()])))
 }
 
+/// A polygon prepared for many point-in-polygon tests: its rings' edges bucketed by
+/// horizontal bands, so a test looks at the few edges of one band instead of all.
+pub(crate) struct Prepared {
+    min: [f64; 2],
+    max: [f64; 2],
+    band_h: f64,
+    first: Vec<u32>,
+    edges: Vec<[f64; 4]>,
+}
+
+impl Prepared {
+    pub(crate) fn new(p: &Polygon) -> Self {
+        let rings = std::iter::once(p.exterior()).chain(p.interiors());
+        let all: Vec<[f64; 4]> = rings
+            .flat_map(|r| r.lines().map(|l| [l.start.x, l.start.y, l.end.x, l.end.y]))
+            .collect();
+        let (mut min, mut max) = ([f64::MAX; 2], [f64::MIN; 2]);
+        for e in &all {
+            for (x, y) in [(e[0], e[1]), (e[2], e[3])] {
+                min = [min[0].min(x), min[1].min(y)];
+                max = [max[0].max(x), max[1].max(y)];
+            }
+        }
+        let bands = (all.len() / 4).clamp(1, 4096);
+        let band_h = ((max[1] - min[1]) / bands as f64).max(f64::MIN_POSITIVE);
+        let band = |y: f64| (((y - min[1]) / band_h) as usize).min(bands - 1);
+        let mut count = vec![0u32; bands + 1];
+        for e in &all {
+            let (lo, hi) = (band(e[1].min(e[3])), band(e[1].max(e[3])));
+            for c in &mut count[lo + 1..=hi + 1] {
+                *c += 1;
+            }
+        }
+        for i in 0..bands {
+            count[i + 1] += count[i];
+        }
+        let mut fill = count.clone();
+        let mut edges = vec![[0.0; 4]; count[bands] as usize];
+        for e in &all {
+            let (lo, hi) = (band(e[1].min(e[3])), band(e[1].max(e[3])));
+            for f in &mut fill[lo..=hi] {
+                edges[*f as usize] = *e;
+                *f += 1;
+            }
+        }
+        Prepared {
+            min,
+            max,
+            band_h,
+            first: count,
+            edges,
+        }
+    }
+
+    /// Whether `[x, y]` lies inside the polygon (even-odd over all its rings; a point
+    /// exactly on an edge may go either way).
+    pub(crate) fn contains(&self, [x, y]: [f64; 2]) -> bool {
+        if !(x >= self.min[0] && x <= self.max[0] && y >= self.min[1] && y <= self.max[1]) {
+            return false;
+        }
+        let bands = self.first.len() - 1;
+        let b = (((y - self.min[1]) / self.band_h) as usize).min(bands - 1);
+        let mut inside = false;
+        for e in &self.edges[self.first[b] as usize..self.first[b + 1] as usize] {
+            let ([x0, y0], [x1, y1]) = ([e[0], e[1]], [e[2], e[3]]);
+            if (y0 > y) != (y1 > y) && x < x0 + (y - y0) * (x1 - x0) / (y1 - y0) {
+                inside = !inside;
+            }
+        }
+        inside
+    }
+}
+
 /// A point surely inside the area, `[lon, lat]`.
 pub(crate) fn interior_point(mp: &MultiPolygon) -> Option<[f64; 2]> {
     mp.interior_point().map(|p| [p.x(), p.y()])
@@ -160,6 +233,45 @@ mod tests {
         let (rings, broken) = assemble_rings(vec![vec![1, 2, 3], vec![3, 4]]);
         assert!(rings.is_empty());
         assert_eq!(broken, 1);
+    }
+
+    #[test]
+    fn prepared_polygons_agree_with_geo() {
+        // A ring with a notch and two holes, and seeded random points around it.
+        let ring = |pts: &[(f64, f64)]| {
+            LineString::from(pts.iter().map(|&(x, y)| Coord { x, y }).collect::<Vec<_>>())
+        };
+        let outer = ring(&[
+            (0.0, 0.0),
+            (10.0, 0.0),
+            (10.0, 10.0),
+            (6.0, 10.0),
+            (5.0, 3.0),
+            (4.0, 10.0),
+            (0.0, 10.0),
+            (0.0, 0.0),
+        ]);
+        let holes = vec![
+            ring(&[(1.0, 1.0), (3.0, 1.0), (3.0, 3.0), (1.0, 3.0), (1.0, 1.0)]),
+            ring(&[(7.0, 5.0), (9.0, 6.0), (7.5, 8.0), (7.0, 5.0)]),
+        ];
+        let p = Polygon::new(outer, holes);
+        let prep = Prepared::new(&p);
+        let mut s = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 11) as f64 / (1u64 << 53) as f64 * 12.0 - 1.0
+        };
+        for _ in 0..20_000 {
+            let (x, y) = (next(), next());
+            assert_eq!(
+                prep.contains([x, y]),
+                p.contains(&Point::new(x, y)),
+                "{x} {y}"
+            );
+        }
     }
 
     #[test]

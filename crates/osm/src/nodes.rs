@@ -191,9 +191,7 @@ impl NodeIndex {
     pub(crate) fn new(mut blocks: Vec<NodeBlock>) -> Self {
         blocks.retain(|b| b.len > 0);
         blocks.sort_by_key(NodeBlock::first_id);
-        let overlapping = blocks
-            .windows(2)
-            .any(|w| w[0].last_id() >= w[1].first_id());
+        let overlapping = blocks.windows(2).any(|w| w[0].last_id() >= w[1].first_id());
         if overlapping {
             // An unsorted file: one block holding everything, sorted.
             let mut b = NodeBlockBuilder::default();
@@ -240,16 +238,13 @@ impl NodeIndex {
         Some((self.base[b] + i as u32, blk.loc(i)))
     }
 
-    /// The location of a node by its dense number.
-    pub(crate) fn loc_of(&self, dense: u32) -> Loc {
-        let b = self.base.partition_point(|&x| x <= dense) - 1;
-        self.blocks[b].loc((dense - self.base[b]) as usize)
-    }
-
-    /// The OSM id of a node by its dense number.
-    pub(crate) fn id_of(&self, dense: u32) -> i64 {
-        let b = self.base.partition_point(|&x| x <= dense) - 1;
-        self.blocks[b].id((dense - self.base[b]) as usize)
+    /// Calls `f(dense number, id, location)` for every node, in id order.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(u32, i64, Loc)) {
+        for (b, blk) in self.blocks.iter().enumerate() {
+            for i in 0..blk.len {
+                f(self.base[b] + i as u32, blk.id(i), blk.loc(i));
+            }
+        }
     }
 }
 
@@ -268,9 +263,17 @@ mod tests {
     #[test]
     fn lookups_across_sorted_and_unsorted_blocks() {
         for blocks in [
-            vec![block(&[1, 5, 9]), block(&[10, 20]), block(&[1 << 40, (1 << 40) + 3])],
+            vec![
+                block(&[1, 5, 9]),
+                block(&[10, 20]),
+                block(&[1 << 40, (1 << 40) + 3]),
+            ],
             // Overlapping ranges and an unsorted block: merged into one.
-            vec![block(&[7, 3, 11]), block(&[4, 2]), block(&[i64::MAX - 1, 1])],
+            vec![
+                block(&[7, 3, 11]),
+                block(&[4, 2]),
+                block(&[i64::MAX - 1, 1]),
+            ],
         ] {
             let all: Vec<i64> = {
                 let mut v = Vec::new();
@@ -285,13 +288,18 @@ mod tests {
             };
             let idx = NodeIndex::new(blocks);
             assert_eq!(idx.len(), all.len());
+            let mut seen = Vec::new();
+            idx.for_each(|dense, id, loc| seen.push((dense, id, loc)));
+            assert_eq!(seen.len(), all.len());
             for (rank, &id) in all.iter().enumerate() {
                 let (dense, loc) = idx.get(id).expect("present");
                 assert_eq!(dense as usize, rank, "dense numbers follow id order");
                 assert_eq!(loc.nano_lon, id.wrapping_mul(100));
-                assert_eq!(idx.id_of(dense), id);
-                assert_eq!(idx.loc_of(dense), loc);
-                assert_eq!(idx.get(id + 1).is_some(), all.binary_search(&(id + 1)).is_ok());
+                assert_eq!(seen[rank], (dense, id, loc));
+                assert_eq!(
+                    idx.get(id + 1).is_some(),
+                    all.binary_search(&(id + 1)).is_ok()
+                );
             }
             assert!(idx.get(0).is_none());
             assert!(idx.get(-5).is_none());

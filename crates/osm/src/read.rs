@@ -22,7 +22,7 @@ use geo::MultiPolygon;
 use rayon::prelude::*;
 use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
 
-use crate::area::{area_and_centroid, assemble_rings, interior_point, multipolygon};
+use crate::area::{Prepared, area_and_centroid, assemble_rings, interior_point, multipolygon};
 use crate::model::*;
 use crate::nodes::{Loc, NodeBlock, NodeBlockBuilder, NodeIndex};
 use crate::pbf::{
@@ -285,7 +285,11 @@ impl<'a> Table<'a> {
     /// Whether any key carries `flag`.
     #[inline]
     fn any(&self, flag: u8, mut keys: impl Iterator<Item = u32>) -> bool {
-        keys.any(|k| self.interesting.get(k as usize).is_some_and(|f| f & flag != 0))
+        keys.any(|k| {
+            self.interesting
+                .get(k as usize)
+                .is_some_and(|f| f & flag != 0)
+        })
     }
 
     /// Fills `buf` with the tags, skipping those with bad string indices.
@@ -315,6 +319,9 @@ impl Collect<'_, '_> {
     fn untagged(&mut self, id: i64, refs: Deltas<'_>) {
         if !self.opts.network_only {
             let start = self.out.untagged_refs.len();
+            self.out
+                .untagged_refs
+                .reserve(refs.size_hint().1.unwrap_or(0));
             self.out.untagged_refs.extend(refs);
             self.out
                 .untagged
@@ -398,6 +405,7 @@ impl<'a> Visitor<'a> for Collect<'a, '_> {
                     .or_else(|| tag("name:zh"))
                     .or_else(|| tag("name:en"));
                 let start = out.walk_refs.len();
+                out.walk_refs.reserve(refs.size_hint().1.unwrap_or(0));
                 out.walk_refs.extend(refs.clone());
                 let highway = intern(&mut self.strings, &mut out.strings, hw);
                 let name = name.map(|n| intern(&mut self.strings, &mut out.strings, n));
@@ -416,6 +424,7 @@ impl<'a> Visitor<'a> for Collect<'a, '_> {
         let roles = Roles::of(tags, &self.opts.pois);
         if roles.any() {
             let start = out.area_refs.len();
+            out.area_refs.reserve(refs.size_hint().1.unwrap_or(0));
             out.area_refs.extend(refs);
             out.areas.push(RawArea {
                 osm: OsmRef {
@@ -431,12 +440,7 @@ impl<'a> Visitor<'a> for Collect<'a, '_> {
         }
     }
 
-    fn relation(
-        &mut self,
-        id: i64,
-        raw: RawTags<'a>,
-        members: &mut dyn Iterator<Item = Member>,
-    ) {
+    fn relation(&mut self, id: i64, raw: RawTags<'a>, members: &mut dyn Iterator<Item = Member>) {
         self.out.relations += 1;
         if self.opts.network_only || !self.table.any(INTERESTING, raw.keys()) {
             return;
@@ -760,14 +764,15 @@ fn walk_network(blobs: &[Decoded], index: &NodeIndex, stats: &mut ReadStats) -> 
     let mut node_osm = Vec::new();
     let mut node_lonlat = Vec::new();
     let mut next = 0u32;
-    for (dense, u) in used.iter().enumerate() {
+    index.for_each(|dense, id, loc| {
+        let u = &used[dense as usize];
         if u.load(Ordering::Relaxed) != 0 {
             u.store(next, Ordering::Relaxed);
             next += 1;
-            node_osm.push(index.id_of(dense as u32));
-            node_lonlat.push(index.loc_of(dense as u32).lonlat());
+            node_osm.push(id);
+            node_lonlat.push(loc.lonlat());
         }
-    }
+    });
     let mut net = WalkNetwork {
         node_osm,
         node_lonlat,
@@ -777,8 +782,11 @@ fn walk_network(blobs: &[Decoded], index: &NodeIndex, stats: &mut ReadStats) -> 
     for c in chunks {
         stats.missing_node_refs += c.missing;
         stats.ways_cut += c.cut;
-        net.refs
-            .extend(c.refs.iter().map(|&d| used[d as usize].load(Ordering::Relaxed)));
+        net.refs.extend(
+            c.refs
+                .iter()
+                .map(|&d| used[d as usize].load(Ordering::Relaxed)),
+        );
         for len in c.lens {
             let last = *net.first.last().expect("starts with 0");
             net.first.push(last + len);
@@ -802,7 +810,12 @@ fn member_refs(
             b.areas
                 .iter()
                 .filter(|a| a.osm.kind == OsmType::Relation)
-                .flat_map(|a| a.outer.get(&b.members).iter().chain(a.inner.get(&b.members)))
+                .flat_map(|a| {
+                    a.outer
+                        .get(&b.members)
+                        .iter()
+                        .chain(a.inner.get(&b.members))
+                })
         })
         .copied()
         .collect();
@@ -917,7 +930,10 @@ fn close_area(
         let refs = a.refs.get(&blob.area_refs);
         let closed = refs.len() >= 4 && refs.first() == refs.last();
         ring.clear();
-        ring.extend(refs.iter().map_while(|&r| index.get(r).map(|(_, l)| l.lonlat())));
+        ring.extend(
+            refs.iter()
+                .map_while(|&r| index.get(r).map(|(_, l)| l.lonlat())),
+        );
         if closed && ring.len() == refs.len() {
             return match crate::area::ring_area_and_centroid(ring) {
                 Some((m2, c)) => Closed::Measured(m2, c),
@@ -1008,6 +1024,13 @@ fn residences(
     stats: &mut ReadStats,
 ) -> Vec<Residence> {
     use geo::{BoundingRect, Contains, Point};
+    // One box per polygon of each area, in area order (the first area holding a
+    // building is its area, as before).
+    let prepared: Vec<(usize, Prepared)> = landuse
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(i, (_, _, mp))| mp.0.iter().map(move |p| (i, Prepared::new(p))))
+        .collect();
     let index: RTree<Indexed> = RTree::bulk_load(
         landuse
             .iter()
@@ -1021,15 +1044,29 @@ fn residences(
             })
             .collect(),
     );
+    let first_polygon: Vec<usize> = {
+        let mut f = vec![0; landuse.len() + 1];
+        for (i, _) in &prepared {
+            f[i + 1] += 1;
+        }
+        for i in 0..landuse.len() {
+            f[i + 1] += f[i];
+        }
+        f
+    };
+    let area_contains = |i: usize, p: [f64; 2]| {
+        prepared[first_polygon[i]..first_polygon[i + 1]]
+            .iter()
+            .any(|(_, poly)| poly.contains(p))
+    };
     // Per building: the residence it makes (if any) and the landuse area it lies in.
     let found: Vec<Option<(Residence, Option<usize>)>> = buildings
         .into_par_iter()
         .with_min_len(256)
         .map(|b| {
-            let p = Point::new(b.point[0], b.point[1]);
             let inside = index
                 .locate_in_envelope_intersecting(&AABB::from_point(b.point))
-                .find(|hit| landuse[hit.data].2.contains(&p))
+                .find(|hit| area_contains(hit.data, b.point))
                 .map(|hit| hit.data);
             let source = if b.residential {
                 ResidenceSource::Building
@@ -1038,7 +1075,10 @@ fn residences(
             } else {
                 return None;
             };
-            Some((residence(b.osm, &b.tags, b.point, b.footprint_m2, source), inside))
+            Some((
+                residence(b.osm, &b.tags, b.point, b.footprint_m2, source),
+                inside,
+            ))
         })
         .collect();
     let mut landuse_has_home = vec![false; landuse.len()];
