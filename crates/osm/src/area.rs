@@ -91,7 +91,7 @@ pub(crate) fn area_and_centroid(mp: &MultiPolygon) -> Option<(f64, [f64; 2])> {
 
 /// [`area_and_centroid`] of the polygon a closed ring `[lon, lat]` bounds, with the
 /// same numbers.
-pub(crate) fn ring_area_and_centroid(ring: &mut Vec<[f64; 2]>) -> Option<(f64, [f64; 2])> {
+pub(crate) fn ring_area_and_centroid(ring: &[[f64; 2]]) -> Option<(f64, [f64; 2])> {
     let (mut w, mut s, mut e, mut n) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
     for &[x, y] in ring.iter() {
         w = w.min(x);
