@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use h3o::{CellIndex, LatLng, Resolution};
 use livingcircle_graph::WalkGraph;
 use livingcircle_reach::{
-    Ch, PerResidence, Scratch, SearchStats, Spot, Targets, multi_source,
-    nearest_from_node_distances, per_residence,
+    Ch, ManyToMany, PerResidence, Scratch, SearchStats, Spot, Targets, multi_source,
+    nearest_from_node_distances,
 };
 use livingcircle_snap::{Snap, Snapper};
 use rayon::prelude::*;
@@ -85,6 +85,8 @@ pub struct AnalyzeOptions {
     /// How the per-residence tables are computed; every engine gives the same exact
     /// distances.
     pub engine: Engine,
+    /// Residences per chunk of a streamed analysis (results do not depend on it).
+    pub chunk_rows: usize,
 }
 
 /// The per-residence engine.
@@ -108,26 +110,103 @@ impl Default for AnalyzeOptions {
             report_factor: 2.0,
             budget_m: None,
             engine: Engine::Auto,
+            chunk_rows: 65_536,
         }
     }
 }
 
-/// Result for one residence.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HomeResult {
-    /// Where it joins the network; `None` when unsnapped.
-    pub snap: Option<Snap>,
-    /// Per category: walking distance to the nearest facility in millimetres, when
-    /// within the search budget.
-    pub nearest_mm: Vec<Option<u32>>,
-    /// Per category: distinct facilities within the category's threshold.
-    pub within: Vec<u32>,
+/// Per-residence results for a run of residences (a chunk of a streamed analysis,
+/// or all of them): walking distance to the nearest facility of each category.
+#[derive(Debug, Clone, Copy)]
+pub struct HomeChunk<'a> {
+    /// Index of the first residence: row `r` is residence `first + r`.
+    pub first: usize,
+    snaps: &'a [Option<Snap>],
+    /// Row-major, `ncat` per row; `u32::MAX`: none within the search (or unsnapped).
+    nearest_mm: &'a [u32],
+    thresholds_mm: &'a [u32],
+    levels: &'a [(u8, Vec<usize>)],
 }
 
-impl HomeResult {
-    /// Whether category `c` is met (a facility within `threshold_mm`).
-    pub fn ok(&self, c: usize, threshold_mm: u32) -> bool {
-        self.nearest_mm[c].is_some_and(|d| d <= threshold_mm)
+impl<'a> HomeChunk<'a> {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.snaps.len()
+    }
+
+    /// Whether there is no row.
+    pub fn is_empty(&self) -> bool {
+        self.snaps.is_empty()
+    }
+
+    /// Where row `r` joins the network; `None` when unsnapped.
+    pub fn snap(&self, r: usize) -> Option<&'a Snap> {
+        self.snaps[r].as_ref()
+    }
+
+    /// Walking distance (mm) from row `r` to the nearest facility of category `c`,
+    /// when within the search budget.
+    #[inline]
+    pub fn nearest_mm(&self, r: usize, c: usize) -> Option<u32> {
+        let ncat = self.thresholds_mm.len();
+        let d = self.nearest_mm[r * ncat + c];
+        (d != u32::MAX).then_some(d)
+    }
+
+    /// Whether row `r` meets category `c` (a facility within its threshold).
+    #[inline]
+    pub fn ok(&self, r: usize, c: usize) -> bool {
+        self.nearest_mm(r, c)
+            .is_some_and(|d| d <= self.thresholds_mm[c])
+    }
+
+    /// Categories row `r` meets.
+    pub fn met(&self, r: usize) -> usize {
+        (0..self.thresholds_mm.len())
+            .filter(|&c| self.ok(r, c))
+            .count()
+    }
+
+    /// Whether row `r` meets every category of `level` and below (false when
+    /// unsnapped; true for a level without categories).
+    pub fn level_ok(&self, r: usize, level: u8) -> bool {
+        self.snaps[r].is_some()
+            && self
+                .levels
+                .iter()
+                .filter(|(l, _)| *l <= level)
+                .all(|(_, cats)| cats.iter().all(|&c| self.ok(r, c)))
+    }
+
+    /// The levels (5, 10, 15) the preset uses, ascending.
+    pub fn levels(&self) -> impl Iterator<Item = u8> + '_ {
+        self.levels.iter().map(|(l, _)| *l)
+    }
+}
+
+/// Every residence's per-category distances, from [`analyze`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HomeResults {
+    /// Row-major: `nearest_mm[i * ncat + c]`, `u32::MAX` for none.
+    nearest_mm: Vec<u32>,
+}
+
+impl HomeResults {
+    /// Results from the distances of every residence, row-major (`ncat` per row,
+    /// `u32::MAX` for none), as [`HomeChunk::nearest_mm`] gives them.
+    pub fn from_rows(nearest_mm: Vec<u32>) -> Self {
+        HomeResults { nearest_mm }
+    }
+
+    /// All residences as one chunk, read with the analysis that made them.
+    pub fn rows<'a>(&'a self, a: &'a Analysis) -> HomeChunk<'a> {
+        HomeChunk {
+            first: 0,
+            snaps: &a.home_snaps,
+            nearest_mm: &self.nearest_mm,
+            thresholds_mm: &a.thresholds_mm,
+            levels: &a.level_categories,
+        }
     }
 }
 
@@ -198,8 +277,12 @@ pub struct Analysis {
     pub thresholds_mm: Vec<u32>,
     /// Search budget in millimetres.
     pub budget_mm: u32,
-    /// Per residence, in input order.
-    pub homes: Vec<HomeResult>,
+    /// Per residence, in input order: where it joins the network (`None`:
+    /// unsnapped).
+    pub home_snaps: Vec<Option<Snap>>,
+    /// The levels the preset uses (5, 10, 15), each with the categories of exactly
+    /// that level.
+    pub level_categories: Vec<(u8, Vec<usize>)>,
     /// Per facility, in input order.
     pub facilities: Vec<FacilityResult>,
     /// Per category.
@@ -215,7 +298,8 @@ pub struct Analysis {
     pub cross_check_mismatches: u64,
     /// The engine used for the per-residence tables (never `Auto`).
     pub engine: Engine,
-    /// Per-residence engine work.
+    /// Per-residence engine work (summed over chunks; sources may repeat across
+    /// chunks).
     pub per_residence: PerResidence,
     /// Multi-source engine work.
     pub multi_source: SearchStats,
@@ -256,14 +340,46 @@ pub fn snap_places(
     (home_snaps, fac_snaps)
 }
 
-/// Runs the coverage analysis. Results do not depend on the thread count.
+/// Runs the coverage analysis and keeps every residence's distances. Results do not
+/// depend on the thread count. See [`analyze_streaming`].
 pub fn analyze(
     g: &WalkGraph,
     preset: &Preset,
     homes: &[Home],
     facilities: &[Facility],
     opts: &AnalyzeOptions,
-) -> Analysis {
+) -> (Analysis, HomeResults) {
+    let mut nearest_mm = Vec::new();
+    let an = analyze_streaming(g, preset, homes, facilities, opts, |chunk| {
+        nearest_mm.extend_from_slice(chunk.nearest_mm);
+        Ok::<(), std::convert::Infallible>(())
+    });
+    let an = match an {
+        Ok(an) => an,
+        Err(never) => match never {},
+    };
+    (an, HomeResults { nearest_mm })
+}
+
+/// Runs the coverage analysis, handing residences' results to `sink` in chunks of
+/// `opts.chunk_rows`, in input order, as they are computed; what is kept is the
+/// summary (per facility, category, level and gap cell). Results do not depend on
+/// the thread count or the chunk size.
+///
+/// Facilities are snapped and indexed once; with a contraction hierarchy their
+/// buckets are built once; the multi-source searches of the cross-check run once
+/// per category. Each chunk then costs its residences' searches and bookkeeping.
+///
+/// # Errors
+/// Whatever `sink` returns; the analysis stops there.
+pub fn analyze_streaming<E>(
+    g: &WalkGraph,
+    preset: &Preset,
+    homes: &[Home],
+    facilities: &[Facility],
+    opts: &AnalyzeOptions,
+    mut sink: impl FnMut(&HomeChunk<'_>) -> Result<(), E>,
+) -> Result<Analysis, E> {
     let t0 = std::time::Instant::now();
     let ncat = preset.categories.len();
     let thresholds_mm: Vec<u32> = preset
@@ -277,6 +393,16 @@ pub fn analyze(
         .map_or(f64::from(max_t) * opts.report_factor, |m| m * 1000.0)
         .round()
         .min(f64::from(u32::MAX / 4)) as u32;
+    let level_categories: Vec<(u8, Vec<usize>)> = [5u8, 10, 15]
+        .into_iter()
+        .filter(|&l| preset.categories.iter().any(|c| c.level == Some(l)))
+        .map(|l| {
+            let cats = (0..ncat)
+                .filter(|&c| preset.categories[c].level == Some(l))
+                .collect();
+            (l, cats)
+        })
+        .collect();
 
     let snap_all = || snap_places(&Snapper::new(g), homes, facilities, opts.max_snap_m);
     // A hierarchy that is asked for outright is built while the other threads snap.
@@ -302,59 +428,22 @@ pub fn analyze(
             .collect(),
     );
     let target_cat: Vec<usize> = target_fac.iter().map(|&i| facilities[i].category).collect();
-    let home_idx: Vec<usize> = (0..homes.len())
-        .filter(|&i| home_snaps[i].is_some())
-        .collect();
-    let home_spots: Vec<Spot> = home_idx
-        .iter()
-        .map(|&i| Spot::from(home_snaps[i].as_ref().expect("snapped")))
-        .collect();
+    let homes_snapped = home_snaps.iter().filter(|s| s.is_some()).count() as u32;
     let t1 = std::time::Instant::now();
     let use_ch = match opts.engine {
         Engine::Hierarchy => true,
         Engine::Dijkstra => false,
-        Engine::Auto => hierarchy_pays(g, &home_spots, budget_mm),
+        Engine::Auto => {
+            let spots: Vec<Spot> = home_snaps.iter().flatten().map(Spot::from).collect();
+            hierarchy_pays(g, &spots, budget_mm)
+        }
     };
     let (early_ch, early_ch_s) = early_ch;
     let ch = early_ch.or_else(|| use_ch.then(|| Ch::build(g)));
+    let engine = ManyToMany::new(g, ch.as_ref(), &targets, budget_mm);
     let t1b = std::time::Instant::now();
 
-    // Per-residence searches.
-    struct Visit {
-        nearest: Vec<Option<u32>>,
-        within: Vec<u32>,
-        in_catchment: Vec<u32>,
-    }
-    let (visits, per_res) = per_residence(
-        g,
-        ch.as_ref(),
-        &targets,
-        &home_spots,
-        budget_mm,
-        |_, hits| {
-            let mut nearest = vec![None::<u32>; ncat];
-            let mut within = vec![0u32; ncat];
-            let mut in_catchment = Vec::new();
-            for &(t, d) in hits {
-                let c = target_cat[t as usize];
-                if nearest[c].is_none_or(|x| d < x) {
-                    nearest[c] = Some(d);
-                }
-                if d <= thresholds_mm[c] {
-                    within[c] += 1;
-                    in_catchment.push(t);
-                }
-            }
-            Visit {
-                nearest,
-                within,
-                in_catchment,
-            }
-        },
-    );
-    let t2 = std::time::Instant::now();
-
-    // One multi-source search per category (timed on its own), then the cross-check.
+    // One multi-source search per category (timed on its own): the cross-check.
     let per_cat: Vec<(Vec<u32>, SearchStats)> = (0..ncat)
         .into_par_iter()
         .map(|c| {
@@ -366,37 +455,13 @@ pub fn analyze(
             (nd, s.stats)
         })
         .collect();
-    let t3 = std::time::Instant::now();
-    let cross_check_mismatches: u64 = per_cat
-        .par_iter()
-        .enumerate()
-        .map(|(c, (nd, _))| {
-            let in_subset = |t: u32| target_cat[t as usize] == c;
-            home_spots
-                .iter()
-                .zip(&visits)
-                .filter(|(r, v)| {
-                    nearest_from_node_distances(g, &targets, &in_subset, nd, r, budget_mm)
-                        != v.nearest[c]
-                })
-                .count() as u64
-        })
-        .sum();
+    let multi_s = t1b.elapsed().as_secs_f64();
     let mut multi = SearchStats::default();
     for (_, s) in &per_cat {
         multi += *s;
     }
-    drop(per_cat);
 
-    // Assemble per-home results and catchments.
-    let mut home_results: Vec<HomeResult> = home_snaps
-        .iter()
-        .map(|s| HomeResult {
-            snap: *s,
-            nearest_mm: vec![None; ncat],
-            within: vec![0; ncat],
-        })
-        .collect();
+    // What the summary keeps, accumulated residence by residence in input order.
     let mut fac_results: Vec<FacilityResult> = fac_snaps
         .iter()
         .map(|s| FacilityResult {
@@ -405,43 +470,163 @@ pub fn analyze(
             population: 0.0,
         })
         .collect();
-    for (k, v) in visits.into_iter().enumerate() {
-        let hi = home_idx[k];
-        for &t in &v.in_catchment {
-            let f = &mut fac_results[target_fac[t as usize]];
-            f.residents += 1;
-            f.population += homes[hi].population;
-        }
-        home_results[hi].nearest_mm = v.nearest;
-        home_results[hi].within = v.within;
-    }
+    let mut cat_acc: Vec<CategoryAcc> = (0..ncat).map(|_| CategoryAcc::new(budget_mm)).collect();
+    let mut level_acc: Vec<(u32, f64)> = vec![(0, 0.0); level_categories.len()];
+    let mut gaps: BTreeMap<(CellIndex, usize), GapCell> = BTreeMap::new();
+    let res = Resolution::try_from(opts.hex_res).unwrap_or(Resolution::Nine);
+    let mut cross_check_mismatches = 0u64;
+    let mut per_res = PerResidence::default();
+    let mut engine_s = 0.0;
 
-    let categories = summaries(
-        preset,
-        facilities,
-        &fac_snaps,
-        homes,
-        &home_results,
-        &home_idx,
-        &thresholds_mm,
-    );
-    let levels = level_summaries(preset, homes, &home_results, &home_idx, &thresholds_mm);
-    let gaps = gap_cells(
-        homes,
-        &home_results,
-        &home_idx,
-        &thresholds_mm,
-        opts.hex_res,
-    );
-    Analysis {
+    let chunk_rows = opts.chunk_rows.max(1);
+    let mut nearest: Vec<u32> = Vec::new();
+    for first in (0..homes.len()).step_by(chunk_rows) {
+        let end = (first + chunk_rows).min(homes.len());
+        let t = std::time::Instant::now();
+        let idx: Vec<usize> = (first..end).filter(|&i| home_snaps[i].is_some()).collect();
+        let spots: Vec<Spot> = idx
+            .iter()
+            .map(|&i| Spot::from(home_snaps[i].as_ref().expect("snapped")))
+            .collect();
+        // Per residence: the nearest per category, and the facilities whose
+        // catchment it is in.
+        let (visits, done) = engine.per_residence(&spots, |_, hits| {
+            let mut near = vec![u32::MAX; ncat];
+            let mut in_catchment = Vec::new();
+            for &(t, d) in hits {
+                let c = target_cat[t as usize];
+                near[c] = near[c].min(d);
+                if d <= thresholds_mm[c] {
+                    in_catchment.push(t);
+                }
+            }
+            (near, in_catchment)
+        });
+        per_res.sources.extend_from_slice(&done.sources);
+        per_res.stats += done.stats;
+        per_res.seconds[0] += done.seconds[0];
+        per_res.seconds[1] += done.seconds[1];
+        nearest.clear();
+        nearest.resize((end - first) * ncat, u32::MAX);
+        for (&i, (near, _)) in idx.iter().zip(&visits) {
+            let row = i - first;
+            nearest[row * ncat..(row + 1) * ncat].copy_from_slice(near);
+        }
+        // The cross-check, in parallel over categories.
+        cross_check_mismatches += per_cat
+            .par_iter()
+            .enumerate()
+            .map(|(c, (nd, _))| {
+                let in_subset = |t: u32| target_cat[t as usize] == c;
+                spots
+                    .iter()
+                    .zip(&visits)
+                    .filter(|(r, (near, _))| {
+                        let got = (near[c] != u32::MAX).then_some(near[c]);
+                        nearest_from_node_distances(g, &targets, &in_subset, nd, r, budget_mm)
+                            != got
+                    })
+                    .count() as u64
+            })
+            .sum::<u64>();
+        engine_s += t.elapsed().as_secs_f64();
+
+        let chunk = HomeChunk {
+            first,
+            snaps: &home_snaps[first..end],
+            nearest_mm: &nearest,
+            thresholds_mm: &thresholds_mm,
+            levels: &level_categories,
+        };
+        for (&i, (_, in_catchment)) in idx.iter().zip(&visits) {
+            let h = &homes[i];
+            let row = i - first;
+            for &t in in_catchment {
+                let f = &mut fac_results[target_fac[t as usize]];
+                f.residents += 1;
+                f.population += h.population;
+            }
+            for (c, acc) in cat_acc.iter_mut().enumerate() {
+                acc.add(chunk.nearest_mm(row, c), chunk.ok(row, c), h.population);
+            }
+            for (k, (l, _)) in level_categories.iter().enumerate() {
+                if chunk.level_ok(row, *l) {
+                    level_acc[k].0 += 1;
+                    level_acc[k].1 += h.population;
+                }
+            }
+            let Ok(ll) = LatLng::new(h.lonlat[1], h.lonlat[0]) else {
+                continue;
+            };
+            let cell = ll.to_cell(res);
+            for c in 0..ncat {
+                if chunk.ok(row, c) {
+                    continue;
+                }
+                let e = gaps.entry((cell, c)).or_insert(GapCell {
+                    cell,
+                    category: c,
+                    residents_missing: 0,
+                    population_missing: 0.0,
+                    nearest_mm: None,
+                });
+                e.residents_missing += 1;
+                e.population_missing += h.population;
+                if let Some(d) = chunk.nearest_mm(row, c)
+                    && e.nearest_mm.is_none_or(|x| d < x)
+                {
+                    e.nearest_mm = Some(d);
+                }
+            }
+        }
+        sink(&chunk)?;
+    }
+    per_res.stats += engine.bucket_stats;
+    drop(engine);
+
+    let categories = (0..ncat)
+        .map(|c| {
+            let acc = &cat_acc[c];
+            CategorySummary {
+                category: c,
+                threshold_m: f64::from(thresholds_mm[c]) / 1000.0,
+                facilities: facilities.iter().filter(|f| f.category == c).count() as u32,
+                facilities_snapped: facilities
+                    .iter()
+                    .zip(&fac_snaps)
+                    .filter(|(f, s)| f.category == c && s.is_some())
+                    .count() as u32,
+                residences_covered: acc.covered,
+                population_covered: acc.population,
+                median_m: acc.percentile(0.5),
+                p90_m: acc.percentile(0.9),
+            }
+        })
+        .collect();
+    let levels = level_categories
+        .iter()
+        .zip(&level_acc)
+        .map(|((l, _), &(ok, pop))| LevelSummary {
+            level: *l,
+            categories: preset
+                .categories
+                .iter()
+                .filter(|c| c.level.is_some_and(|x| x <= *l))
+                .count() as u32,
+            residences_ok: ok,
+            population_ok: pop,
+        })
+        .collect();
+    Ok(Analysis {
         thresholds_mm,
         budget_mm,
-        homes: home_results,
+        home_snaps,
+        level_categories,
         facilities: fac_results,
         categories,
         levels,
-        gaps,
-        homes_snapped: home_idx.len() as u32,
+        gaps: gaps.into_values().collect(),
+        homes_snapped,
         cross_check_mismatches,
         engine: if use_ch {
             Engine::Hierarchy
@@ -453,9 +638,90 @@ pub fn analyze(
         seconds: [
             (t1 - t0).as_secs_f64(),
             (t1b - t1).as_secs_f64() + early_ch_s,
-            (t2 - t1b).as_secs_f64(),
-            (t3 - t2).as_secs_f64(),
+            engine_s,
+            multi_s,
         ],
+    })
+}
+
+/// One category's coverage, accumulated residence by residence: covered counts and
+/// population, and the distances to the nearest facility as a histogram of the
+/// values the summary prints (0.1 m), from which the nearest-rank percentiles come
+/// exactly as from the sorted distances.
+struct CategoryAcc {
+    covered: u32,
+    population: f64,
+    /// Residences beyond the search (no facility within the budget).
+    beyond: u64,
+    /// Count per 0.1 m step, up to the budget.
+    steps: Vec<u64>,
+    /// Steps beyond `steps`' length (a very large budget).
+    far: BTreeMap<u64, u64>,
+}
+
+/// Histogram steps kept in an array: budgets up to 400 km.
+const MAX_STEPS: u64 = 4_000_000;
+
+impl CategoryAcc {
+    fn new(budget_mm: u32) -> Self {
+        let n = (u64::from(budget_mm) / 100 + 2).min(MAX_STEPS);
+        CategoryAcc {
+            covered: 0,
+            population: 0.0,
+            beyond: 0,
+            steps: vec![0; n as usize],
+            far: BTreeMap::new(),
+        }
+    }
+
+    /// The 0.1 m step `r1(d / 1000)` prints as (the same rounding).
+    fn step(d_mm: u32) -> u64 {
+        ((f64::from(d_mm) / 1000.0) * 10.0).round() as u64
+    }
+
+    fn add(&mut self, nearest_mm: Option<u32>, ok: bool, population: f64) {
+        if ok {
+            self.covered += 1;
+            self.population += population;
+        }
+        match nearest_mm {
+            None => self.beyond += 1,
+            Some(d) => {
+                let s = Self::step(d);
+                match self.steps.get_mut(s as usize) {
+                    Some(n) => *n += 1,
+                    None => *self.far.entry(s).or_insert(0) += 1,
+                }
+            }
+        }
+    }
+
+    /// Nearest-rank percentile in metres (at 0.1 m, as printed); `None` when the
+    /// rank falls beyond the search, or there is no residence.
+    fn percentile(&self, p: f64) -> Option<f64> {
+        let reached: u64 = self.steps.iter().sum::<u64>() + self.far.values().sum::<u64>();
+        let total = reached + self.beyond;
+        if total == 0 {
+            return None;
+        }
+        let rank = ((p * total as f64).ceil() as u64).clamp(1, total);
+        if rank > reached {
+            return None;
+        }
+        let mut seen = 0u64;
+        let counts = self
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(s, &n)| (s as u64, n))
+            .chain(self.far.iter().map(|(&s, &n)| (s, n)));
+        for (s, n) in counts {
+            seen += n;
+            if seen >= rank {
+                return Some(s as f64 / 10.0);
+            }
+        }
+        None
     }
 }
 
@@ -487,142 +753,46 @@ fn hierarchy_pays(g: &WalkGraph, homes: &[Spot], budget_mm: u32) -> bool {
     dijkstra_s > hierarchy_s
 }
 
-/// Nearest-rank percentile of distances where `None` is "beyond the search".
-fn percentile(sorted: &[Option<u32>], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1].map(|d| f64::from(d) / 1000.0)
-}
-
-fn summaries(
-    preset: &Preset,
-    facilities: &[Facility],
-    fac_snaps: &[Option<Snap>],
-    homes: &[Home],
-    results: &[HomeResult],
-    home_idx: &[usize],
-    thresholds_mm: &[u32],
-) -> Vec<CategorySummary> {
-    (0..preset.categories.len())
-        .map(|c| {
-            let mut d: Vec<Option<u32>> =
-                home_idx.iter().map(|&i| results[i].nearest_mm[c]).collect();
-            // `None` sorts first; put it last (beyond the search).
-            d.sort_by_key(|x| x.map_or(u64::MAX, u64::from));
-            let covered: Vec<usize> = home_idx
-                .iter()
-                .copied()
-                .filter(|&i| results[i].ok(c, thresholds_mm[c]))
-                .collect();
-            CategorySummary {
-                category: c,
-                threshold_m: f64::from(thresholds_mm[c]) / 1000.0,
-                facilities: facilities.iter().filter(|f| f.category == c).count() as u32,
-                facilities_snapped: facilities
-                    .iter()
-                    .zip(fac_snaps)
-                    .filter(|(f, s)| f.category == c && s.is_some())
-                    .count() as u32,
-                residences_covered: covered.len() as u32,
-                population_covered: covered.iter().map(|&i| homes[i].population).sum(),
-                median_m: percentile(&d, 0.5),
-                p90_m: percentile(&d, 0.9),
-            }
-        })
-        .collect()
-}
-
-/// Whether a home meets every category of `level` and below.
-pub fn level_ok(preset: &Preset, r: &HomeResult, thresholds_mm: &[u32], level: u8) -> bool {
-    r.snap.is_some()
-        && preset
-            .categories
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.level.is_some_and(|l| l <= level))
-            .all(|(i, _)| r.ok(i, thresholds_mm[i]))
-}
-
-fn level_summaries(
-    preset: &Preset,
-    homes: &[Home],
-    results: &[HomeResult],
-    home_idx: &[usize],
-    thresholds_mm: &[u32],
-) -> Vec<LevelSummary> {
-    [5u8, 10, 15]
-        .into_iter()
-        .filter(|&l| preset.categories.iter().any(|c| c.level == Some(l)))
-        .map(|l| {
-            let ok: Vec<usize> = home_idx
-                .iter()
-                .copied()
-                .filter(|&i| level_ok(preset, &results[i], thresholds_mm, l))
-                .collect();
-            LevelSummary {
-                level: l,
-                categories: preset
-                    .categories
-                    .iter()
-                    .filter(|c| c.level.is_some_and(|x| x <= l))
-                    .count() as u32,
-                residences_ok: ok.len() as u32,
-                population_ok: ok.iter().map(|&i| homes[i].population).sum(),
-            }
-        })
-        .collect()
-}
-
-fn gap_cells(
-    homes: &[Home],
-    results: &[HomeResult],
-    home_idx: &[usize],
-    thresholds_mm: &[u32],
-    hex_res: u8,
-) -> Vec<GapCell> {
-    let res = Resolution::try_from(hex_res).unwrap_or(Resolution::Nine);
-    let mut cells: BTreeMap<(CellIndex, usize), GapCell> = BTreeMap::new();
-    for &i in home_idx {
-        let h = &homes[i];
-        let Ok(ll) = LatLng::new(h.lonlat[1], h.lonlat[0]) else {
-            continue;
-        };
-        let cell = ll.to_cell(res);
-        for (c, &t) in thresholds_mm.iter().enumerate() {
-            if results[i].ok(c, t) {
-                continue;
-            }
-            let e = cells.entry((cell, c)).or_insert(GapCell {
-                cell,
-                category: c,
-                residents_missing: 0,
-                population_missing: 0.0,
-                nearest_mm: None,
-            });
-            e.residents_missing += 1;
-            e.population_missing += h.population;
-            if let Some(d) = results[i].nearest_mm[c]
-                && e.nearest_mm.is_none_or(|x| d < x)
-            {
-                e.nearest_mm = Some(d);
-            }
-        }
-    }
-    cells.into_values().collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The histogram's nearest-rank percentiles equal those of the sorted distances
+    /// (rounded as printed), with residences beyond the search sorting last.
     #[test]
-    fn percentile_nearest_rank_with_unreached() {
-        let d = [Some(100), Some(200), Some(300), None];
-        assert_eq!(percentile(&d, 0.5), Some(0.2));
-        assert_eq!(percentile(&d, 0.75), Some(0.3));
-        assert_eq!(percentile(&d, 0.9), None);
-        assert_eq!(percentile(&[], 0.5), None);
+    fn percentiles_from_the_histogram_equal_sorted_ranks() {
+        let naive = |d: &[Option<u32>], p: f64| -> Option<f64> {
+            let mut d = d.to_vec();
+            d.sort_by_key(|x| x.map_or(u64::MAX, u64::from));
+            if d.is_empty() {
+                return None;
+            }
+            let rank = ((p * d.len() as f64).ceil() as usize).clamp(1, d.len());
+            d[rank - 1].map(|x| crate::r1(f64::from(x) / 1000.0))
+        };
+        let mut x = 0x9e37_79b9_u64;
+        for n in [0usize, 1, 2, 3, 10, 101, 1000] {
+            for budget in [1_000u32, 2_000_000, u32::MAX / 4] {
+                let mut acc = CategoryAcc::new(budget);
+                let mut d = Vec::new();
+                for _ in 0..n {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let v = (x % u64::from(budget)) as u32;
+                    let v = if x.is_multiple_of(7) { None } else { Some(v) };
+                    acc.add(v, false, 1.0);
+                    d.push(v);
+                }
+                for p in [0.0, 0.1, 0.5, 0.9, 1.0] {
+                    assert_eq!(
+                        acc.percentile(p),
+                        naive(&d, p),
+                        "n {n} budget {budget} p {p}"
+                    );
+                }
+            }
+        }
+        assert_eq!(CategoryAcc::new(1000).percentile(0.5), None);
     }
 }

@@ -6,10 +6,11 @@ use std::time::Instant;
 
 use livingcircle_analysis::input::{facilities_from_places, homes_from_places, read_places};
 use livingcircle_analysis::{
-    Analysis, AnalyzeOptions, Engine, Facility, Home, Preset, analyze, facilities_from_osm,
-    homes_from_osm, pct, r1,
+    Analysis, AnalyzeOptions, Engine, Facility, Home, HomeResults, Preset, analyze_streaming,
+    facilities_from_osm, homes_from_osm, pct, r1,
 };
 use livingcircle_export as export;
+use livingcircle_export::schema::LayerWriter;
 use serde_json::{Value, json};
 
 use crate::args::{AnalyzeArgs, EngineArg, Global, LangArg, OsmArgs, PlacesArgs, SpeedArgs};
@@ -78,7 +79,7 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
         .transpose()?;
     let (city, homes, facilities) = inputs(&stages, &preset, &a.osm, &a.places)?;
 
-    stages.stage("snapping and searching from every residence");
+    stages.stage("snapping, and searching from every residence");
     let opts = AnalyzeOptions {
         speed_kmh,
         max_snap_m: a.max_snap_m,
@@ -86,7 +87,48 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
         engine: engine(a.engine),
         ..AnalyzeOptions::default()
     };
-    let an = analyze(&city.graph, &preset, &homes, &facilities, &opts);
+    let out = &a.out;
+    // Residences are written chunk by chunk as the analysis answers them; only the
+    // report (for now) keeps every residence's distances.
+    let mut residences = export::GeoJsonWriter::create(
+        &out.join("residences.geojson"),
+        &export::residences_schema(&preset),
+    )?;
+    let mut kept: Option<Vec<u32>> = (!a.no_report).then(Vec::new);
+    let mut write_s = 0.0;
+    let mut started = false;
+    let an = analyze_streaming(
+        &city.graph,
+        &preset,
+        &homes,
+        &facilities,
+        &opts,
+        |chunk| -> anyhow::Result<()> {
+            if !started {
+                stages.counted(
+                    "searching from every residence and writing it",
+                    homes.len() as u64,
+                );
+                started = true;
+            }
+            let t = Instant::now();
+            let rows = export::ResidenceRows {
+                preset: &preset,
+                homes: &homes,
+                chunk: *chunk,
+            };
+            residences.write(&rows)?;
+            if let Some(k) = kept.as_mut() {
+                k.extend((0..chunk.len()).flat_map(|r| {
+                    (0..preset.categories.len())
+                        .map(move |c| chunk.nearest_mm(r, c).unwrap_or(u32::MAX))
+                }));
+            }
+            write_s += t.elapsed().as_secs_f64();
+            stages.inc(chunk.len() as u64);
+            Ok(())
+        },
+    )?;
     if an.cross_check_mismatches != 0 {
         anyhow::bail!(
             "internal error: {} residence distances differ between the per-residence and multi-source searches",
@@ -96,8 +138,7 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
 
     stages.stage("writing layers");
     let t = Instant::now();
-    let out = &a.out;
-    export::write_residences(&out.join("residences.geojson"), &preset, &homes, &an)?;
+    Box::new(residences).finish()?;
     export::write_facilities(&out.join("facilities.geojson"), &preset, &facilities, &an)?;
     export::write_gaps(&out.join("gaps.geojson"), &preset, &an)?;
     export::write_unsnapped_csv(
@@ -109,7 +150,7 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
     )?;
     export::write_nodes_csv(&city.graph, &out.join("nodes.csv"))?;
     export::write_edges_csv(&city.graph, &out.join("edges.csv"))?;
-    let write_s = t.elapsed().as_secs_f64();
+    let write_s = write_s + t.elapsed().as_secs_f64();
     let summary = summary_json(
         &city,
         &preset,
@@ -130,7 +171,7 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
         stages.stage("drawing isochrones for every residence");
         let minutes = vec![5.0, 10.0, 15.0];
         // The analysis' own snaps: the polygons count what the layers count.
-        let home_snaps: Vec<_> = an.homes.iter().map(|r| r.snap).collect();
+        let home_snaps = &an.home_snaps;
         let fac_snaps: Vec<_> = an.facilities.iter().map(|r| r.snap).collect();
         let job = IsoJob {
             graph: &city.graph,
@@ -145,7 +186,7 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
                 a.buffer_m,
             ),
             minutes: Some(minutes),
-            home_snaps: &home_snaps,
+            home_snaps,
             fac_snaps: &fac_snaps,
         };
         let origins: Vec<Origin> = homes
@@ -154,13 +195,14 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
             .map(|(i, h)| Origin {
                 id: i.to_string(),
                 name: h.name.clone(),
-                snap: an.homes[i].snap,
+                snap: an.home_snaps[i],
             })
             .collect();
         write_isochrones(&job, &origins, &out.join("isochrones.geojson"), &stages)?;
     }
-    if !a.no_report {
+    if let Some(kept) = kept {
         stages.stage("writing report.html");
+        let kept_results = HomeResults::from_rows(kept);
         let report = livingcircle_report::Report {
             lang: match a.lang {
                 Some(LangArg::Zh) => Lang::Zh,
@@ -176,6 +218,7 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
             homes: &homes,
             facilities: &facilities,
             analysis: &an,
+            results: &kept_results,
             buffer_m: a.buffer_m,
             sites: sites.unwrap_or_default(),
             summary: &summary,
@@ -255,8 +298,8 @@ fn summary_json(
 ) -> Value {
     let snapped: Vec<&Home> = homes
         .iter()
-        .zip(&an.homes)
-        .filter(|(_, r)| r.snap.is_some())
+        .zip(&an.home_snaps)
+        .filter(|(_, s)| s.is_some())
         .map(|(h, _)| h)
         .collect();
     let n_res = snapped.len() as f64;

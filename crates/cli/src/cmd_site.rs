@@ -44,7 +44,7 @@ pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
         budget_m: Some(preset.categories[category].threshold_m(speed_kmh)),
         ..AnalyzeOptions::default()
     };
-    let an = analyze(&city.graph, &preset, &homes, &facilities, &opts);
+    let (an, results) = analyze(&city.graph, &preset, &homes, &facilities, &opts);
 
     stages.stage("searching from every candidate and choosing sites");
     let site_opts = SiteOptions {
@@ -57,7 +57,7 @@ pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
         },
         max_snap_m: a.max_snap_m,
     };
-    let p = plan(&city.graph, &homes, &an, &candidates, &site_opts);
+    let p = plan(&city.graph, &homes, &an, &results, &candidates, &site_opts);
     if let Some(file) = &a.candidates
         && p.candidates.snapped == 0
     {

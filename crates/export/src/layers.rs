@@ -1,27 +1,129 @@
 //! The analysis layers: residences, facilities, gap cells, unsnapped places.
 
-use geojson::{JsonObject, Value};
-use livingcircle_analysis::{Analysis, Facility, Home, Preset, level_ok, m1, r1};
-use serde_json::{Value as J, json};
+use livingcircle_analysis::{Analysis, Facility, Home, HomeChunk, HomeResults, Preset, m1, r1};
 use std::io::Write;
 use std::path::Path;
 
-use crate::geo_json::pos;
-use crate::{Error, FeatureSink, write_atomic};
+use crate::geojson_writer::GeoJsonWriter;
+use crate::schema::{Field, GeometryType, LayerWriter, RowBuf, Rows, Schema, Type, Value};
+use crate::{Error, write_atomic};
 
-fn snap_props(p: &mut JsonObject, snap: Option<&livingcircle_analysis::Snap>) {
+/// The columns of `residences`: see README, "Outputs".
+pub fn residences_schema(preset: &Preset) -> Schema {
+    let mut f = vec![
+        Field::new("id", Type::Int),
+        Field::new("osm_id", Type::Text),
+        Field::new("name", Type::Text),
+        Field::new("population", Type::Float),
+        Field::new("population_source", Type::Text),
+        Field::new("snap_m", Type::Float),
+        Field::new("edge", Type::Int),
+        Field::new("edge_offset_m", Type::Float),
+    ];
+    for cat in &preset.categories {
+        f.push(Field::new(format!("{}_m", cat.key), Type::Float));
+        f.push(Field::new(format!("{}_ok", cat.key), Type::Bool));
+    }
+    f.push(Field::new("met", Type::Int));
+    f.push(Field::new("required", Type::Int));
+    f.push(Field::new("missing", Type::TextList));
+    for l in levels(preset) {
+        f.push(Field::new(format!("level{l}_ok"), Type::Bool));
+    }
+    Schema {
+        name: "residences".into(),
+        geometry: GeometryType::Point,
+        fields: f,
+    }
+}
+
+/// Rows of `residences` for one chunk of a (streamed) analysis.
+pub struct ResidenceRows<'a> {
+    /// The preset analysed.
+    pub preset: &'a Preset,
+    /// Every residence (the chunk's rows are `chunk.first..`).
+    pub homes: &'a [Home],
+    /// The chunk's results.
+    pub chunk: HomeChunk<'a>,
+}
+
+fn push_snap<'a>(buf: &mut RowBuf<'a>, snap: Option<&livingcircle_analysis::Snap>) {
     match snap {
-        Some(s) => {
-            p.insert("snap_m".into(), json!(r1(s.dist_m)));
-            p.insert("edge".into(), json!(s.edge));
-            p.insert("edge_offset_m".into(), json!(m1(s.offset_mm)));
+        Some(s) => buf.values.extend([
+            Value::Float(r1(s.dist_m)),
+            Value::Int(i64::from(s.edge)),
+            Value::Float(m1(s.offset_mm)),
+        ]),
+        None => buf.values.extend([Value::Null; 3]),
+    }
+}
+
+impl Rows for ResidenceRows<'_> {
+    fn len(&self) -> usize {
+        self.chunk.len()
+    }
+
+    fn row<'a>(&'a self, r: usize, buf: &mut RowBuf<'a>) {
+        let i = self.chunk.first + r;
+        let h = &self.homes[i];
+        let c = &self.chunk;
+        buf.coords.push(h.lonlat);
+        buf.values.extend([
+            Value::Int(i as i64),
+            Value::from(h.osm_id.as_deref()),
+            Value::from(h.name.as_deref()),
+            Value::Float(h.population),
+            Value::Text(h.population_source.as_str()),
+        ]);
+        push_snap(buf, c.snap(r));
+        let cats = &self.preset.categories;
+        let mut met = 0;
+        for k in 0..cats.len() {
+            let ok = c.ok(r, k);
+            met += usize::from(ok);
+            buf.values.push(Value::from(c.nearest_mm(r, k).map(m1)));
+            buf.values.push(Value::Bool(ok));
         }
-        None => {
-            p.insert("snap_m".into(), J::Null);
-            p.insert("edge".into(), J::Null);
-            p.insert("edge_offset_m".into(), J::Null);
+        buf.values.push(Value::Int(met as i64));
+        buf.values.push(Value::Int(cats.len() as i64));
+        buf.push_list(
+            (0..cats.len())
+                .filter(|&k| !c.ok(r, k))
+                .map(|k| cats[k].key.as_str()),
+        );
+        for l in c.levels() {
+            buf.values.push(Value::Bool(c.level_ok(r, l)));
         }
     }
+}
+
+/// `residences.geojson` from a whole analysis.
+///
+/// # Errors
+/// Writing failed.
+pub fn write_residences(
+    path: &Path,
+    preset: &Preset,
+    homes: &[Home],
+    a: &Analysis,
+    results: &HomeResults,
+) -> Result<(), Error> {
+    let rows = ResidenceRows {
+        preset,
+        homes,
+        chunk: results.rows(a),
+    };
+    write_layer(path, &residences_schema(preset), &rows)
+}
+
+/// Writes one layer in one go.
+///
+/// # Errors
+/// Writing failed.
+pub fn write_layer(path: &Path, schema: &Schema, rows: &dyn Rows) -> Result<(), Error> {
+    let mut w: Box<dyn LayerWriter> = Box::new(GeoJsonWriter::create(path, schema)?);
+    w.write(rows)?;
+    w.finish()
 }
 
 /// Levels (5, 10, 15) that the preset uses.
@@ -32,50 +134,53 @@ fn levels(preset: &Preset) -> Vec<u8> {
         .collect()
 }
 
-/// `residences.geojson`: one Point per residence with its coverage.
-///
-/// # Errors
-/// Writing failed.
-pub fn write_residences(
-    path: &Path,
-    preset: &Preset,
-    homes: &[Home],
-    a: &Analysis,
-) -> Result<(), Error> {
-    let mut sink = FeatureSink::create(path)?;
-    let lv = levels(preset);
-    for (i, (h, r)) in homes.iter().zip(&a.homes).enumerate() {
-        let mut p = JsonObject::new();
-        p.insert("id".into(), json!(i));
-        p.insert("osm_id".into(), json!(h.osm_id));
-        p.insert("name".into(), json!(h.name));
-        p.insert("population".into(), json!(h.population));
-        p.insert(
-            "population_source".into(),
-            json!(h.population_source.as_str()),
-        );
-        snap_props(&mut p, r.snap.as_ref());
-        let mut missing = Vec::new();
-        for (c, cat) in preset.categories.iter().enumerate() {
-            let ok = r.ok(c, a.thresholds_mm[c]);
-            p.insert(format!("{}_m", cat.key), json!(r.nearest_mm[c].map(m1)));
-            p.insert(format!("{}_ok", cat.key), json!(ok));
-            if !ok {
-                missing.push(cat.key.clone());
-            }
-        }
-        p.insert("met".into(), json!(preset.categories.len() - missing.len()));
-        p.insert("required".into(), json!(preset.categories.len()));
-        p.insert("missing".into(), json!(missing));
-        for &l in &lv {
-            p.insert(
-                format!("level{l}_ok"),
-                json!(level_ok(preset, r, &a.thresholds_mm, l)),
-            );
-        }
-        sink.push(Value::Point(pos(h.lonlat)), p)?;
+/// The columns of `facilities`.
+pub fn facilities_schema() -> Schema {
+    Schema {
+        name: "facilities".into(),
+        geometry: GeometryType::Point,
+        fields: vec![
+            Field::new("id", Type::Int),
+            Field::new("category", Type::Text),
+            Field::new("name", Type::Text),
+            Field::new("osm_id", Type::Text),
+            Field::new("origin", Type::Text),
+            Field::new("snap_m", Type::Float),
+            Field::new("edge", Type::Int),
+            Field::new("edge_offset_m", Type::Float),
+            Field::new("residents", Type::Int),
+            Field::new("population", Type::Float),
+        ],
     }
-    sink.finish()
+}
+
+struct FacilityRows<'a> {
+    preset: &'a Preset,
+    facilities: &'a [Facility],
+    a: &'a Analysis,
+}
+
+impl Rows for FacilityRows<'_> {
+    fn len(&self) -> usize {
+        self.facilities.len()
+    }
+
+    fn row<'a>(&'a self, i: usize, buf: &mut RowBuf<'a>) {
+        let (f, r) = (&self.facilities[i], &self.a.facilities[i]);
+        buf.coords.push(f.lonlat);
+        buf.values.extend([
+            Value::Int(i as i64),
+            Value::Text(&self.preset.categories[f.category].key),
+            Value::from(f.name.as_deref()),
+            Value::from(f.osm_id.as_deref()),
+            Value::Text(f.origin.as_str()),
+        ]);
+        push_snap(buf, r.snap.as_ref());
+        buf.values.extend([
+            Value::Int(i64::from(r.residents)),
+            Value::Float(r1(r.population)),
+        ]);
+    }
 }
 
 /// `facilities.geojson`: one Point per facility with its catchment load.
@@ -88,20 +193,12 @@ pub fn write_facilities(
     facilities: &[Facility],
     a: &Analysis,
 ) -> Result<(), Error> {
-    let mut sink = FeatureSink::create(path)?;
-    for (i, (f, r)) in facilities.iter().zip(&a.facilities).enumerate() {
-        let mut p = JsonObject::new();
-        p.insert("id".into(), json!(i));
-        p.insert("category".into(), json!(preset.categories[f.category].key));
-        p.insert("name".into(), json!(f.name));
-        p.insert("osm_id".into(), json!(f.osm_id));
-        p.insert("origin".into(), json!(f.origin.as_str()));
-        snap_props(&mut p, r.snap.as_ref());
-        p.insert("residents".into(), json!(r.residents));
-        p.insert("population".into(), json!(r1(r.population)));
-        sink.push(Value::Point(pos(f.lonlat)), p)?;
-    }
-    sink.finish()
+    let rows = FacilityRows {
+        preset,
+        facilities,
+        a,
+    };
+    write_layer(path, &facilities_schema(), &rows)
 }
 
 /// Orients a closed ring counter-clockwise (RFC 7946 exterior rings).
@@ -116,32 +213,63 @@ pub fn ccw_ring(mut ring: Vec<[f64; 2]>) -> Vec<[f64; 2]> {
     ring
 }
 
+/// The columns of `gaps`.
+pub fn gaps_schema() -> Schema {
+    Schema {
+        name: "gaps".into(),
+        geometry: GeometryType::Polygon,
+        fields: vec![
+            Field::new("h3", Type::Text),
+            Field::new("category", Type::Text),
+            Field::new("residents_missing", Type::Int),
+            Field::new("population_missing", Type::Float),
+            Field::new("nearest_m", Type::Float),
+        ],
+    }
+}
+
+struct GapRows<'a> {
+    preset: &'a Preset,
+    a: &'a Analysis,
+    /// The cells' names (`h3`), made once.
+    names: Vec<String>,
+}
+
+impl Rows for GapRows<'_> {
+    fn len(&self) -> usize {
+        self.a.gaps.len()
+    }
+
+    fn row<'a>(&'a self, i: usize, buf: &mut RowBuf<'a>) {
+        let g = &self.a.gaps[i];
+        let boundary = g.cell.boundary();
+        let mut ring: Vec<[f64; 2]> = boundary.iter().map(|ll| [ll.lng(), ll.lat()]).collect();
+        if let Some(&first) = ring.first() {
+            ring.push(first);
+        }
+        buf.coords.extend(ccw_ring(ring));
+        buf.end_ring();
+        buf.values.extend([
+            Value::Text(&self.names[i]),
+            Value::Text(&self.preset.categories[g.category].key),
+            Value::Int(i64::from(g.residents_missing)),
+            Value::Float(r1(g.population_missing)),
+            Value::from(g.nearest_mm.map(m1)),
+        ]);
+    }
+}
+
 /// `gaps.geojson`: one H3 hexagon per (cell, category) with residents missing it.
 ///
 /// # Errors
 /// Writing failed.
 pub fn write_gaps(path: &Path, preset: &Preset, a: &Analysis) -> Result<(), Error> {
-    let mut sink = FeatureSink::create(path)?;
-    for g in &a.gaps {
-        let mut ring: Vec<[f64; 2]> = g
-            .cell
-            .boundary()
-            .iter()
-            .map(|ll| [ll.lng(), ll.lat()])
-            .collect();
-        if let Some(&first) = ring.first() {
-            ring.push(first);
-        }
-        let ring = ccw_ring(ring);
-        let mut p = JsonObject::new();
-        p.insert("h3".into(), json!(g.cell.to_string()));
-        p.insert("category".into(), json!(preset.categories[g.category].key));
-        p.insert("residents_missing".into(), json!(g.residents_missing));
-        p.insert("population_missing".into(), json!(r1(g.population_missing)));
-        p.insert("nearest_m".into(), json!(g.nearest_mm.map(m1)));
-        sink.push(Value::Polygon(vec![ring.into_iter().map(pos).collect()]), p)?;
-    }
-    sink.finish()
+    let rows = GapRows {
+        preset,
+        a,
+        names: a.gaps.iter().map(|g| g.cell.to_string()).collect(),
+    };
+    write_layer(path, &gaps_schema(), &rows)
 }
 
 /// `unsnapped.csv`: residences and facilities beyond the snapping distance.
@@ -157,8 +285,8 @@ pub fn write_unsnapped_csv(
 ) -> Result<(), Error> {
     write_atomic(path, |f| {
         writeln!(f, "kind,id,osm_id,category,lon,lat")?;
-        for (i, (h, r)) in homes.iter().zip(&a.homes).enumerate() {
-            if r.snap.is_none() {
+        for (i, (h, r)) in homes.iter().zip(&a.home_snaps).enumerate() {
+            if r.is_none() {
                 writeln!(
                     f,
                     "residence,{i},{},,{},{}",

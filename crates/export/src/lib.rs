@@ -20,13 +20,19 @@ assert_eq!(std::fs::read_to_string(&path).unwrap(), "id\n");
 */
 
 mod geo_json;
+mod geojson_writer;
 mod layers;
 mod network;
+pub mod schema;
 mod sites;
 
 pub use geo_json::{FeatureSink, feature_json, feature_json_raw, push_coord, round7};
-pub use layers::{ccw_ring, write_facilities, write_gaps, write_residences, write_unsnapped_csv};
-pub use network::{write_edges_csv, write_network_geojson, write_nodes_csv};
+pub use geojson_writer::GeoJsonWriter;
+pub use layers::{
+    ResidenceRows, ccw_ring, facilities_schema, gaps_schema, residences_schema, write_facilities,
+    write_gaps, write_layer, write_residences, write_unsnapped_csv,
+};
+pub use network::{network_schema, write_edges_csv, write_network_geojson, write_nodes_csv};
 pub use sites::{write_site_coverage, write_sites};
 
 use std::io::{BufWriter, Write};

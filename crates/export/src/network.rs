@@ -1,13 +1,11 @@
 //! The graph exchange format: `nodes.csv`, `edges.csv`, `network.geojson`.
 
-use geojson::{JsonObject, Value};
 use livingcircle_graph::WalkGraph;
-use serde_json::json;
 use std::io::Write;
 use std::path::Path;
 
-use crate::geo_json::pos;
-use crate::{Error, FeatureSink, round7, write_atomic};
+use crate::schema::{Field, GeometryType, RowBuf, Rows, Schema, Type, Value};
+use crate::{Error, round7, write_atomic};
 
 /// Writes `id,lon,lat` for every node.
 ///
@@ -48,25 +46,53 @@ pub fn write_edges_csv(g: &WalkGraph, path: &Path) -> Result<(), Error> {
     })
 }
 
+/// The columns of `network`.
+pub fn network_schema() -> Schema {
+    Schema {
+        name: "network".into(),
+        geometry: GeometryType::LineString,
+        fields: vec![
+            Field::new("id", Type::Int),
+            Field::new("u", Type::Int),
+            Field::new("v", Type::Int),
+            Field::new("length_m", Type::Float),
+            Field::new("highway", Type::Text),
+            Field::new("name", Type::Text),
+            Field::new("osm_way", Type::Int),
+            Field::new("oneway", Type::Bool),
+        ],
+    }
+}
+
+struct EdgeRows<'a>(&'a WalkGraph);
+
+impl Rows for EdgeRows<'_> {
+    fn len(&self) -> usize {
+        self.0.edge_count()
+    }
+
+    fn row<'a>(&'a self, i: usize, buf: &mut RowBuf<'a>) {
+        let g = self.0;
+        let e = g.edge(i as u32);
+        buf.coords.extend_from_slice(g.edge_lonlat(i as u32));
+        buf.values.extend([
+            Value::Int(i as i64),
+            Value::Int(i64::from(e.u)),
+            Value::Int(i64::from(e.v)),
+            Value::Float(f64::from(e.length_mm) / 1000.0),
+            Value::Text(g.edge_highway(i as u32)),
+            Value::from(g.edge_name(i as u32)),
+            Value::Int(e.way_id),
+            Value::Bool(e.oneway),
+        ]);
+    }
+}
+
 /// Writes one LineString per edge with `id`, `u`, `v`, `length_m`, `highway`,
 /// `name`, `osm_way`, `oneway`.
 ///
 /// # Errors
 /// Writing failed.
 pub fn write_network_geojson(g: &WalkGraph, path: &Path) -> Result<(), Error> {
-    let mut sink = FeatureSink::create(path)?;
-    for (i, e) in g.edges().iter().enumerate() {
-        let coords = g.edge_lonlat(i as u32).iter().map(|&p| pos(p)).collect();
-        let mut props = JsonObject::new();
-        props.insert("id".into(), json!(i));
-        props.insert("u".into(), json!(e.u));
-        props.insert("v".into(), json!(e.v));
-        props.insert("length_m".into(), json!(f64::from(e.length_mm) / 1000.0));
-        props.insert("highway".into(), json!(g.edge_highway(i as u32)));
-        props.insert("name".into(), json!(g.edge_name(i as u32)));
-        props.insert("osm_way".into(), json!(e.way_id));
-        props.insert("oneway".into(), json!(e.oneway));
-        sink.push(Value::LineString(coords), props)?;
-    }
-    sink.finish()
+    crate::write_layer(path, &network_schema(), &EdgeRows(g))
 }

@@ -103,13 +103,7 @@ pub fn source_nodes(g: &WalkGraph, residences: &[Spot], budget_mm: u32) -> Vec<N
 /// For every residence, every target within `budget_mm` with its exact walking
 /// distance (legs included), sorted by target id; `visit(residence index, hits)`
 /// turns each into a result. Results come back in residence order and do not
-/// depend on the thread count.
-///
-/// Every distinct end node of the residences' edges gets its targets within the
-/// budget once — by one bounded Dijkstra each, or, given a contraction hierarchy
-/// `ch`, by bucket-based many-to-many upward searches (the same exact distances);
-/// each residence then combines the two end nodes of its edge with its offset (and
-/// targets on its own edge directly).
+/// depend on the thread count. One call of [`ManyToMany::per_residence`].
 pub fn per_residence<T, F>(
     g: &WalkGraph,
     ch: Option<&Ch>,
@@ -122,71 +116,133 @@ where
     T: Send,
     F: Fn(usize, &[(u32, u32)]) -> T + Sync,
 {
-    let sources = source_nodes(g, residences, budget_mm);
-
-    let t0 = std::time::Instant::now();
-    // Phase 1: every source node's targets within the budget.
-    let (mut hits, stats) = match ch {
-        None => dijkstra_per_source(g, targets, &sources, budget_mm),
-        Some(ch) => hierarchy_per_source(g, ch, targets, &sources, budget_mm),
-    };
-
-    let t1 = std::time::Instant::now();
-    // Phase 2: each source's hits sorted by target once, then every residence merges
-    // the sorted lists of its two exits (and the targets on its own edge) in one pass.
-    hits.sort_runs();
-    let hits_of = |node: NodeId| -> &[(u32, u32)] {
-        let i = sources
-            .binary_search(&node)
-            .expect("every exit node was searched");
-        hits.of(i)
-    };
-    let results: Vec<T> = residences
-        .par_iter()
-        .enumerate()
-        .with_min_len(64)
-        .map_init(
-            || [Vec::new(), Vec::new(), Vec::new()],
-            |[out, edge, merged]: &mut [Vec<(u32, u32)>; 3], (ri, r)| {
-                let [x, y] = r.exits(g).map(|(node, cost, ok)| {
-                    if ok && cost <= budget_mm {
-                        (hits_of(node), cost)
-                    } else {
-                        (&[][..], 0)
-                    }
-                });
-                out.clear();
-                merge_min(x, y, budget_mm, out);
-                let on_edge = targets.on_edge(r.edge);
-                if !on_edge.is_empty() {
-                    // Sorted by target id, as the edge index keeps them.
-                    edge.clear();
-                    edge.extend(on_edge.iter().filter_map(|&t| {
-                        r.same_edge_mm(&targets.spots()[t as usize], g)
-                            .map(|d| (t, d))
-                    }));
-                    merged.clear();
-                    merge_min((out, 0), (edge, 0), budget_mm, merged);
-                    std::mem::swap(out, merged);
-                }
-                visit(ri, out)
-            },
-        )
-        .collect();
-    let seconds = [(t1 - t0).as_secs_f64(), t1.elapsed().as_secs_f64()];
-    (
-        results,
-        PerResidence {
-            sources,
-            stats,
-            seconds,
-        },
-    )
+    let m = ManyToMany::new(g, ch, targets, budget_mm);
+    let (results, mut done) = m.per_residence(residences, visit);
+    done.stats += m.bucket_stats;
+    (results, done)
 }
 
-/// Merges two `(target, dist)` lists sorted by target, each with a cost added to
-/// its distances, into `out`: a target in both keeps the smaller sum, and only sums
-/// within `budget` are kept.
+/// The targets' side of per-residence searches, prepared once: with a contraction
+/// hierarchy, the buckets of the targets' backward upward searches. Residences are
+/// then answered in as many calls of [`ManyToMany::per_residence`] as the caller
+/// likes (a whole city in chunks), each giving the same results as one call.
+pub struct ManyToMany<'a> {
+    g: &'a WalkGraph,
+    targets: &'a Targets,
+    budget_mm: u32,
+    hierarchy: Option<(&'a Ch, Buckets)>,
+    /// Work of the targets' searches (zero without a hierarchy).
+    pub bucket_stats: SearchStats,
+}
+
+/// Bucket entries by node: `bucket[first[m]..first[m + 1]]` holds node m's
+/// `(group, dist)` pairs, sorted by distance.
+struct Buckets {
+    first: Vec<u32>,
+    bucket: Vec<(u32, u32)>,
+}
+
+impl<'a> ManyToMany<'a> {
+    /// Prepares searches to `targets` within `budget_mm`: by one bounded Dijkstra
+    /// per source node, or, given `ch`, by bucket many-to-many over it.
+    pub fn new(g: &'a WalkGraph, ch: Option<&'a Ch>, targets: &'a Targets, budget_mm: u32) -> Self {
+        let (hierarchy, bucket_stats) = match ch {
+            None => (None, SearchStats::default()),
+            Some(ch) => {
+                let (b, st) = target_buckets(g, ch, targets, budget_mm);
+                (Some((ch, b)), st)
+            }
+        };
+        ManyToMany {
+            g,
+            targets,
+            budget_mm,
+            hierarchy,
+            bucket_stats,
+        }
+    }
+
+    /// Heap bytes of the buckets.
+    pub fn heap_bytes(&self) -> usize {
+        self.hierarchy
+            .as_ref()
+            .map_or(0, |(_, b)| b.first.capacity() * 4 + b.bucket.capacity() * 8)
+    }
+
+    /// See [`per_residence`]. Every distinct end node of the residences' edges gets
+    /// its targets within the budget once; each residence then combines the two end
+    /// nodes of its edge with its offset (and targets on its own edge directly). The
+    /// work counters exclude the buckets' ([`ManyToMany::bucket_stats`]).
+    pub fn per_residence<T, F>(&self, residences: &[Spot], visit: F) -> (Vec<T>, PerResidence)
+    where
+        T: Send,
+        F: Fn(usize, &[(u32, u32)]) -> T + Sync,
+    {
+        let (g, targets, budget_mm) = (self.g, self.targets, self.budget_mm);
+        let sources = source_nodes(g, residences, budget_mm);
+
+        let t0 = std::time::Instant::now();
+        // Phase 1: every source node's targets within the budget.
+        let (mut hits, stats) = match &self.hierarchy {
+            None => dijkstra_per_source(g, targets, &sources, budget_mm),
+            Some((ch, b)) => hierarchy_per_source(g, ch, b, targets, &sources, budget_mm),
+        };
+
+        let t1 = std::time::Instant::now();
+        // Phase 2: each source's hits sorted by target once, then every residence
+        // merges the sorted lists of its two exits (and the targets on its own edge)
+        // in one pass.
+        hits.sort_runs();
+        let hits_of = |node: NodeId| -> &[(u32, u32)] {
+            let i = sources
+                .binary_search(&node)
+                .expect("every exit node was searched");
+            hits.of(i)
+        };
+        let results: Vec<T> = residences
+            .par_iter()
+            .enumerate()
+            .with_min_len(64)
+            .map_init(
+                || [Vec::new(), Vec::new(), Vec::new()],
+                |[out, edge, merged]: &mut [Vec<(u32, u32)>; 3], (ri, r)| {
+                    let [x, y] = r.exits(g).map(|(node, cost, ok)| {
+                        if ok && cost <= budget_mm {
+                            (hits_of(node), cost)
+                        } else {
+                            (&[][..], 0)
+                        }
+                    });
+                    out.clear();
+                    merge_min(x, y, budget_mm, out);
+                    let on_edge = targets.on_edge(r.edge);
+                    if !on_edge.is_empty() {
+                        // Sorted by target id, as the edge index keeps them.
+                        edge.clear();
+                        edge.extend(on_edge.iter().filter_map(|&t| {
+                            r.same_edge_mm(&targets.spots()[t as usize], g)
+                                .map(|d| (t, d))
+                        }));
+                        merged.clear();
+                        merge_min((out, 0), (edge, 0), budget_mm, merged);
+                        std::mem::swap(out, merged);
+                    }
+                    visit(ri, out)
+                },
+            )
+            .collect();
+        let seconds = [(t1 - t0).as_secs_f64(), t1.elapsed().as_secs_f64()];
+        (
+            results,
+            PerResidence {
+                sources,
+                stats,
+                seconds,
+            },
+        )
+    }
+}
+
 fn merge_min(
     (a, ca): (&[(u32, u32)], u32),
     (b, cb): (&[(u32, u32)], u32),
@@ -422,36 +478,34 @@ fn dijkstra_per_source(
     })
 }
 
-/// Every source node's targets within the budget, by bucket many-to-many over the
-/// hierarchy `ch` (Knopp et al. 2007).
+/// The buckets of the targets' backward upward searches over the hierarchy `ch`
+/// (Knopp et al. 2007).
 ///
 /// Targets meeting the network at one point (edge and offset; [`Targets`] groups
-/// them) form a group: one backward upward search from the group's entries (costs along the edge, without legs) leaves
-/// `(group, dist + smallest leg)` in the bucket of every node it settles. A source's
-/// forward upward search then scans the buckets of the nodes it settles; a group's
-/// best distance `d` gives each member `d - smallest leg + its leg`. Adding a leg
-/// shifts every label of a search alike, so stalling and the result are those of
-/// one search per target.
-fn hierarchy_per_source(
+/// them) form a group: one backward upward search from the group's entries (costs
+/// along the edge, without legs) leaves `(group, dist + smallest leg)` in the bucket
+/// of every node it settles. A source's forward upward search then scans the buckets
+/// of the nodes it settles ([`hierarchy_per_source`]); a group's best distance `d`
+/// gives each member `d - smallest leg + its leg`. Adding a leg shifts every label of
+/// a search alike, so stalling and the result are those of one search per target.
+fn target_buckets(
     g: &WalkGraph,
     ch: &Ch,
     targets: &Targets,
-    sources: &[NodeId],
     budget_mm: u32,
-) -> (Hits, SearchStats) {
+) -> (Buckets, SearchStats) {
     let n = g.node_count();
     let spots = targets.spots();
-    // Groups are the targets' meeting points.
     let groups = targets.points();
     let min_leg = |k: usize| spots[targets.at_point(k)[0] as usize].leg_mm;
-    let scratch = PerThread::new(|| (UpScratch::new(n), Local::new(groups)));
+    let scratch = PerThread::new(|| UpScratch::new(n));
 
-    // Buckets: each range of groups lists (node, dist, group); the lists go to
-    // `into_buckets` as they are (no concatenation), in group order.
+    // Each range of groups lists (node, dist, group); the lists go to `into_buckets`
+    // as they are (no concatenation), in group order.
     let pieces = guided(groups, 1, 64, |range| {
         let mut out = Vec::new();
         let mut st = SearchStats::default();
-        scratch.with(|(s, _)| {
+        scratch.with(|s| {
             for k in range {
                 let leg = min_leg(k);
                 if leg > budget_mm {
@@ -478,11 +532,28 @@ fn hierarchy_per_source(
         bucket_stats += *st;
     }
     let (first, bucket) = into_buckets(&pieces, n);
-    drop(pieces);
+    (Buckets { first, bucket }, bucket_stats)
+}
 
+/// Every source node's targets within the budget: one forward upward search per
+/// source, scanning the targets' buckets.
+fn hierarchy_per_source(
+    g: &WalkGraph,
+    ch: &Ch,
+    b: &Buckets,
+    targets: &Targets,
+    sources: &[NodeId],
+    budget_mm: u32,
+) -> (Hits, SearchStats) {
+    let n = g.node_count();
+    let spots = targets.spots();
+    let groups = targets.points();
+    let min_leg = |k: usize| spots[targets.at_point(k)[0] as usize].leg_mm;
+    let scratch = PerThread::new(|| (UpScratch::new(n), Local::new(groups)));
+    let (first, bucket) = (&b.first, &b.bucket);
     // Searches of about a microsecond: at most 64 a task keep the scheduling cost
     // small.
-    let (hits, mut stats) = Hits::collect(sources, 64, &scratch, |(s, l), i, out| {
+    Hits::collect(sources, 64, &scratch, |(s, l), i, out| {
         ch.upward(&[(sources[i], 0)], false, budget_mm, s);
         l.begin();
         let mut scanned = 0u64;
@@ -514,9 +585,7 @@ fn hierarchy_per_source(
             settled: ch.settled(s).len() as u64,
             relaxed: scanned,
         }
-    });
-    stats += bucket_stats;
-    (hits, stats)
+    })
 }
 
 /// Bucket entries grouped by node, each node's sorted by distance (so a scan can

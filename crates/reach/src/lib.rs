@@ -42,8 +42,8 @@ mod spots;
 mod stamped;
 
 pub use batch::{
-    PerResidence, PerThread, multi_source, nearest_from_node_distances, per_residence, search_many,
-    source_nodes,
+    ManyToMany, PerResidence, PerThread, multi_source, nearest_from_node_distances, per_residence,
+    search_many, source_nodes,
 };
 pub use ch::{Ch, UpScratch};
 pub use spots::{EdgeReach, Spot, Targets, reach_from_spot, search_from_spot, stretches_within};

@@ -22,7 +22,7 @@ assert_eq!(Lang::default_for("builtin:15min"), Lang::En);
 */
 
 use geo::{Coord, LineString, SimplifyIdx};
-use livingcircle_analysis::{Analysis, Facility, Home, Preset, r1};
+use livingcircle_analysis::{Analysis, Facility, Home, HomeResults, Preset, r1};
 use livingcircle_graph::WalkGraph;
 use serde_json::{Value, json};
 
@@ -88,6 +88,8 @@ pub struct Report<'a> {
     pub facilities: &'a [Facility],
     /// The analysis.
     pub analysis: &'a Analysis,
+    /// Every residence's distances (from the same analysis).
+    pub results: &'a HomeResults,
     /// Buffer (m) of the isochrones drawn on click.
     pub buffer_m: f64,
     /// Proposed sites, if any.
@@ -177,15 +179,17 @@ impl Report<'_> {
         // offset_mm, leg_mm, then the distance (0.1 m, rounded) to the nearest
         // facility of each category (-1: none within the search). Unsnapped
         // residences have edge -1.
+        let rows = self.results.rows(a);
+        let ncat = self.preset.categories.len();
         let homes: Vec<Value> = self
             .homes
             .iter()
-            .zip(&a.homes)
-            .map(|(h, r)| {
+            .enumerate()
+            .map(|(i, h)| {
                 let [x, y] = grid.xy(h.lonlat);
                 let (mut met, mut mask) = (0u32, 0u64);
-                for c in 0..self.preset.categories.len() {
-                    if r.ok(c, a.thresholds_mm[c]) {
+                for c in 0..ncat {
+                    if rows.ok(i, c) {
                         met += 1;
                         // Bit masks stay exact in JavaScript numbers up to 53 categories.
                         if c < 53 {
@@ -193,7 +197,7 @@ impl Report<'_> {
                         }
                     }
                 }
-                let mut row = Vec::with_capacity(8 + r.nearest_mm.len());
+                let mut row = Vec::with_capacity(8 + ncat);
                 row.extend([
                     json!(x),
                     json!(y),
@@ -201,7 +205,7 @@ impl Report<'_> {
                     json!(met),
                     json!(mask),
                 ]);
-                match &r.snap {
+                match rows.snap(i) {
                     Some(s) => {
                         row.push(json!(s.edge));
                         row.push(json!(s.offset_mm));
@@ -209,8 +213,8 @@ impl Report<'_> {
                     }
                     None => row.extend([json!(-1), json!(0), json!(0)]),
                 }
-                for d in &r.nearest_mm {
-                    row.push(json!(d.map_or(-1, |mm| i64::from(
+                for c in 0..ncat {
+                    row.push(json!(rows.nearest_mm(i, c).map_or(-1, |mm| i64::from(
                         mm / 100 + u32::from(mm % 100 >= 50)
                     ))));
                 }
@@ -393,7 +397,7 @@ mod tests {
             lonlat: [11.0015, 48.0],
             outline: vec![],
         }];
-        let an = analyze(&g, &preset, &homes, &facilities, &AnalyzeOptions::default());
+        let (an, results) = analyze(&g, &preset, &homes, &facilities, &AnalyzeOptions::default());
         let r = Report {
             lang: Lang::En,
             city: "street".into(),
@@ -402,6 +406,7 @@ mod tests {
             homes: &homes,
             facilities: &facilities,
             analysis: &an,
+            results: &results,
             buffer_m: 25.0,
             sites: vec![],
             summary: &serde_json::json!({"tool": "livingcircle test"}),
@@ -412,13 +417,12 @@ mod tests {
         let row = d["homes"][0].as_array().unwrap();
         assert_eq!(row.len(), 8 + ncat);
         // About 74 m along the street plus a 11 m leg, in 0.1 m.
-        let want = an.homes[0].nearest_mm[0].unwrap();
+        let rows = results.rows(&an);
+        let want = rows.nearest_mm(0, 0).unwrap();
         assert_eq!(row[8].as_i64().unwrap(), i64::from((want + 50) / 100));
         assert_eq!(
             row[3].as_u64().unwrap() as usize,
-            (0..ncat)
-                .filter(|&c| an.homes[0].ok(c, an.thresholds_mm[c]))
-                .count()
+            (0..ncat).filter(|&c| rows.ok(0, c)).count()
         );
         assert_eq!(d["edges"].as_array().unwrap().len(), g.edge_count());
         assert_eq!(d["nodes"].as_array().unwrap().len(), 2 * g.node_count());

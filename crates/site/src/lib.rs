@@ -29,7 +29,7 @@ mod greedy;
 pub use greedy::{Pick, ReachSets, Stop, greedy_celf};
 
 use livingcircle_analysis::input::UserPlace;
-use livingcircle_analysis::{Analysis, Home, round7};
+use livingcircle_analysis::{Analysis, Home, HomeResults, round7};
 use livingcircle_graph::{NodeId, WalkGraph};
 use livingcircle_reach::{Direction, Scratch, Spot, Targets, per_residence, search};
 use livingcircle_snap::{Snap, Snapper};
@@ -162,32 +162,34 @@ pub fn plan(
     g: &WalkGraph,
     homes: &[Home],
     analysis: &Analysis,
+    results: &HomeResults,
     candidates: &Candidates,
     opts: &SiteOptions,
 ) -> Plan {
     let c = opts.category;
+    let rows = results.rows(analysis);
     let thr = analysis.thresholds_mm[c];
     let mut residences = 0u32;
     let mut population = 0.0;
     let mut covered_res = 0u32;
     let mut covered_pop = 0.0;
     let mut demand: Vec<usize> = Vec::new();
-    for (i, r) in analysis.homes.iter().enumerate() {
-        if r.snap.is_none() {
+    for (i, h) in homes.iter().enumerate().take(rows.len()) {
+        if rows.snap(i).is_none() {
             continue;
         }
         residences += 1;
-        population += homes[i].population;
-        if r.ok(c, thr) {
+        population += h.population;
+        if rows.ok(i, c) {
             covered_res += 1;
-            covered_pop += homes[i].population;
+            covered_pop += h.population;
         } else {
             demand.push(i);
         }
     }
     let demand_spots: Vec<Spot> = demand
         .iter()
-        .map(|&i| Spot::from(analysis.homes[i].snap.as_ref().expect("snapped")))
+        .map(|&i| Spot::from(rows.snap(i).expect("snapped")))
         .collect();
 
     // Candidates, snapped.
