@@ -42,8 +42,7 @@ pub(crate) fn inputs(
         None => None,
     };
 
-    stages.stage("reading OpenStreetMap and building the walking graph");
-    let city = load(osm, preset.poi_filter())?;
+    let city = load(osm, preset.poi_filter(), stages)?;
     let homes: Vec<Home> = match user_homes {
         Some(p) => homes_from_places(p),
         None => homes_from_osm(&city.data),

@@ -13,6 +13,7 @@ use livingcircle_reach::{SearchStats, search_many};
 use serde_json::json;
 
 use crate::args::{BenchArgs, Global};
+use crate::progress::Stages;
 use crate::load::{ensure_dir, load};
 
 enum Sources {
@@ -56,7 +57,7 @@ pub(crate) fn run(global: &Global, a: &BenchArgs) -> anyhow::Result<()> {
     if let Some(dir) = &a.export {
         ensure_dir(dir)?;
     }
-    let city = load(&a.osm, preset.poi_filter())?;
+    let city = load(&a.osm, preset.poi_filter(), &Stages::new(global.quiet || a.json))?;
     let g = &city.graph;
     let homes = homes_from_osm(&city.data);
     let facilities = facilities_from_osm(&preset, &city.data.features);

@@ -8,6 +8,7 @@ use livingcircle_osm::PoiFilter;
 use serde_json::json;
 
 use crate::args::{Global, GraphArgs};
+use crate::progress::Stages;
 use crate::load::{ensure_dir, load};
 
 /// Main tags by which facility candidates are counted in the summary.
@@ -25,7 +26,9 @@ const MAIN_KEYS: &[&str] = &[
 
 pub(crate) fn run(global: &Global, a: &GraphArgs) -> anyhow::Result<()> {
     ensure_dir(&a.out)?;
-    let city = load(&a.osm, PoiFilter::default())?;
+    let stages = Stages::new(global.quiet || a.json);
+    let city = load(&a.osm, PoiFilter::default(), &stages)?;
+    stages.stage("writing the graph");
     let t = Instant::now();
     let g = &city.graph;
     export::write_network_geojson(g, &a.out.join("network.geojson"))?;

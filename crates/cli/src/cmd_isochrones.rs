@@ -289,8 +289,7 @@ pub(crate) fn run(global: &Global, a: &IsochronesArgs) -> anyhow::Result<()> {
     }
     let points = a.points.as_deref().map(read_places).transpose()?;
     let stages = Stages::new(global.quiet);
-    stages.stage("reading OpenStreetMap and building the walking graph");
-    let city = load(&a.osm, preset.poi_filter())?;
+    let city = load(&a.osm, preset.poi_filter(), &stages)?;
     let homes = homes_from_osm(&city.data);
     let facilities = facilities_from_osm(&preset, &city.data.features);
     let snapper = Snapper::new(&city.graph);

@@ -8,6 +8,7 @@ use livingcircle_graph::{BuildOptions, BuildReport, WalkGraph};
 use livingcircle_osm::{OsmData, PoiFilter, ReadOptions, rules::WalkRules};
 
 use crate::args::OsmArgs;
+use crate::progress::Stages;
 
 /// The bundled default city, relative to the repository.
 pub(crate) const BUNDLED: &str = "data/munchen.osm.pbf";
@@ -39,8 +40,8 @@ pub(crate) struct City {
     pub(crate) build_s: f64,
 }
 
-/// Reads and builds, with stage timings.
-pub(crate) fn load(a: &OsmArgs, pois: PoiFilter) -> anyhow::Result<City> {
+/// Reads and builds, with stage timings and progress.
+pub(crate) fn load(a: &OsmArgs, pois: PoiFilter, stages: &Stages) -> anyhow::Result<City> {
     let path = osm_path(a)?;
     let opts = ReadOptions {
         rules: WalkRules {
@@ -50,7 +51,10 @@ pub(crate) fn load(a: &OsmArgs, pois: PoiFilter) -> anyhow::Result<City> {
         network_only: false,
     };
     let t = Instant::now();
-    let data = livingcircle_osm::read(&path, &opts)?;
+    let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
+    stages.bytes("reading OpenStreetMap", bytes);
+    let data = livingcircle_osm::read_with_progress(&path, &opts, &|b| stages.set(b))?;
+    stages.stage("building the walking graph");
     let read_s = t.elapsed().as_secs_f64();
     tracing::info!(
         seconds = read_s,

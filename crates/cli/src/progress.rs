@@ -52,6 +52,29 @@ impl Stages {
         tracing::info!("{msg}");
     }
 
+    /// A new stage over `len` bytes of a file, shown as a bar; move it with
+    /// [`Stages::set`].
+    pub(crate) fn bytes(&self, msg: &'static str, len: u64) {
+        self.bar.set_style(
+            ProgressStyle::with_template(
+                "{elapsed:>4} {msg} [{bar:30}] {bytes}/{total_bytes} ({eta} left)",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        self.bar.set_length(len);
+        self.bar.set_position(0);
+        self.bar.set_message(msg);
+        tracing::info!("{msg}");
+    }
+
+    /// Moves a [`Stages::bytes`] or [`Stages::counted`] stage to `pos` (never back).
+    pub(crate) fn set(&self, pos: u64) {
+        if pos > self.bar.position() {
+            self.bar.set_position(pos);
+        }
+    }
+
     /// Advances a [`Stages::counted`] stage.
     pub(crate) fn inc(&self, n: u64) {
         self.bar.inc(n);
