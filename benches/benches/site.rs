@@ -88,7 +88,8 @@ fn site(c: &mut Criterion) {
     let mut group = c.benchmark_group("site");
     group.sample_size(10);
     for (name, g, homes, facilities) in &cases {
-        let (an, results) = analyze(g, &preset, homes, facilities, &opts);
+        let snapper = livingcircle_snap::Snapper::new(g);
+        let (an, results) = analyze(&snapper, &preset, homes, facilities, &opts);
         let site_opts = SiteOptions {
             category: kindergarten,
             count: 5,
@@ -98,7 +99,7 @@ fn site(c: &mut Criterion) {
         };
         let candidates = Candidates::Nodes { max: usize::MAX };
         let before = peak_mib();
-        let p = plan(g, homes, &an, &results, &candidates, &site_opts);
+        let p = plan(&snapper, homes, &an, &results, &candidates, &site_opts);
         let after = peak_mib();
         assert_eq!(p.sites.len(), 5, "{name}");
         eprintln!(
@@ -112,7 +113,7 @@ fn site(c: &mut Criterion) {
             after.map(|m| m.round()),
         );
         group.bench_function(format!("{name}/k5_all_nodes"), |b| {
-            b.iter(|| plan(g, homes, &an, &results, &candidates, &site_opts));
+            b.iter(|| plan(&snapper, homes, &an, &results, &candidates, &site_opts));
         });
     }
     group.finish();

@@ -411,7 +411,13 @@ fn results_do_not_depend_on_the_chunk_size() {
             chunk_rows,
             ..AnalyzeOptions::default()
         };
-        analyze(&g, &preset, &homes, &facilities, &opts)
+        analyze(
+            &livingcircle_snap::Snapper::new(&g),
+            &preset,
+            &homes,
+            &facilities,
+            &opts,
+        )
     };
     let (whole, whole_rows) = run(usize::MAX);
     assert!(homes.len() > 2000);

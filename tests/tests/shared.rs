@@ -47,7 +47,16 @@ fn per_residence_equals_multi_source_and_threads_do_not_matter() {
                 .num_threads(threads)
                 .build()
                 .unwrap()
-                .install(|| analyze(&g, &preset, &homes, &facilities, &AnalyzeOptions::default()))
+                .install(|| {
+                    let snapper = livingcircle_snap::Snapper::new(&g);
+                    analyze(
+                        &snapper,
+                        &preset,
+                        &homes,
+                        &facilities,
+                        &AnalyzeOptions::default(),
+                    )
+                })
         };
         let ((one, one_rows), (two, two_rows)) = (run(1), run(2));
         assert_eq!(one.cross_check_mismatches, 0, "{}", p.display());

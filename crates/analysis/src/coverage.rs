@@ -318,10 +318,8 @@ pub fn snap_places(
     max_snap_m: f64,
 ) -> (Vec<Option<Snap>>, Vec<Option<Snap>>) {
     let proj = *snapper.graph().projection();
-    let home_snaps: Vec<Option<Snap>> = homes
-        .par_iter()
-        .map(|h| snapper.snap_point(proj.project(h.lonlat), max_snap_m))
-        .collect();
+    let points: Vec<[f64; 2]> = homes.par_iter().map(|h| proj.project(h.lonlat)).collect();
+    let home_snaps = snapper.snap_points(&points, max_snap_m);
     let fac_snaps: Vec<Option<Snap>> = facilities
         .par_iter()
         .map(|f| {
@@ -343,14 +341,14 @@ pub fn snap_places(
 /// Runs the coverage analysis and keeps every residence's distances. Results do not
 /// depend on the thread count. See [`analyze_streaming`].
 pub fn analyze(
-    g: &WalkGraph,
+    snapper: &Snapper<'_>,
     preset: &Preset,
     homes: &[Home],
     facilities: &[Facility],
     opts: &AnalyzeOptions,
 ) -> (Analysis, HomeResults) {
     let mut nearest_mm = Vec::new();
-    let an = analyze_streaming(g, preset, homes, facilities, opts, |chunk| {
+    let an = analyze_streaming(snapper, preset, homes, facilities, opts, |chunk| {
         nearest_mm.extend_from_slice(chunk.nearest_mm);
         Ok::<(), std::convert::Infallible>(())
     });
@@ -366,20 +364,22 @@ pub fn analyze(
 /// summary (per facility, category, level and gap cell). Results do not depend on
 /// the thread count or the chunk size.
 ///
-/// Facilities are snapped and indexed once; with a contraction hierarchy their
+/// `snapper` indexes the graph analysed (built once, it serves every command's
+/// snapping). Facilities are snapped and indexed once; with a contraction hierarchy their
 /// buckets are built once; the multi-source searches of the cross-check run once
 /// per category. Each chunk then costs its residences' searches and bookkeeping.
 ///
 /// # Errors
 /// Whatever `sink` returns; the analysis stops there.
 pub fn analyze_streaming<E>(
-    g: &WalkGraph,
+    snapper: &Snapper<'_>,
     preset: &Preset,
     homes: &[Home],
     facilities: &[Facility],
     opts: &AnalyzeOptions,
     mut sink: impl FnMut(&HomeChunk<'_>) -> Result<(), E>,
 ) -> Result<Analysis, E> {
+    let g = snapper.graph();
     let t0 = std::time::Instant::now();
     let ncat = preset.categories.len();
     let thresholds_mm: Vec<u32> = preset
@@ -404,7 +404,7 @@ pub fn analyze_streaming<E>(
         })
         .collect();
 
-    let snap_all = || snap_places(&Snapper::new(g), homes, facilities, opts.max_snap_m);
+    let snap_all = || snap_places(snapper, homes, facilities, opts.max_snap_m);
     // A hierarchy that is asked for outright is built while the other threads snap.
     let (early_ch, (home_snaps, fac_snaps)) = if opts.engine == Engine::Hierarchy {
         rayon::join(

@@ -11,6 +11,7 @@ use livingcircle_analysis::{
 };
 use livingcircle_export as export;
 use livingcircle_export::schema::LayerWriter;
+use livingcircle_snap::Snapper;
 use serde_json::{Value, json};
 
 use crate::args::{AnalyzeArgs, EngineArg, Global, LangArg, OsmArgs, PlacesArgs, SpeedArgs};
@@ -96,8 +97,9 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
     let mut kept: Option<Vec<u32>> = (!a.no_report).then(Vec::new);
     let mut write_s = 0.0;
     let mut started = false;
+    let snapper = Snapper::new(&city.graph);
     let an = analyze_streaming(
-        &city.graph,
+        &snapper,
         &preset,
         &homes,
         &facilities,

@@ -10,11 +10,12 @@ use livingcircle_analysis::{
 use livingcircle_export as export;
 use livingcircle_graph::{NodeId, WalkGraph};
 use livingcircle_reach::{SearchStats, search_many};
+use livingcircle_snap::Snapper;
 use serde_json::json;
 
 use crate::args::{BenchArgs, Global};
-use crate::progress::Stages;
 use crate::load::{ensure_dir, load};
+use crate::progress::Stages;
 
 enum Sources {
     Residences,
@@ -57,7 +58,11 @@ pub(crate) fn run(global: &Global, a: &BenchArgs) -> anyhow::Result<()> {
     if let Some(dir) = &a.export {
         ensure_dir(dir)?;
     }
-    let city = load(&a.osm, preset.poi_filter(), &Stages::new(global.quiet || a.json))?;
+    let city = load(
+        &a.osm,
+        preset.poi_filter(),
+        &Stages::new(global.quiet || a.json),
+    )?;
     let g = &city.graph;
     let homes = homes_from_osm(&city.data);
     let facilities = facilities_from_osm(&preset, &city.data.features);
@@ -76,6 +81,7 @@ pub(crate) fn run(global: &Global, a: &BenchArgs) -> anyhow::Result<()> {
         ..AnalyzeOptions::default()
     };
     let threads = rayon::current_num_threads();
+    let snapper = Snapper::new(g);
 
     // Each run builds the hierarchy and answers the per-residence job with it; the
     // same job by one bounded Dijkstra per source runs beside it as the baseline.
@@ -83,13 +89,13 @@ pub(crate) fn run(global: &Global, a: &BenchArgs) -> anyhow::Result<()> {
     let mut base = Vec::new();
     let mut first_results = None;
     for _ in 0..a.repeat {
-        let (an, results) = analyze(g, &preset, &homes, &facilities, &opts);
+        let (an, results) = analyze(&snapper, &preset, &homes, &facilities, &opts);
         runs.push(an);
         if runs.len() == 1 {
             first_results = Some(results);
         }
         let (an, results) = analyze(
-            g,
+            &snapper,
             &preset,
             &homes,
             &facilities,

@@ -8,8 +8,8 @@ use livingcircle_osm::PoiFilter;
 use serde_json::json;
 
 use crate::args::{Global, GraphArgs};
-use crate::progress::Stages;
 use crate::load::{ensure_dir, load};
+use crate::progress::Stages;
 
 /// Main tags by which facility candidates are counted in the summary.
 const MAIN_KEYS: &[&str] = &[

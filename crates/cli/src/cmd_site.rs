@@ -9,6 +9,7 @@ use livingcircle_analysis::input::read_places;
 use livingcircle_analysis::{AnalyzeOptions, Preset, analyze, pct, r1};
 use livingcircle_export as export;
 use livingcircle_site::{Candidates, Plan, SiteOptions, Stop, Weight, plan};
+use livingcircle_snap::Snapper;
 use serde_json::{Value, json};
 
 use crate::args::{ByArg, Global, SiteArgs};
@@ -44,7 +45,8 @@ pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
         budget_m: Some(preset.categories[category].threshold_m(speed_kmh)),
         ..AnalyzeOptions::default()
     };
-    let (an, results) = analyze(&city.graph, &preset, &homes, &facilities, &opts);
+    let snapper = Snapper::new(&city.graph);
+    let (an, results) = analyze(&snapper, &preset, &homes, &facilities, &opts);
 
     stages.stage("searching from every candidate and choosing sites");
     let site_opts = SiteOptions {
@@ -57,7 +59,7 @@ pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
         },
         max_snap_m: a.max_snap_m,
     };
-    let p = plan(&city.graph, &homes, &an, &results, &candidates, &site_opts);
+    let p = plan(&snapper, &homes, &an, &results, &candidates, &site_opts);
     if let Some(file) = &a.candidates
         && p.candidates.snapped == 0
     {

@@ -397,7 +397,14 @@ mod tests {
             lonlat: [11.0015, 48.0],
             outline: vec![],
         }];
-        let (an, results) = analyze(&g, &preset, &homes, &facilities, &AnalyzeOptions::default());
+        let snapper = livingcircle_snap::Snapper::new(&g);
+        let (an, results) = analyze(
+            &snapper,
+            &preset,
+            &homes,
+            &facilities,
+            &AnalyzeOptions::default(),
+        );
         let r = Report {
             lang: Lang::En,
             city: "street".into(),

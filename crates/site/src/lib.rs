@@ -159,13 +159,14 @@ type Snapped = (usize, [f64; 2], Snap);
 /// are the inputs and result of `analyze` on the same graph. Results do not depend
 /// on the thread count.
 pub fn plan(
-    g: &WalkGraph,
+    snapper: &Snapper<'_>,
     homes: &[Home],
     analysis: &Analysis,
     results: &HomeResults,
     candidates: &Candidates,
     opts: &SiteOptions,
 ) -> Plan {
+    let g = snapper.graph();
     let c = opts.category;
     let rows = results.rows(analysis);
     let thr = analysis.thresholds_mm[c];
@@ -194,7 +195,6 @@ pub fn plan(
 
     // Candidates, snapped.
     let t0 = std::time::Instant::now();
-    let snapper = Snapper::new(g);
     let proj = *g.projection();
     let r7 = |p: [f64; 2]| [round7(p[0]), round7(p[1])];
     let mut stats = CandidateStats::default();

@@ -31,8 +31,9 @@ assert!((i64::from(snap.offset_mm) - i64::from(e.length_mm) / 2).abs() < 100);
 */
 
 use livingcircle_graph::{EdgeId, WalkGraph};
-use rstar::primitives::{GeomWithData, Line};
-use rstar::{PointDistance, RTree};
+use rayon::prelude::*;
+use rstar::primitives::Line;
+use rstar::{AABB, PointDistance, RStarInsertionStrategy, RTree, RTreeObject, RTreeParams};
 
 /// Where a point meets the network.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -55,29 +56,93 @@ impl Snap {
     }
 }
 
-type Seg = GeomWithData<Line<[f64; 2]>, (EdgeId, u32)>;
+/// Segments an index entry holds: a run of up to this many consecutive segments of
+/// one edge (fewer entries than one per segment make the index faster to build and
+/// to search; the nearest segment within a run is found by a scan).
+const RUN: usize = 8;
+
+/// A run of consecutive segments of one edge.
+struct Run<'g> {
+    edge: EdgeId,
+    /// Index of the run's first segment in the edge.
+    first: u32,
+    /// The run's points (one more than its segments), borrowed from the graph.
+    pts: &'g [[f64; 2]],
+    envelope: AABB<[f64; 2]>,
+}
+
+impl Run<'_> {
+    /// The nearest segment to `p`: squared distance and segment index (the lowest of
+    /// equally near ones).
+    #[inline]
+    fn nearest(&self, p: &[f64; 2]) -> (f64, u32) {
+        let mut best = (f64::INFINITY, 0);
+        for (i, w) in self.pts.windows(2).enumerate() {
+            let d2 = Line::new(w[0], w[1]).distance_2(p);
+            if d2 < best.0 {
+                best = (d2, self.first + i as u32);
+            }
+        }
+        best
+    }
+}
+
+impl RTreeObject for Run<'_> {
+    type Envelope = AABB<[f64; 2]>;
+    fn envelope(&self) -> Self::Envelope {
+        self.envelope
+    }
+}
+
+impl PointDistance for Run<'_> {
+    fn distance_2(&self, p: &[f64; 2]) -> f64 {
+        self.nearest(p).0
+    }
+}
+
+/// R-tree nodes of up to 16 entries: shallower than rstar's default of 6, which
+/// makes both the bulk load and nearest-neighbour queries faster here.
+struct Params;
+
+impl RTreeParams for Params {
+    const MIN_SIZE: usize = 3;
+    const MAX_SIZE: usize = 8;
+    const REINSERTION_COUNT: usize = 2;
+    type DefaultInsertionStrategy = RStarInsertionStrategy;
+}
 
 /// An R-tree over the graph's edge segments.
 pub struct Snapper<'g> {
     graph: &'g WalkGraph,
-    tree: RTree<Seg>,
+    tree: RTree<Run<'g>, Params>,
 }
 
 impl<'g> Snapper<'g> {
-    /// Indexes every segment of every edge (`bulk_load`).
+    /// Indexes every segment of every edge (`bulk_load`), in runs of up to 8
+    /// consecutive segments of an edge.
     ///
     /// # Complexity
     /// O(S log S) for S segments.
     pub fn new(graph: &'g WalkGraph) -> Self {
-        let mut segs = Vec::new();
-        for e in 0..graph.edge_count() as EdgeId {
-            for (i, w) in graph.edge_xy(e).windows(2).enumerate() {
-                segs.push(GeomWithData::new(Line::new(w[0], w[1]), (e, i as u32)));
-            }
-        }
+        let runs: Vec<Run<'g>> = (0..graph.edge_count() as EdgeId)
+            .into_par_iter()
+            .flat_map_iter(|e| {
+                let xy = graph.edge_xy(e);
+                let segments = xy.len().saturating_sub(1);
+                (0..segments).step_by(RUN).map(move |first| {
+                    let pts = &xy[first..(first + RUN + 1).min(xy.len())];
+                    Run {
+                        edge: e,
+                        first: first as u32,
+                        pts,
+                        envelope: AABB::from_points(pts),
+                    }
+                })
+            })
+            .collect();
         Snapper {
             graph,
-            tree: RTree::bulk_load(segs),
+            tree: RTree::bulk_load_with_params(runs),
         }
     }
 
@@ -91,15 +156,16 @@ impl<'g> Snapper<'g> {
     pub fn snap_point(&self, p: [f64; 2], max_m: f64) -> Option<Snap> {
         let max2 = max_m * max_m;
         let mut best: Option<(f64, (EdgeId, u32))> = None;
-        for (seg, d2) in self.tree.nearest_neighbor_iter_with_distance_2(&p) {
+        for (run, d2) in self.tree.nearest_neighbor_iter_with_distance_2(&p) {
             if d2 > max2 {
                 break;
             }
+            let key = (run.edge, run.nearest(&p).1);
             match best {
-                None => best = Some((d2, seg.data)),
+                None => best = Some((d2, key)),
                 Some((bd, bk)) if d2 <= bd => {
-                    if d2 < bd || seg.data < bk {
-                        best = Some((d2, seg.data));
+                    if d2 < bd || key < bk {
+                        best = Some((d2, key));
                     }
                 }
                 Some(_) => break,
@@ -107,6 +173,32 @@ impl<'g> Snapper<'g> {
         }
         let (_, (edge, seg)) = best?;
         Some(self.locate(p, edge, seg as usize))
+    }
+
+    /// [`Snapper::snap_point`] for many points, in parallel; results in input order.
+    /// Points are searched in Z order (nearby points one after another), which keeps
+    /// the index's nodes in cache.
+    pub fn snap_points(&self, points: &[[f64; 2]], max_m: f64) -> Vec<Option<Snap>> {
+        let env = self.tree.root().envelope();
+        let (lo, hi) = (env.lower(), env.upper());
+        let span = (hi[0] - lo[0]).max(hi[1] - lo[1]).max(1.0);
+        let cell = |v: f64, o: f64| (((v - o) / span).clamp(0.0, 1.0) * 65535.0) as u32;
+        let mut order: Vec<(u64, u32)> = points
+            .par_iter()
+            .enumerate()
+            .map(|(i, p)| (z_order(cell(p[0], lo[0]), cell(p[1], lo[1])), i as u32))
+            .collect();
+        order.par_sort_unstable();
+        let found: Vec<Option<Snap>> = order
+            .par_iter()
+            .with_min_len(256)
+            .map(|&(_, i)| self.snap_point(points[i as usize], max_m))
+            .collect();
+        let mut out = vec![None; points.len()];
+        for (&(_, i), s) in order.iter().zip(found) {
+            out[i as usize] = s;
+        }
+        out
     }
 
     /// Snaps an area (outline rings in projected metres): the outline vertex nearest
@@ -165,6 +257,19 @@ impl<'g> Snapper<'g> {
     }
 }
 
+/// The Z-order (Morton) position of a 16-bit grid cell.
+fn z_order(x: u32, y: u32) -> u64 {
+    let spread = |v: u32| {
+        let mut v = u64::from(v);
+        v = (v | (v << 16)) & 0x0000_ffff_0000_ffff;
+        v = (v | (v << 8)) & 0x00ff_00ff_00ff_00ff;
+        v = (v | (v << 4)) & 0x0f0f_0f0f_0f0f_0f0f;
+        v = (v | (v << 2)) & 0x3333_3333_3333_3333;
+        (v | (v << 1)) & 0x5555_5555_5555_5555
+    };
+    spread(x) | (spread(y) << 1)
+}
+
 fn dist(a: [f64; 2], b: [f64; 2]) -> f64 {
     ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt()
 }
@@ -205,14 +310,19 @@ mod tests {
         WalkGraph::build(&ways, &BuildOptions::default()).unwrap().0
     }
 
-    fn brute(g: &WalkGraph, p: [f64; 2]) -> f64 {
-        let mut best = f64::MAX;
+    /// The nearest segment by brute force: distance, then the lowest edge and
+    /// segment among equally near ones.
+    fn brute(g: &WalkGraph, p: [f64; 2]) -> (f64, EdgeId) {
+        let mut best = (f64::MAX, (EdgeId::MAX, 0));
         for e in 0..g.edge_count() as EdgeId {
-            for w in g.edge_xy(e).windows(2) {
-                best = best.min(Line::new(w[0], w[1]).distance_2(&p).sqrt());
+            for (i, w) in g.edge_xy(e).windows(2).enumerate() {
+                let d2 = Line::new(w[0], w[1]).distance_2(&p);
+                if d2 < best.0 || (d2 == best.0 && (e, i) < best.1) {
+                    best = (d2, (e, i));
+                }
             }
         }
-        best
+        (best.0.sqrt(), best.1.0)
     }
 
     proptest! {
@@ -224,8 +334,32 @@ mod tests {
             let o = g.projection().project([11.0, 48.0]);
             let p = [o[0] + x, o[1] + y];
             let snap = s.snap_point(p, 1e9).unwrap();
-            prop_assert!((snap.dist_m - brute(&g, p)).abs() < 1e-9);
+            let (d, e) = brute(&g, p);
+            prop_assert!((snap.dist_m - d).abs() < 1e-9);
+            prop_assert_eq!(snap.edge, e);
             prop_assert!(snap.offset_mm <= g.edge(snap.edge).length_mm);
+        }
+    }
+
+    /// Points on junctions are as near to each of their edges: the lowest edge id
+    /// wins, whichever run the index returns first; many points at once give what
+    /// one at a time gives.
+    #[test]
+    fn ties_go_to_the_lowest_edge_and_batches_equal_single_snaps() {
+        let g = grid(7);
+        let s = Snapper::new(&g);
+        let mut pts: Vec<[f64; 2]> = (0..g.node_count() as u32).map(|n| g.node_xy(n)).collect();
+        let o = g.projection().project([11.0, 48.0]);
+        pts.extend((0..200).map(|i| {
+            [
+                o[0] + f64::from(i) * 2.7 - 50.0,
+                o[1] + f64::from(i % 17) * 31.0,
+            ]
+        }));
+        let one: Vec<Option<Snap>> = pts.iter().map(|&p| s.snap_point(p, 500.0)).collect();
+        assert_eq!(s.snap_points(&pts, 500.0), one);
+        for (p, snap) in pts.iter().zip(&one) {
+            assert_eq!(snap.unwrap().edge, brute(&g, *p).1, "{p:?}");
         }
     }
 
