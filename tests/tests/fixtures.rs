@@ -192,7 +192,7 @@ fn rule12_residences_and_facilities() {
     );
     let w200 = &d.residences[0];
     assert_eq!((w200.levels, w200.flats), (Some(5.0), Some(20)));
-    assert_eq!(d.residences[2].tags.get("name:zh"), Some("翠苑小区"));
+    assert_eq!(d.residences[2].name.as_deref(), Some("翠苑小区"));
     let feats: Vec<String> = d.features.iter().map(|f| f.osm.to_string()).collect();
     assert_eq!(feats, ["n125", "n126", "w205", "r300"]);
     let park = d

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use h3o::{CellIndex, LatLng, Resolution};
 use livingcircle_graph::WalkGraph;
+use livingcircle_osm::OsmRef;
 use livingcircle_reach::{
     Ch, ManyToMany, PerResidence, Scratch, SearchStats, Spot, Targets, multi_source,
     nearest_from_node_distances,
@@ -36,8 +37,8 @@ impl Origin {
 /// A residence to analyse.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Home {
-    /// OSM reference (`w123`), when from OSM.
-    pub osm_id: Option<String>,
+    /// OSM reference (written `w123`), when from OSM.
+    pub osm_id: Option<OsmRef>,
     /// Name.
     pub name: Option<String>,
     /// `[lon, lat]`.
@@ -58,7 +59,7 @@ pub struct Facility {
     /// Name.
     pub name: Option<String>,
     /// OSM reference, when from OSM.
-    pub osm_id: Option<String>,
+    pub osm_id: Option<OsmRef>,
     /// OSM or user file.
     pub origin: Origin,
     /// `[lon, lat]` (a point, or the centroid of an area).

@@ -12,8 +12,8 @@ pub fn homes_from_osm(data: &OsmData) -> Vec<Home> {
         .map(|r| {
             let (population, population_source) = estimate(r);
             Home {
-                osm_id: Some(r.osm.to_string()),
-                name: r.tags.best_name().map(str::to_owned),
+                osm_id: Some(r.osm),
+                name: r.name.clone(),
                 lonlat: r.point,
                 population,
                 population_source,
@@ -45,7 +45,7 @@ pub fn facilities_from_osm(preset: &Preset, features: &[Feature]) -> Vec<Facilit
                 out.push(Facility {
                     category: c,
                     name: f.tags.best_name().map(str::to_owned),
-                    osm_id: Some(f.osm.to_string()),
+                    osm_id: Some(f.osm),
                     origin: Origin::Osm,
                     lonlat,
                     outline: outline.clone(),

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::args::{AnalyzeArgs, EngineArg, Global, LangArg, OsmArgs, PlacesArgs, SpeedArgs};
 use crate::cmd_isochrones::{IsoJob, Origin, write_isochrones};
-use crate::load::{City, ensure_dir, load};
+use crate::load::{City, ensure_dir, load_with};
 use crate::progress::Stages;
 use livingcircle_iso::IsoOptions;
 use livingcircle_report::Lang;
@@ -43,18 +43,25 @@ pub(crate) fn inputs(
         None => None,
     };
 
-    let city = load(osm, preset.poi_filter(), stages)?;
-    let homes: Vec<Home> = match user_homes {
-        Some(p) => homes_from_places(p),
-        None => homes_from_osm(&city.data),
-    };
+    // Residences and facilities are taken from the read before the graph is built:
+    // what the analysis needs of them is in `homes` and `facilities`.
+    let mut homes: Vec<Home> = Vec::new();
+    let mut facilities: Vec<Facility> = Vec::new();
+    let city = load_with(osm, preset.poi_filter(), stages, |data| {
+        homes = match user_homes {
+            Some(p) => homes_from_places(p),
+            None => homes_from_osm(data),
+        };
+        facilities = facilities_from_osm(preset, &data.features);
+        data.residences = Vec::new();
+        data.features = Vec::new();
+    })?;
     if homes.is_empty() {
         tracing::warn!(
             "{}: no residences found (no residential buildings or residential areas mapped); pass --residences FILE",
             city.path.display()
         );
     }
-    let mut facilities: Vec<Facility> = facilities_from_osm(preset, &city.data.features);
     if let Some(user) = user_facilities {
         if places.replace_osm_facilities {
             let replaced: Vec<usize> = user.iter().map(|f| f.category).collect();

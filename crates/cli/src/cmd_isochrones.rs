@@ -311,7 +311,7 @@ pub(crate) fn run(global: &Global, a: &IsochronesArgs) -> anyhow::Result<()> {
             .zip(&home_snaps)
             .enumerate()
             .map(|(i, (h, s))| Origin {
-                id: h.osm_id.clone().unwrap_or_else(|| i.to_string()),
+                id: h.osm_id.map_or_else(|| i.to_string(), |o| o.to_string()),
                 name: h.name.clone(),
                 snap: *s,
             })

@@ -42,6 +42,17 @@ pub(crate) struct City {
 
 /// Reads and builds, with stage timings and progress.
 pub(crate) fn load(a: &OsmArgs, pois: PoiFilter, stages: &Stages) -> anyhow::Result<City> {
+    load_with(a, pois, stages, |_| {})
+}
+
+/// [`load`], handing the read to `take` before the graph is built, so that a caller
+/// can take (and drop) what it needs of the residences and facilities first.
+pub(crate) fn load_with(
+    a: &OsmArgs,
+    pois: PoiFilter,
+    stages: &Stages,
+    take: impl FnOnce(&mut OsmData),
+) -> anyhow::Result<City> {
     let path = osm_path(a)?;
     let opts = ReadOptions {
         rules: WalkRules {
@@ -53,7 +64,7 @@ pub(crate) fn load(a: &OsmArgs, pois: PoiFilter, stages: &Stages) -> anyhow::Res
     let t = Instant::now();
     let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
     stages.bytes("reading OpenStreetMap", bytes);
-    let data = livingcircle_osm::read_with_progress(&path, &opts, &|b| stages.set(b))?;
+    let mut data = livingcircle_osm::read_with_progress(&path, &opts, &|b| stages.set(b))?;
     stages.stage("building the walking graph");
     let read_s = t.elapsed().as_secs_f64();
     tracing::info!(
@@ -61,12 +72,15 @@ pub(crate) fn load(a: &OsmArgs, pois: PoiFilter, stages: &Stages) -> anyhow::Res
         pieces = data.network.piece_count(),
         "read"
     );
+    take(&mut data);
     let t = Instant::now();
     let build = BuildOptions {
         keep_all_components: a.keep_all_components,
     };
     let (graph, report) = WalkGraph::from_network(&data.network, &build)
         .with_context(|| format!("{}", path.display()))?;
+    // The graph holds what the network was needed for.
+    data.network = Default::default();
     let build_s = t.elapsed().as_secs_f64();
     if report.components_dropped > 0 {
         tracing::info!(

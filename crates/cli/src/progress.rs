@@ -7,6 +7,23 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+/// Resident memory now and at its peak so far, in MiB (Linux `/proc/self/status`;
+/// `None` elsewhere).
+pub(crate) fn memory_mib() -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))?
+            .split_whitespace()
+            .nth(1)?
+            .parse::<f64>()
+            .ok()
+            .map(|kib| kib / 1024.0)
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
 /// The stage display.
 pub(crate) struct Stages {
     bar: ProgressBar,
@@ -34,7 +51,7 @@ impl Stages {
     pub(crate) fn stage(&self, msg: &'static str) {
         self.bar.set_style(spinner_style());
         self.bar.set_message(msg);
-        tracing::info!("{msg}");
+        log_stage(msg);
     }
 
     /// A new stage of `len` items, shown as a bar; advance it with [`Stages::inc`].
@@ -49,7 +66,7 @@ impl Stages {
         self.bar.set_length(len);
         self.bar.set_position(0);
         self.bar.set_message(msg);
-        tracing::info!("{msg}");
+        log_stage(msg);
     }
 
     /// A new stage over `len` bytes of a file, shown as a bar; move it with
@@ -65,7 +82,7 @@ impl Stages {
         self.bar.set_length(len);
         self.bar.set_position(0);
         self.bar.set_message(msg);
-        tracing::info!("{msg}");
+        log_stage(msg);
     }
 
     /// Moves a [`Stages::bytes`] or [`Stages::counted`] stage to `pos` (never back).
@@ -82,6 +99,16 @@ impl Stages {
 
     pub(crate) fn done(&self) {
         self.bar.finish_and_clear();
+    }
+}
+
+/// Logs a stage's start with the memory held then.
+fn log_stage(msg: &str) {
+    match memory_mib() {
+        Some((rss, peak)) => {
+            tracing::info!(rss_mib = rss.round(), peak_mib = peak.round(), "{msg}");
+        }
+        None => tracing::info!("{msg}"),
     }
 }
 

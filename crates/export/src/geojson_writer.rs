@@ -11,9 +11,7 @@ use crate::schema::{GeometryType, LayerWriter, RowBuf, Rows, Schema, Value};
 use crate::{AtomicFile, Error};
 
 /// Rows formatted per parallel task.
-const TASK_ROWS: usize = 2048;
-/// Tasks formatted before their text is written (bounds the memory a batch takes).
-const TASKS_PER_WRITE: usize = 16;
+const TASK_ROWS: usize = 1024;
 
 /// A FeatureCollection written row by row, atomically.
 pub struct GeoJsonWriter {
@@ -136,6 +134,7 @@ fn value_text(buf: &RowBuf<'_>, v: Value<'_>, out: &mut Vec<u8>) {
         Value::Float(f) => w(out, &f),
         Value::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
         Value::Text(s) => w(out, &s),
+        Value::Formatted { start, len } => w(out, &buf.formatted(start, len)),
         Value::TextList { start, len } => w(out, &buf.list(start, len)),
     }
 }
@@ -156,8 +155,11 @@ impl LayerWriter for GeoJsonWriter {
     fn write(&mut self, rows: &dyn Rows) -> Result<(), Error> {
         let n = rows.len();
         let tasks = n.div_ceil(TASK_ROWS);
-        for batch in (0..tasks).step_by(TASKS_PER_WRITE) {
-            let end = (batch + TASKS_PER_WRITE).min(tasks);
+        // Two tasks a thread at a time: enough to keep every thread busy, and the
+        // text held at once stays a few megabytes.
+        let per_write = 2 * rayon::current_num_threads().max(1);
+        for batch in (0..tasks).step_by(per_write) {
+            let end = (batch + per_write).min(tasks);
             let texts: Vec<Vec<u8>> = (batch..end)
                 .into_par_iter()
                 .map(|t| {

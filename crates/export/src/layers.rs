@@ -68,9 +68,9 @@ impl Rows for ResidenceRows<'_> {
         let h = &self.homes[i];
         let c = &self.chunk;
         buf.coords.push(h.lonlat);
+        buf.values.push(Value::Int(i as i64));
+        buf.push_display(h.osm_id.as_ref().map(|o| o as &dyn std::fmt::Display));
         buf.values.extend([
-            Value::Int(i as i64),
-            Value::from(h.osm_id.as_deref()),
             Value::from(h.name.as_deref()),
             Value::Float(h.population),
             Value::Text(h.population_source.as_str()),
@@ -172,9 +172,9 @@ impl Rows for FacilityRows<'_> {
             Value::Int(i as i64),
             Value::Text(&self.preset.categories[f.category].key),
             Value::from(f.name.as_deref()),
-            Value::from(f.osm_id.as_deref()),
-            Value::Text(f.origin.as_str()),
         ]);
+        buf.push_display(f.osm_id.as_ref().map(|o| o as &dyn std::fmt::Display));
+        buf.values.push(Value::Text(f.origin.as_str()));
         push_snap(buf, r.snap.as_ref());
         buf.values.extend([
             Value::Int(i64::from(r.residents)),
@@ -290,7 +290,7 @@ pub fn write_unsnapped_csv(
                 writeln!(
                     f,
                     "residence,{i},{},,{},{}",
-                    h.osm_id.as_deref().unwrap_or(""),
+                    h.osm_id.map(|o| o.to_string()).unwrap_or_default(),
                     crate::round7(h.lonlat[0]),
                     crate::round7(h.lonlat[1])
                 )?;
@@ -301,7 +301,7 @@ pub fn write_unsnapped_csv(
                 writeln!(
                     f,
                     "facility,{i},{},{},{},{}",
-                    fa.osm_id.as_deref().unwrap_or(""),
+                    fa.osm_id.map(|o| o.to_string()).unwrap_or_default(),
                     preset.categories[fa.category].key,
                     crate::round7(fa.lonlat[0]),
                     crate::round7(fa.lonlat[1])

@@ -86,6 +86,13 @@ pub enum Value<'a> {
     Bool(bool),
     /// A text.
     Text(&'a str),
+    /// A text formatted for this row: `RowBuf::text[start..start + len]`.
+    Formatted {
+        /// First byte.
+        start: u32,
+        /// Length in bytes.
+        len: u32,
+    },
     /// A list of texts: `RowBuf::strs[start..start + len]`.
     TextList {
         /// First text.
@@ -121,6 +128,8 @@ pub struct RowBuf<'a> {
     pub values: Vec<Value<'a>>,
     /// Texts of [`Value::TextList`]s.
     pub strs: Vec<&'a str>,
+    /// Texts of [`Value::Formatted`]s.
+    pub text: String,
     /// Coordinates `[lon, lat]`: the point, the line, or the rings one after another.
     pub coords: Vec<[f64; 2]>,
     /// For polygons: the end of each ring in `coords`.
@@ -134,6 +143,7 @@ impl<'a> RowBuf<'a> {
     pub fn clear(&mut self) {
         self.values.clear();
         self.strs.clear();
+        self.text.clear();
         self.coords.clear();
         self.rings.clear();
         self.polygons.clear();
@@ -147,6 +157,26 @@ impl<'a> RowBuf<'a> {
             start,
             len: self.strs.len() as u32 - start,
         });
+    }
+
+    /// Appends a value's text (`Display`) as the next value, or `null`.
+    pub fn push_display(&mut self, value: Option<&dyn std::fmt::Display>) {
+        use std::fmt::Write;
+        let Some(v) = value else {
+            self.values.push(Value::Null);
+            return;
+        };
+        let start = self.text.len() as u32;
+        write!(self.text, "{v}").expect("formatting into a String cannot fail");
+        self.values.push(Value::Formatted {
+            start,
+            len: self.text.len() as u32 - start,
+        });
+    }
+
+    /// The text of a [`Value::Formatted`].
+    pub fn formatted(&self, start: u32, len: u32) -> &str {
+        &self.text[start as usize..(start + len) as usize]
     }
 
     /// Ends the current ring (polygons).

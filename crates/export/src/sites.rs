@@ -69,7 +69,7 @@ pub fn write_site_coverage(path: &Path, homes: &[Home], plan: &Plan) -> Result<(
             let h = &homes[i];
             let mut p = JsonObject::new();
             p.insert("id".into(), json!(i));
-            p.insert("osm_id".into(), json!(h.osm_id));
+            p.insert("osm_id".into(), json!(h.osm_id.map(|o| o.to_string())));
             p.insert("name".into(), json!(h.name));
             p.insert("population".into(), json!(h.population));
             p.insert("rank".into(), json!(s.rank));

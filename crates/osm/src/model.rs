@@ -239,8 +239,8 @@ pub enum ResidenceSource {
 pub struct Residence {
     /// Where it comes from.
     pub osm: OsmRef,
-    /// `name`, `name:zh`, `name:en`, `building`, `building:levels`, `building:flats`, `landuse`.
-    pub tags: Tags,
+    /// `name`, else `name:zh`, else `name:en`.
+    pub name: Option<String>,
     /// Its representative point `[lon, lat]`: the centroid, or an interior point for areas.
     pub point: [f64; 2],
     /// Footprint area in square metres.

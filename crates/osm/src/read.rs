@@ -431,7 +431,7 @@ impl<'a> Visitor<'a> for Collect<'a, '_> {
                     kind: OsmType::Way,
                     id,
                 },
-                tags: Tags::from_pairs(tags.iter().copied()),
+                tags: area_tags(tags, roles),
                 roles,
                 refs: Span::of(&out.area_refs, start),
                 outer: Span::default(),
@@ -478,7 +478,7 @@ impl<'a> Visitor<'a> for Collect<'a, '_> {
                 kind: OsmType::Relation,
                 id,
             },
-            tags: Tags::from_pairs(self.tags.iter().copied()),
+            tags: area_tags(&self.tags, roles),
             roles,
             refs: Span::default(),
             outer,
@@ -510,6 +510,16 @@ fn decode_blob(content: Content<'_>, opts: &ReadOptions, keys: &Keys) -> Result<
     };
     block.visit(&mut c)?;
     c.out.locations = c.locations.finish();
+    // Kept until every blob is decoded: no slack.
+    let o = &mut c.out;
+    o.walk.shrink_to_fit();
+    o.walk_refs.shrink_to_fit();
+    o.areas.shrink_to_fit();
+    o.area_refs.shrink_to_fit();
+    o.untagged.shrink_to_fit();
+    o.untagged_refs.shrink_to_fit();
+    o.members.shrink_to_fit();
+    o.poi_nodes.shrink_to_fit();
     Ok(c.out)
 }
 
@@ -589,83 +599,141 @@ pub fn read_with_progress(
     // Step 2: node lists of relation members.
     let members = member_refs(path, &blobs, &mut stats)?;
 
-    // Step 3: areas, in file order, in parallel. A building that is nothing else is
-    // measured straight from its ring; other areas become shapes.
-    let areas: Vec<(usize, usize)> = blobs
-        .iter()
-        .enumerate()
-        .flat_map(|(b, d)| (0..d.areas.len()).map(move |i| (b, i)))
-        .collect();
-    let closed: Vec<Closed> = areas
-        .par_iter()
-        .with_min_len(256)
-        .map_init(Vec::new, |ring, &(b, i)| {
-            close_area(&blobs[b], &blobs[b].areas[i], &index, &members, ring)
-        })
-        .collect();
-    drop(members);
+    // Step 3: areas, in file order, in parallel. Facility candidates and
+    // residential land become shapes first; then every building is measured
+    // (straight from its ring when it is nothing but a building) and placed.
     let mut features: Vec<Feature> = Vec::new();
-    let mut buildings: Vec<Building> = Vec::new();
-    let mut landuse: Vec<(OsmRef, Tags, MultiPolygon)> = Vec::new();
     for b in &mut blobs {
         features.append(&mut b.poi_nodes);
     }
-    for (&(b, i), closed) in areas.iter().zip(closed) {
-        let a = &mut blobs[b].areas[i];
-        let roles = a.roles;
-        let home_roles = roles.residential_building || roles.building_yes;
-        match closed {
-            Closed::Broken => stats.broken_areas += 1,
-            Closed::Measured(footprint_m2, point) => buildings.push(Building {
-                osm: a.osm,
-                tags: std::mem::take(&mut a.tags),
-                residential: roles.residential_building,
-                footprint_m2,
-                point,
-            }),
-            Closed::Shape(shape) => {
-                let Shape::Area(mp) = &shape else {
-                    if home_roles || roles.residential_landuse {
-                        stats.broken_areas += 1;
-                    }
-                    if roles.poi {
-                        features.push(Feature {
-                            osm: a.osm,
-                            tags: std::mem::take(&mut a.tags),
-                            shape,
-                        });
-                    }
-                    continue;
-                };
-                if home_roles && let Some((footprint_m2, point)) = area_and_centroid(mp) {
-                    buildings.push(Building {
-                        osm: a.osm,
-                        tags: kept_tags(&a.tags),
-                        residential: roles.residential_building,
-                        footprint_m2,
-                        point,
-                    });
+    let areas: Vec<(u32, u32)> = blobs
+        .iter()
+        .enumerate()
+        .flat_map(|(b, d)| (0..d.areas.len() as u32).map(move |i| (b as u32, i)))
+        .collect();
+    let area = |&(b, i): &(u32, u32)| (&blobs[b as usize], &blobs[b as usize].areas[i as usize]);
+    let general: Vec<(u32, u32)> = areas
+        .iter()
+        .copied()
+        .filter(|k| !only_building(area(k).1))
+        .collect();
+    let shapes: Vec<Option<Shape>> = general
+        .par_iter()
+        .with_min_len(64)
+        .map(|k| {
+            let (blob, a) = area(k);
+            area_shape(blob, a, &index, &members)
+        })
+        .collect();
+    drop(members);
+    let mut landuse: Vec<(OsmRef, Option<String>, MultiPolygon)> = Vec::new();
+    // Buildings among the general areas: their shape, by area.
+    let mut general_shape: HashMap<(u32, u32), usize> = HashMap::new();
+    for (gi, (k, shape)) in general.iter().zip(&shapes).enumerate() {
+        let a = area(k).1;
+        let homes = a.roles.residential_building || a.roles.building_yes;
+        match shape {
+            None => stats.broken_areas += 1,
+            Some(Shape::Point(_)) if homes || a.roles.residential_landuse => {
+                stats.broken_areas += 1;
+            }
+            Some(Shape::Point(_)) => {}
+            Some(Shape::Area(mp)) => {
+                if a.roles.residential_landuse {
+                    landuse.push((a.osm, a.tags.best_name().map(str::to_owned), mp.clone()));
                 }
-                if roles.residential_landuse {
-                    landuse.push((a.osm, kept_tags(&a.tags), mp.clone()));
-                }
-                if roles.poi {
-                    features.push(Feature {
-                        osm: a.osm,
-                        tags: std::mem::take(&mut a.tags),
-                        shape,
-                    });
+                if homes {
+                    general_shape.insert(*k, gi);
                 }
             }
         }
     }
-    drop(blobs);
-    drop(index);
+    for (k, shape) in general.iter().zip(shapes.iter()) {
+        let a = area(k).1;
+        if a.roles.poi
+            && let Some(shape) = shape
+        {
+            features.push(Feature {
+                osm: a.osm,
+                tags: a.tags.clone(),
+                shape: shape.clone(),
+            });
+        }
+    }
     features.par_sort_by_key(|f| f.osm);
     stats.features = features.len() as u64;
+    let land = Landuse::new(&landuse);
+    let homes: Vec<(u32, u32)> = areas
+        .into_iter()
+        .filter(|k| {
+            let a = area(k).1;
+            a.roles.residential_building || a.roles.building_yes
+        })
+        .collect();
+    // Per building: the residence it makes (if any) and the land it lies in; `None`
+    // for a building whose outline does not close.
+    let placed: Vec<Option<(Option<Residence>, Option<u32>)>> = homes
+        .par_iter()
+        .with_min_len(256)
+        .map_init(Vec::new, |ring, k| {
+            let (blob, a) = area(k);
+            let (footprint_m2, point) = if only_building(a) {
+                measure_ring(blob, a, &index, ring)?
+            } else {
+                let Some(Shape::Area(mp)) =
+                    general_shape.get(k).and_then(|&gi| shapes[gi].as_ref())
+                else {
+                    // Counted as broken above.
+                    return Some((None, None));
+                };
+                match area_and_centroid(mp) {
+                    Some(m) => m,
+                    None => return Some((None, None)),
+                }
+            };
+            let inside = land.containing(point);
+            let source = if a.roles.residential_building {
+                ResidenceSource::Building
+            } else if inside.is_some() {
+                ResidenceSource::BuildingInResidentialArea
+            } else {
+                return Some((None, None));
+            };
+            Some((
+                Some(residence(a.osm, &a.tags, point, footprint_m2, source)),
+                inside,
+            ))
+        })
+        .collect();
+    drop(shapes);
+    drop(blobs);
+    drop(index);
     lap(&mut seconds.areas);
 
-    let residences = residences(buildings, landuse, &mut stats);
+    let mut landuse_has_home = vec![false; landuse.len()];
+    let mut residences = Vec::with_capacity(placed.len());
+    for p in placed {
+        match p {
+            None => stats.broken_areas += 1,
+            Some((r, inside)) => {
+                if let Some(i) = inside {
+                    landuse_has_home[i as usize] = true;
+                }
+                residences.extend(r);
+            }
+        }
+    }
+    residences.extend(
+        landuse
+            .into_iter()
+            .zip(landuse_has_home)
+            .filter(|(_, has)| !has)
+            .filter_map(|((osm, name, mp), _)| area_residence(osm, name, &mp)),
+    );
+    residences.par_sort_by_key(|r| r.osm);
+    for r in &residences {
+        stats.residences[r.source as usize] += 1;
+    }
     lap(&mut seconds.residences);
     Ok(OsmData {
         header,
@@ -892,60 +960,34 @@ fn member_refs(
     Ok(found)
 }
 
-/// A closed area.
-enum Closed {
-    /// Neither an area nor a point (no node of it in the file).
-    Broken,
-    /// A building and nothing else, closed: its footprint (m²) and centroid.
-    Measured(f64, [f64; 2]),
-    /// Anything else: its shape.
-    Shape(Shape),
+/// A way that is a possible home and nothing else: measured straight from its ring.
+fn only_building(a: &RawArea) -> bool {
+    a.osm.kind == OsmType::Way
+        && !a.roles.poi
+        && !a.roles.residential_landuse
+        && (a.roles.residential_building || a.roles.building_yes)
 }
 
-/// A building that may be a home.
-struct Building {
-    osm: OsmRef,
-    tags: Tags,
-    /// `building=residential|…` (else `building=yes`, a home only in a residential area).
-    residential: bool,
-    footprint_m2: f64,
-    point: [f64; 2],
-}
-
-/// Closes one area. A way that is only a building is measured from its ring in
-/// `ring` (a buffer reused across calls), the same numbers as
-/// [`area_and_centroid`] of its polygon.
-fn close_area(
+/// Footprint (m²) and centroid of a building way whose ring closes and whose nodes
+/// are all in the file (the same numbers as [`area_and_centroid`] of its polygon);
+/// `None` otherwise (a broken area). `ring` is a buffer reused across calls.
+fn measure_ring(
     blob: &Decoded,
     a: &RawArea,
     index: &NodeIndex,
-    member_refs: &HashMap<i64, Vec<i64>>,
     ring: &mut Vec<[f64; 2]>,
-) -> Closed {
-    let only_building = a.osm.kind == OsmType::Way
-        && !a.roles.poi
-        && !a.roles.residential_landuse
-        && (a.roles.residential_building || a.roles.building_yes);
-    if only_building {
-        let refs = a.refs.get(&blob.area_refs);
-        let closed = refs.len() >= 4 && refs.first() == refs.last();
-        ring.clear();
-        ring.extend(
-            refs.iter()
-                .map_while(|&r| index.get(r).map(|(_, l)| l.lonlat())),
-        );
-        if closed && ring.len() == refs.len() {
-            return match crate::area::ring_area_and_centroid(ring) {
-                Some((m2, c)) => Closed::Measured(m2, c),
-                None => Closed::Broken,
-            };
-        }
-        // Not a closed ring: as the general path decides (a point, or nothing).
+) -> Option<(f64, [f64; 2])> {
+    let refs = a.refs.get(&blob.area_refs);
+    let closed = refs.len() >= 4 && refs.first() == refs.last();
+    ring.clear();
+    ring.extend(
+        refs.iter()
+            .map_while(|&r| index.get(r).map(|(_, l)| l.lonlat())),
+    );
+    if !closed || ring.len() != refs.len() {
+        return None;
     }
-    match area_shape(blob, a, index, member_refs) {
-        Some(shape) => Closed::Shape(shape),
-        None => Closed::Broken,
-    }
+    crate::area::ring_area_and_centroid(ring)
 }
 
 /// The shape of a tagged way or relation: an area when its outline closes, else the
@@ -997,124 +1039,97 @@ fn area_shape(
     }
 }
 
-fn kept_tags(tags: &Tags) -> Tags {
-    const KEEP: &[&str] = &[
-        "name",
-        "name:zh",
-        "name:en",
-        "building",
-        "building:levels",
-        "building:flats",
-        "landuse",
-    ];
-    Tags(
-        tags.0
-            .iter()
-            .filter(|(k, _)| KEEP.contains(&k.as_str()))
-            .cloned()
-            .collect(),
-    )
+/// The tags a residence uses (its roles are kept apart).
+const KEEP: &[&str] = &[
+    "name",
+    "name:zh",
+    "name:en",
+    "building:levels",
+    "building:flats",
+];
+
+/// An area's tags as it is kept: all of them for a facility candidate, else only
+/// those a residence keeps (most buildings carry addresses and more).
+fn area_tags(tags: &[(&str, &str)], roles: Roles) -> Tags {
+    if roles.poi {
+        Tags::from_pairs(tags.iter().copied())
+    } else {
+        Tags::from_pairs(tags.iter().copied().filter(|(k, _)| KEEP.contains(k)))
+    }
 }
 
 type Indexed = GeomWithData<Rectangle<[f64; 2]>, usize>;
 
-fn residences(
-    buildings: Vec<Building>,
-    landuse: Vec<(OsmRef, Tags, MultiPolygon)>,
-    stats: &mut ReadStats,
-) -> Vec<Residence> {
-    use geo::{BoundingRect, Contains, Point};
-    // One box per polygon of each area, in area order (the first area holding a
-    // building is its area, as before).
-    let prepared: Vec<(usize, Prepared)> = landuse
-        .par_iter()
-        .enumerate()
-        .flat_map_iter(|(i, (_, _, mp))| mp.0.iter().map(move |p| (i, Prepared::new(p))))
-        .collect();
-    let index: RTree<Indexed> = RTree::bulk_load(
-        landuse
-            .iter()
-            .enumerate()
-            .filter_map(|(i, (_, _, mp))| {
-                let r = mp.bounding_rect()?;
-                Some(GeomWithData::new(
-                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
-                    i,
-                ))
+/// Residential land, indexed for the question "which area holds this point?".
+struct Landuse {
+    index: RTree<Indexed>,
+    /// Each area's polygons, prepared: `prepared[first[i]..first[i + 1]]`.
+    prepared: Vec<Prepared>,
+    first: Vec<usize>,
+}
+
+impl Landuse {
+    fn new(land: &[(OsmRef, Option<String>, MultiPolygon)]) -> Self {
+        use geo::BoundingRect;
+        let per_area: Vec<Vec<Prepared>> = land
+            .par_iter()
+            .map(|(_, _, mp)| mp.0.iter().map(Prepared::new).collect())
+            .collect();
+        let mut first = vec![0];
+        for p in &per_area {
+            first.push(first.last().expect("starts with 0") + p.len());
+        }
+        Landuse {
+            index: RTree::bulk_load(
+                land.iter()
+                    .enumerate()
+                    .filter_map(|(i, (_, _, mp))| {
+                        let r = mp.bounding_rect()?;
+                        Some(GeomWithData::new(
+                            Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                            i,
+                        ))
+                    })
+                    .collect(),
+            ),
+            prepared: per_area.into_iter().flatten().collect(),
+            first,
+        }
+    }
+
+    /// The first area (in the index's order) holding `p`.
+    fn containing(&self, p: [f64; 2]) -> Option<u32> {
+        self.index
+            .locate_in_envelope_intersecting(&AABB::from_point(p))
+            .find(|hit| {
+                self.prepared[self.first[hit.data]..self.first[hit.data + 1]]
+                    .iter()
+                    .any(|poly| poly.contains(p))
             })
-            .collect(),
-    );
-    let first_polygon: Vec<usize> = {
-        let mut f = vec![0; landuse.len() + 1];
-        for (i, _) in &prepared {
-            f[i + 1] += 1;
-        }
-        for i in 0..landuse.len() {
-            f[i + 1] += f[i];
-        }
-        f
+            .map(|hit| hit.data as u32)
+    }
+}
+
+/// A residential area without a home mapped inside, as one residence at its centroid
+/// (or an interior point when the centroid falls outside).
+fn area_residence(osm: OsmRef, name: Option<String>, mp: &MultiPolygon) -> Option<Residence> {
+    use geo::{Contains, Point};
+    let (footprint_m2, centroid) = area_and_centroid(mp)?;
+    let inside = mp.contains(&Point::new(centroid[0], centroid[1]));
+    let point = if inside {
+        centroid
+    } else {
+        interior_point(mp).unwrap_or(centroid)
     };
-    let area_contains = |i: usize, p: [f64; 2]| {
-        prepared[first_polygon[i]..first_polygon[i + 1]]
-            .iter()
-            .any(|(_, poly)| poly.contains(p))
-    };
-    // Per building: the residence it makes (if any) and the landuse area it lies in.
-    let found: Vec<Option<(Residence, Option<usize>)>> = buildings
-        .into_par_iter()
-        .with_min_len(256)
-        .map(|b| {
-            let inside = index
-                .locate_in_envelope_intersecting(&AABB::from_point(b.point))
-                .find(|hit| area_contains(hit.data, b.point))
-                .map(|hit| hit.data);
-            let source = if b.residential {
-                ResidenceSource::Building
-            } else if inside.is_some() {
-                ResidenceSource::BuildingInResidentialArea
-            } else {
-                return None;
-            };
-            Some((
-                residence(b.osm, &b.tags, b.point, b.footprint_m2, source),
-                inside,
-            ))
-        })
-        .collect();
-    let mut landuse_has_home = vec![false; landuse.len()];
-    let mut out = Vec::with_capacity(found.len());
-    for (r, inside) in found.into_iter().flatten() {
-        if let Some(i) = inside {
-            landuse_has_home[i] = true;
-        }
-        out.push(r);
-    }
-    for (i, (osm, tags, mp)) in landuse.into_iter().enumerate() {
-        if landuse_has_home[i] {
-            continue;
-        }
-        let Some((footprint_m2, centroid)) = area_and_centroid(&mp) else {
-            continue;
-        };
-        let inside = mp.contains(&Point::new(centroid[0], centroid[1]));
-        let point = if inside {
-            centroid
-        } else {
-            interior_point(&mp).unwrap_or(centroid)
-        };
-        out.push(residence(
-            osm,
-            &tags,
-            point,
-            footprint_m2,
-            ResidenceSource::ResidentialArea,
-        ));
-    }
-    out.par_sort_by_key(|r| r.osm);
-    for r in &out {
-        stats.residences[r.source as usize] += 1;
-    }
-    out
+    Some(Residence {
+        osm,
+        name,
+        point,
+        footprint_m2,
+        levels: None,
+        flats: None,
+        source: ResidenceSource::ResidentialArea,
+    })
 }
 
 fn residence(
@@ -1124,7 +1139,6 @@ fn residence(
     footprint_m2: f64,
     source: ResidenceSource,
 ) -> Residence {
-    let tags = kept_tags(tags);
     let levels = tags
         .get("building:levels")
         .and_then(|v| v.trim().parse::<f64>().ok())
@@ -1134,7 +1148,7 @@ fn residence(
         .and_then(|v| v.trim().parse::<u32>().ok());
     Residence {
         osm,
-        tags,
+        name: tags.best_name().map(str::to_owned),
         point,
         footprint_m2,
         levels,
