@@ -40,7 +40,7 @@ impl PopulationSource {
 /// ```
 /// use livingcircle_analysis::population::estimate;
 /// use livingcircle_osm::*;
-/// let mut r = Residence { osm: OsmRef { kind: OsmType::Way, id: 1 }, tags: Tags::default(),
+/// let mut r = Residence { osm: OsmRef { kind: OsmType::Way, id: 1 }, name: None,
 ///     point: [0.0, 0.0], footprint_m2: 400.0, levels: Some(5.0), flats: None,
 ///     source: ResidenceSource::Building };
 /// assert_eq!(estimate(&r).0, 50.0);
