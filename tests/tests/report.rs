@@ -305,6 +305,34 @@ fn report_language_options_sites_and_opt_out() {
         html.contains(&format!("\"gain_residents\":{gain}")),
         "the first site's gain is in the page"
     );
+    // `site` prints the `analyze --sites` command that maps its result; it runs as is.
+    let out = ok(
+        d,
+        &[
+            "site",
+            "--category",
+            "kindergarten",
+            "--count",
+            "2",
+            "--speed-kmh",
+            "4.5",
+            "--out",
+            "m",
+        ],
+    );
+    let line = out
+        .lines()
+        .find_map(|l| l.strip_prefix("map: livingcircle "))
+        .unwrap_or_else(|| panic!("no map command in:\n{out}"));
+    assert!(
+        line.contains("--speed-kmh 4.5 --sites m/sites.geojson --out m"),
+        "{line}"
+    );
+    ok(d, &line.split(' ').chain(["-q"]).collect::<Vec<_>>());
+    let html = std::fs::read_to_string(d.join("m/report.html")).unwrap();
+    let sites = json(&d.join("m/sites.geojson"));
+    let gain = &sites["features"][1]["properties"]["gain_residents"];
+    assert!(html.contains("\"rank\":2,") && html.contains(&format!("\"gain_residents\":{gain}")));
     // A file that is not a sites layer is one clear error.
     std::fs::write(d.join("bad.geojson"), "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[11.5,48.1]},\"properties\":{}}]}").unwrap();
     let err = crate::util::fails(d, &["analyze", "--sites", "bad.geojson", "--out", "b"]);

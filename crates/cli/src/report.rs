@@ -146,13 +146,62 @@ pub(crate) fn finish(
 /// The command line as typed (for the report's footer).
 pub(crate) fn command_line() -> String {
     std::env::args()
-        .map(|a| {
-            if a.is_empty() || a.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'') {
-                format!("'{}'", a.replace('\'', "'\\''"))
-            } else {
-                a
-            }
-        })
+        .map(|a| shell_word(&a))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// `a` quoted for a POSIX shell when it needs it.
+fn shell_word(a: &str) -> String {
+    if a.is_empty() || a.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '\\')
+    {
+        format!("'{}'", a.replace('\'', "'\\''"))
+    } else {
+        a.to_owned()
+    }
+}
+
+/// The `analyze` command that maps `site`'s result: the same city, preset, speed,
+/// places and snapping, with `--sites DIR/sites.geojson`, writing its layers and
+/// `report.html` beside the sites. `site` prints it rather than analysing the whole
+/// city a second time itself.
+pub(crate) fn analyze_command(a: &crate::args::SiteArgs) -> String {
+    use clap::ValueEnum;
+    let path = |p: &Path| shell_word(&p.display().to_string());
+    let mut w: Vec<String> = vec!["livingcircle".into(), "analyze".into()];
+    if let Some(osm) = &a.osm.osm {
+        w.extend(["--osm".into(), path(osm)]);
+    }
+    if a.osm.keep_all_components {
+        w.push("--keep-all-components".into());
+    }
+    if a.osm.drop_sidewalk_separate {
+        w.push("--drop-sidewalk-separate".into());
+    }
+    w.extend(["--preset".into(), shell_word(&a.preset)]);
+    if let Some(p) = a.speed.profile.and_then(|p| p.to_possible_value()) {
+        w.extend(["--profile".into(), p.get_name().to_owned()]);
+    }
+    if let Some(v) = a.speed.speed_kmh {
+        w.extend(["--speed-kmh".into(), v.to_string()]);
+    }
+    if let Some(f) = &a.places.residences {
+        w.extend(["--residences".into(), path(f)]);
+    }
+    if let Some(f) = &a.places.facilities {
+        w.extend(["--facilities".into(), path(f)]);
+    }
+    if a.places.replace_osm_facilities {
+        w.push("--replace-osm-facilities".into());
+    }
+    if a.max_snap_m != 200.0 {
+        w.extend(["--max-snap-m".into(), a.max_snap_m.to_string()]);
+    }
+    w.extend([
+        "--sites".into(),
+        path(&a.out.join("sites.geojson")),
+        "--out".into(),
+        path(&a.out),
+    ]);
+    w.join(" ")
 }
