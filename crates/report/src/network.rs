@@ -17,7 +17,7 @@ const SIMPLIFY_M: f64 = 1.0;
 
 /// The page draws the full network while the edges in view (counted per tile) stay
 /// under this; beyond, it draws a simplified level.
-pub(crate) const EDGE_LIMIT: usize = 60_000;
+pub(crate) const EDGE_LIMIT: usize = 25_000;
 
 /// Most segments a simplified level may hold: each level adds road classes, major ones
 /// first, while it stays under this.
