@@ -1,6 +1,8 @@
 //! `report.html`: the page's data, size and language; and, in headless Chromium
 //! (skipped with a note when it is not installed; CI installs it), no script errors,
-//! the expected features, distances equal to the engine's, and a map that is drawn.
+//! the expected features, distances equal to the engine's, a map that is drawn, at
+//! every zoom step exactly the residences or H3 cells the data holds for the view, and
+//! Chinese labels drawn as glyphs (CI installs fonts-noto-cjk).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -34,6 +36,11 @@ fn chromium() -> Option<PathBuf> {
 /// Runs headless Chromium with `args` on `url`; returns (stdout, stderr). Killed
 /// after two minutes.
 fn headless(bin: &Path, url: &str, args: &[&str]) -> (String, String) {
+    headless_env(bin, url, args, &[])
+}
+
+/// As [`headless`], with extra environment variables.
+fn headless_env(bin: &Path, url: &str, args: &[&str], env: &[(&str, &Path)]) -> (String, String) {
     let profile = tmp();
     // Output goes to files: a full pipe would block the browser.
     let out_path = profile.path().join("stdout.txt");
@@ -55,6 +62,7 @@ fn headless(bin: &Path, url: &str, args: &[&str]) -> (String, String) {
         ))
         .args(args)
         .arg(url)
+        .envs(env.iter().map(|(k, v)| (*k, *v)))
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&out_path).expect("stdout file"))
         .stderr(std::fs::File::create(&err_path).expect("stderr file"))
@@ -96,7 +104,7 @@ fn open_page(bin: &Path, page: &Path, hash: &str) -> (String, Value) {
     let (dom, err) = headless(
         bin,
         &format!("file://{}#{hash}", page.display()),
-        &["--dump-dom"],
+        &["--dump-dom", "--window-size=1400,1000"],
     );
     no_console_errors(&err);
     let st = page_status(&dom);
@@ -123,7 +131,8 @@ fn bundled_city_report_opens_cleanly_in_a_browser() {
     ok(d, &["analyze", "--out", "o", "-q"]);
     let report = d.join("o/report.html");
     let size = std::fs::metadata(&report).expect("report.html").len();
-    assert!(size < 5 << 20, "report.html is {size} bytes");
+    // 0.64 MB with one JSON row per feature; the binary columns keep it well under.
+    assert!(size < 640_000, "report.html is {size} bytes");
     let html = std::fs::read_to_string(&report).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(
@@ -145,8 +154,8 @@ fn bundled_city_report_opens_cleanly_in_a_browser() {
         st["gaps"].as_u64().unwrap() as usize,
         features(&d.join("o/gaps.geojson"))
     );
-    // The page's own Dijkstra (used for isochrones on click) gives the engine's
-    // nearest distances for 200 residences × 20 categories.
+    // The page's own Dijkstra (used for distances and isochrones on click) gives the
+    // engine's nearest distances for 200 residences × 20 categories.
     assert!(st["self_check"]["checked"].as_u64().unwrap() >= 200, "{st}");
     assert_eq!(st["self_check"]["mismatches"], 0, "{st}");
 
@@ -296,6 +305,34 @@ fn report_language_options_sites_and_opt_out() {
         html.contains(&format!("\"gain_residents\":{gain}")),
         "the first site's gain is in the page"
     );
+    // `site` prints the `analyze --sites` command that maps its result; it runs as is.
+    let out = ok(
+        d,
+        &[
+            "site",
+            "--category",
+            "kindergarten",
+            "--count",
+            "2",
+            "--speed-kmh",
+            "4.5",
+            "--out",
+            "m",
+        ],
+    );
+    let line = out
+        .lines()
+        .find_map(|l| l.strip_prefix("map: livingcircle "))
+        .unwrap_or_else(|| panic!("no map command in:\n{out}"));
+    assert!(
+        line.contains("--speed-kmh 4.5 --sites m/sites.geojson --out m"),
+        "{line}"
+    );
+    ok(d, &line.split(' ').chain(["-q"]).collect::<Vec<_>>());
+    let html = std::fs::read_to_string(d.join("m/report.html")).unwrap();
+    let sites = json(&d.join("m/sites.geojson"));
+    let gain = &sites["features"][1]["properties"]["gain_residents"];
+    assert!(html.contains("\"rank\":2,") && html.contains(&format!("\"gain_residents\":{gain}")));
     // A file that is not a sites layer is one clear error.
     std::fs::write(d.join("bad.geojson"), "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[11.5,48.1]},\"properties\":{}}]}").unwrap();
     let err = crate::util::fails(d, &["analyze", "--sites", "bad.geojson", "--out", "b"]);
@@ -335,8 +372,8 @@ fn hostile_names_cannot_break_the_page() {
     let html = std::fs::read_to_string(d.join("o/report.html")).unwrap();
     assert_eq!(
         html.matches("<script").count(),
-        2,
-        "only the page's own scripts"
+        3,
+        "only the page's own scripts (data, columns, code)"
     );
     let Some(bin) = chromium() else { return };
     let (dom, st) = open_page(&bin, &d.join("o/report.html"), "home=0");
@@ -383,4 +420,259 @@ fn no_arguments_prints_a_short_help_with_examples() {
     assert!(out.contains("Examples:"), "{out}");
     assert_eq!(out.matches("\n  livingcircle ").count(), 3, "{out}");
     assert!(out.lines().count() < 25);
+}
+
+/// A residence of `residences.geojson` as the page places it.
+struct Placed {
+    /// Micro-degrees from the page's origin, on its grid of `step` micro-degrees.
+    q: [f64; 2],
+    lonlat: [f64; 2],
+    snapped: bool,
+    /// Per category key: met.
+    ok: Vec<bool>,
+}
+
+fn placed(path: &Path, origin: [f64; 2], step: f64, keys: &[&str]) -> Vec<Placed> {
+    json(path)["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .map(|f| {
+            let c = &f["geometry"]["coordinates"];
+            let lonlat = [c[0].as_f64().unwrap(), c[1].as_f64().unwrap()];
+            let grid = |v: f64, o: f64| ((v - o) * 1e6).round() / step;
+            let p = &f["properties"];
+            Placed {
+                q: [
+                    grid(lonlat[0], origin[0]).round() * step,
+                    grid(lonlat[1], origin[1]).round() * step,
+                ],
+                lonlat,
+                snapped: !p["edge"].is_null(),
+                ok: keys
+                    .iter()
+                    .map(|k| p[format!("{k}_ok")].as_bool().unwrap())
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// A box `[west, south, east, north]` from the status.
+fn bbox(v: &Value) -> [f64; 4] {
+    let a = v.as_array().expect("a box");
+    [0, 1, 2, 3].map(|i| a[i].as_f64().unwrap())
+}
+
+fn meets(a: [f64; 4], b: [f64; 4]) -> bool {
+    a[0] <= b[2] && a[2] >= b[0] && a[1] <= b[3] && a[3] >= b[1]
+}
+
+/// The H3 cells at `res` holding snapped residences that pass `keep`, with their
+/// outlines' boxes in micro-degrees from `origin` (rounded, as the page stores them).
+fn cells(
+    homes: &[Placed],
+    res: u8,
+    origin: [f64; 2],
+    keep: impl Fn(&Placed) -> bool,
+) -> Vec<[f64; 4]> {
+    let res = h3o::Resolution::try_from(res).expect("a resolution");
+    let set: std::collections::BTreeSet<h3o::CellIndex> = homes
+        .iter()
+        .filter(|h| h.snapped && keep(h))
+        .map(|h| {
+            h3o::LatLng::new(h.lonlat[1], h.lonlat[0])
+                .expect("lat/lon")
+                .to_cell(res)
+        })
+        .collect();
+    set.iter()
+        .map(|c| {
+            let mut b = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+            for v in c.boundary().iter() {
+                let x = ((v.lng() - origin[0]) * 1e6).round();
+                let y = ((v.lat() - origin[1]) * 1e6).round();
+                b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
+            }
+            b
+        })
+        .collect()
+}
+
+#[test]
+fn every_zoom_step_draws_what_the_data_holds_for_the_view() {
+    let dir = tmp();
+    let d = dir.path();
+    ok(d, &["analyze", "--out", "o", "-q"]);
+    let Some(bin) = chromium() else { return };
+    let report = d.join("o/report.html");
+    // As it opens (every residence one by one: the bundled city is small), then with
+    // the limits lowered so that the zoomed-out steps draw H3 cells and simplified
+    // network levels.
+    for (hash, want_cells, want_levels) in [
+        ("zoomtest", false, false),
+        ("zoomtest&points=300", true, false),
+        ("zoomtest&points=300&edges=400", true, true),
+    ] {
+        let (_, st) = open_page(&bin, &report, hash);
+        let origin = [
+            st["origin"][0].as_f64().unwrap(),
+            st["origin"][1].as_f64().unwrap(),
+        ];
+        let step = st["geom_step"].as_f64().unwrap();
+        let keys: Vec<&str> = st["category_keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap())
+            .collect();
+        let homes = placed(&d.join("o/residences.geojson"), origin, step, &keys);
+        let steps = st["zoom"].as_array().expect("zoom steps");
+        assert!(steps.len() >= 8, "{hash}: {} steps", steps.len());
+        let (mut seen_points, mut seen_cells, mut seen_level) = (false, false, false);
+        for (k, s) in steps.iter().enumerate() {
+            let at = format!("{hash}, step {k}: {s}");
+            // Drawn through the tile indexes = counted over all the data.
+            assert_eq!(s["drawn"], s["all"], "{at}");
+            let res = s["res"].as_u64().unwrap() as u8;
+            let view = bbox(&s["box"]);
+            if s["mode"] == "points" {
+                seen_points = true;
+                let pbox = bbox(&s["pbox"]);
+                let want = homes
+                    .iter()
+                    .filter(|h| meets([h.q[0], h.q[1], h.q[0], h.q[1]], pbox))
+                    .count();
+                assert_eq!(s["drawn"]["homes"], want, "{at}");
+                assert_eq!(s["drawn"]["cells"], 0, "{at}");
+            } else {
+                seen_cells = true;
+                assert_eq!(s["drawn"]["homes"], 0, "{at}");
+                let want = cells(&homes, res, origin, |_| true)
+                    .into_iter()
+                    .filter(|b| meets(*b, view))
+                    .count();
+                assert_eq!(s["drawn"]["cells"], want, "{at}");
+            }
+            // The gap layer: the cells at the same resolution where someone misses the
+            // chosen category.
+            let c = s["gap_cat"]
+                .as_str()
+                .unwrap()
+                .parse::<usize>()
+                .expect("a category");
+            let want = cells(&homes, res, origin, |h| !h.ok[c])
+                .into_iter()
+                .filter(|b| meets(*b, view))
+                .count();
+            assert_eq!(s["drawn"]["gap_cells"], want, "{at}");
+            seen_level |= s["net"] != "full";
+        }
+        assert!(seen_points, "{hash}: the last steps show residences");
+        assert_eq!(seen_cells, want_cells, "{hash}: H3 cells when zoomed out");
+        assert_eq!(seen_level, want_levels, "{hash}: simplified network");
+    }
+}
+
+/// Whether the glyph strip of a screenshot shows four different Chinese glyphs, none
+/// like the box drawn for a code point no font has.
+fn glyphs_drawn(shot: &Path, strip: &Value) -> Result<(), String> {
+    let (w, _, rgba) = decode_png(shot);
+    let cells: Vec<Vec<bool>> = strip
+        .as_array()
+        .expect("the strip's cells")
+        .iter()
+        .map(|c| {
+            let [x0, y0, cw, ch] = ["x", "y", "w", "h"].map(|k| c[k].as_f64().unwrap() as usize);
+            let mut dark = Vec::with_capacity(cw * ch);
+            for y in y0..y0 + ch {
+                for x in x0..x0 + cw {
+                    let p = &rgba[(y * w + x) * 4..(y * w + x) * 4 + 3];
+                    dark.push(p.iter().map(|&v| u32::from(v)).sum::<u32>() < 3 * 128);
+                }
+            }
+            dark
+        })
+        .collect();
+    let (chinese, missing) = cells.split_at(4);
+    let differ = |a: &[bool], b: &[bool]| a.iter().zip(b).filter(|(x, y)| x != y).count();
+    for (i, a) in chinese.iter().enumerate() {
+        let ink = a.iter().filter(|&&b| b).count();
+        if ink < 40 {
+            return Err(format!("glyph {i} is blank ({ink} dark pixels)"));
+        }
+        let d = differ(a, &missing[0]);
+        if d < 40 {
+            return Err(format!(
+                "glyph {i} is the missing-glyph box ({d} pixels differ)"
+            ));
+        }
+        for (j, b) in chinese.iter().enumerate().skip(i + 1) {
+            let d = differ(a, b);
+            if d < 40 {
+                return Err(format!(
+                    "glyphs {i} and {j} are the same box ({d} pixels differ)"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn chinese_labels_render_as_glyphs_not_boxes() {
+    let dir = tmp();
+    let d = dir.path();
+    ok(d, &["analyze", "--out", "o", "-q"]);
+    let Some(bin) = chromium() else { return };
+    let report = d.join("o/report.html");
+    let (_, st) = open_page(&bin, &report, "glyphs");
+    let strip = &st["glyphs"];
+    let shoot = |name: &str, env: &[(&str, &Path)]| {
+        let shot = d.join(name);
+        let (_, err) = headless_env(
+            &bin,
+            &format!("file://{}#glyphs", report.display()),
+            &[
+                "--window-size=1400,1000",
+                &format!("--screenshot={}", shot.display()),
+            ],
+            env,
+        );
+        no_console_errors(&err);
+        shot
+    };
+    // With the machine's fonts (CI installs fonts-noto-cjk): real glyphs.
+    let shot = shoot("fonts.png", &[]);
+    if let Err(e) = glyphs_drawn(&shot, strip) {
+        panic!(
+            "Chinese text renders as boxes ({e}); install a CJK font (apt-get install fonts-noto-cjk)"
+        );
+    }
+    // The same check fails when the only font has no Chinese glyphs.
+    let latin = Path::new("/usr/share/fonts/truetype/dejavu");
+    if !latin.is_dir() {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: {} is absent; skipping the check without Chinese fonts",
+            latin.display()
+        );
+        return;
+    }
+    let conf = d.join("fonts.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "<?xml version=\"1.0\"?>\n<fontconfig><dir>{}</dir><cachedir>{}</cachedir></fontconfig>\n",
+            latin.display(),
+            d.join("fc-cache").display()
+        ),
+    )
+    .unwrap();
+    let shot = shoot("latin-only.png", &[("FONTCONFIG_FILE", &conf)]);
+    assert!(
+        glyphs_drawn(&shot, strip).is_err(),
+        "the check passes even without a Chinese font"
+    );
 }

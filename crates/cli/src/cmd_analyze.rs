@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use livingcircle_analysis::input::{facilities_from_places, homes_from_places, read_places};
 use livingcircle_analysis::{
-    Analysis, AnalyzeOptions, Engine, Facility, Home, HomeResults, Preset, analyze_streaming,
+    Analysis, AnalyzeOptions, Engine, Facility, Home, Preset, analyze_streaming,
     facilities_from_osm, homes_from_osm, pct, r1,
 };
 use livingcircle_export as export;
@@ -95,13 +95,32 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
         ..AnalyzeOptions::default()
     };
     let out = &a.out;
-    // Residences are written chunk by chunk as the analysis answers them; only the
-    // report (for now) keeps every residence's distances.
+    // Residences are written chunk by chunk as the analysis answers them; the report
+    // keeps only its own compact columns of them.
     let mut residences = export::GeoJsonWriter::create(
         &out.join("residences.geojson"),
         &export::residences_schema(&preset),
     )?;
-    let mut kept: Option<Vec<u32>> = (!a.no_report).then(Vec::new);
+    let mut report = (!a.no_report).then(|| {
+        crate::report::start(crate::report::Page {
+            lang: match a.lang {
+                Some(LangArg::Zh) => Lang::Zh,
+                Some(LangArg::En) => Lang::En,
+                None => Lang::default_for(&preset.origin),
+            },
+            city: city.path.file_name().map_or_else(
+                || city.path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
+            graph: &city.graph,
+            preset: &preset,
+            residences: homes.len(),
+            facilities: &facilities,
+            hex_res: a.hex_res,
+            buffer_m: a.buffer_m,
+            sites: sites.unwrap_or_default(),
+        })
+    });
     let mut write_s = 0.0;
     let mut started = false;
     let snapper = Snapper::new(&city.graph);
@@ -126,11 +145,8 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
                 chunk: *chunk,
             };
             residences.write(&rows)?;
-            if let Some(k) = kept.as_mut() {
-                k.extend((0..chunk.len()).flat_map(|r| {
-                    (0..preset.categories.len())
-                        .map(move |c| chunk.nearest_mm(r, c).unwrap_or(u32::MAX))
-                }));
+            if let Some(r) = report.as_mut() {
+                crate::report::add(r, &homes, chunk);
             }
             write_s += t.elapsed().as_secs_f64();
             stages.inc(chunk.len() as u64);
@@ -208,31 +224,9 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
             .collect();
         write_isochrones(&job, &origins, &out.join("isochrones.geojson"), &stages)?;
     }
-    if let Some(kept) = kept {
+    if let Some(report) = report {
         stages.stage("writing report.html");
-        let kept_results = HomeResults::from_rows(kept);
-        let report = livingcircle_report::Report {
-            lang: match a.lang {
-                Some(LangArg::Zh) => Lang::Zh,
-                Some(LangArg::En) => Lang::En,
-                None => Lang::default_for(&preset.origin),
-            },
-            city: city.path.file_name().map_or_else(
-                || city.path.display().to_string(),
-                |n| n.to_string_lossy().into_owned(),
-            ),
-            graph: &city.graph,
-            preset: &preset,
-            homes: &homes,
-            facilities: &facilities,
-            analysis: &an,
-            results: &kept_results,
-            buffer_m: a.buffer_m,
-            sites: sites.unwrap_or_default(),
-            summary: &summary,
-            command: crate::report::command_line(),
-        };
-        crate::report::write(&out.join("report.html"), &report)?;
+        crate::report::finish(&out.join("report.html"), report, &an, &summary)?;
     }
     stages.done();
 

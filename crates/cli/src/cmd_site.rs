@@ -184,6 +184,7 @@ pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
         outln!("{}", serde_json::to_string_pretty(&summary)?);
     } else if !global.quiet {
         print_table(&summary, &p, &a.out).context("writing the table")?;
+        outln!("map: {}", crate::report::analyze_command(a));
     }
     Ok(())
 }

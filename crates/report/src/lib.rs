@@ -1,17 +1,22 @@
 /*!
-One self-contained HTML file that shows an analysis at a glance, offline: the street
-network drawn as the base map (no tile server), residences coloured by how many
-required categories they meet, switchable gap hexagons and facilities per category,
-a click on a residence for its distances and its 5/10/15-minute isochrone, coverage
-charts, distance histograms, the worst gaps and, when given, proposed sites.
+One self-contained HTML file that shows an analysis at a glance, offline, from a
+district to a metropolis: the street network drawn as the base map (no tile server),
+residences coloured by how many required categories they meet (zoomed out: H3 cells
+with their share of categories met and their people missing a category), switchable
+gap cells and facilities per category, a click on a residence for its distances and
+its 5/10/15-minute isochrone, coverage charts, distance histograms, the worst gaps and,
+when given, proposed sites.
 
-Everything is inlined: the page's own canvas/SVG script and styles
-(`report.js`, `report.css`, embedded at build time) and the data as one JSON block.
-No third-party code is included.
+Everything is inlined: the page's own canvas/SVG script and styles (`report.js`,
+`report.css`, embedded at build time), a small JSON block (labels, summary, layer
+descriptions) and the bulk data as binary columns in one base64 block (varints,
+zigzag steps of integer micro-degree coordinates, bit planes), which the page decodes
+once into typed arrays. No third-party code is included.
 
-Coordinates are stored as integers (micro-degrees from the area's south-west corner),
-which keeps the bundled city's report near 0.6 MB; size grows linearly with edges,
-residences and gap cells (see [`Report::html`]).
+The report is built while residences stream by: [`ReportBuilder::add_residences`]
+takes them in chunks and keeps only its compact columns (about 16 bytes per residence
+plus one bit per category) and the H3 totals; [`ReportBuilder::finish`] writes the
+page straight into a writer.
 
 # Example
 ```
@@ -21,10 +26,21 @@ assert_eq!(Lang::default_for("builtin:15min"), Lang::En);
 ```
 */
 
-use geo::{Coord, LineString, SimplifyIdx};
-use livingcircle_analysis::{Analysis, Facility, Home, HomeResults, Preset, r1};
+mod cells;
+mod enc;
+mod network;
+
+use std::io::{self, Write};
+
+use livingcircle_analysis::{Facility, Preset};
 use livingcircle_graph::WalkGraph;
 use serde_json::{Value, json};
+
+use crate::cells::Cells;
+use crate::enc::{BitStream, Bits, Blob, Col, Kind};
+
+/// "No facility within the search budget" in [`ResidenceChunk::nearest_mm`].
+pub const NONE: u32 = u32::MAX;
 
 /// The page's language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,8 +88,53 @@ pub struct ProposedSite {
     pub covered_after_pct: Option<f64>,
 }
 
-/// What the report shows.
-pub struct Report<'a> {
+/// Where a place joins the network, as the engine sums it: the page's own search
+/// starts from here, so its distances are the engine's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlaceSnap {
+    /// The edge.
+    pub edge: u32,
+    /// Distance along the edge from its `u` end (mm).
+    pub offset_mm: u32,
+    /// Off-network leg (mm).
+    pub leg_mm: u32,
+}
+
+/// A run of residences, in id order (the first chunk starts at id 0, each next one
+/// where the last ended). Every slice has one entry per residence, except
+/// `nearest_mm`, which has one per residence and category (residence-major).
+#[derive(Debug, Clone, Copy)]
+pub struct ResidenceChunk<'a> {
+    /// `[lon, lat]`.
+    pub lonlat: &'a [[f64; 2]],
+    /// Persons.
+    pub population: &'a [f64],
+    /// Display names.
+    pub name: &'a [Option<&'a str>],
+    /// Where it joins the network; `None`: unsnapped.
+    pub snap: &'a [Option<PlaceSnap>],
+    /// Walking distance to the nearest facility of each category (mm); [`NONE`]
+    /// beyond the search budget (and when unsnapped).
+    pub nearest_mm: &'a [u32],
+    /// Whether each category is met (a facility within its threshold), as
+    /// `nearest_mm`.
+    pub ok: &'a [bool],
+}
+
+impl ResidenceChunk<'_> {
+    /// Residences in the chunk.
+    pub fn len(&self) -> usize {
+        self.lonlat.len()
+    }
+
+    /// Whether the chunk holds none.
+    pub fn is_empty(&self) -> bool {
+        self.lonlat.is_empty()
+    }
+}
+
+/// What the report shows besides the residences.
+pub struct ReportSetup<'a> {
     /// Page language.
     pub lang: Lang,
     /// The extract's file name (title).
@@ -82,181 +143,346 @@ pub struct Report<'a> {
     pub graph: &'a WalkGraph,
     /// The preset.
     pub preset: &'a Preset,
-    /// Residences, in the analysis' order.
-    pub homes: &'a [Home],
     /// Facilities, in the analysis' order.
     pub facilities: &'a [Facility],
-    /// The analysis.
-    pub analysis: &'a Analysis,
-    /// Every residence's distances (from the same analysis).
-    pub results: &'a HomeResults,
+    /// How many residences will be added (sets the self-check sample).
+    pub residences: usize,
+    /// H3 resolution of the gap cells (the finest aggregated level).
+    pub hex_res: u8,
     /// Buffer (m) of the isochrones drawn on click.
     pub buffer_m: f64,
     /// Proposed sites, if any.
     pub sites: Vec<ProposedSite>,
-    /// The analysis' `summary.json`: the page shows its `tool`, `input`,
-    /// `parameters`, `counts`, `categories` and `levels` as they are.
-    pub summary: &'a Value,
     /// The command line that produced it.
     pub command: String,
 }
 
-/// Douglas-Peucker tolerance of the drawn network (m): invisible at street zoom, and
-/// it drops most vertices of finely mapped curves.
-const SIMPLIFY_M: f64 = 1.0;
+/// What the analysis knows once every residence has passed.
+pub struct Finish<'a> {
+    /// The facilities' snaps, in the order of [`ReportSetup::facilities`].
+    pub facility_snaps: &'a [Option<PlaceSnap>],
+    /// The search budget (mm): distances beyond it are unknown.
+    pub budget_mm: u32,
+    /// The analysis' `summary.json`: the page shows its `tool`, `input`, `parameters`,
+    /// `counts`, `categories` and `levels` as they are.
+    pub summary: &'a Value,
+}
 
-/// Micro-degree integer grid anchored at `origin`.
-struct Grid {
+/// Micro-degree integer grid anchored at `origin`, with metres per micro-degree at
+/// the area's middle latitude.
+pub(crate) struct Grid {
     origin: [f64; 2],
+    lat_ref: f64,
+    kx: f64,
+    ky: f64,
 }
 
 impl Grid {
-    fn xy(&self, p: [f64; 2]) -> [i64; 2] {
+    fn new(origin: [f64; 2], lat_ref: f64) -> Grid {
+        let m_per_deg = std::f64::consts::PI / 180.0 * 6_371_008.8;
+        Grid {
+            origin,
+            lat_ref,
+            kx: m_per_deg * lat_ref.to_radians().cos() * 1e-6,
+            ky: m_per_deg * 1e-6,
+        }
+    }
+
+    pub(crate) fn xy(&self, p: [f64; 2]) -> [i64; 2] {
         [
             ((p[0] - self.origin[0]) * 1e6).round() as i64,
             ((p[1] - self.origin[1]) * 1e6).round() as i64,
         ]
     }
+
+    /// On the coarser grid of the drawn geometry ([`GEOM_STEP`] micro-degrees).
+    pub(crate) fn q(&self, p: [f64; 2]) -> [i64; 2] {
+        self.xy(p)
+            .map(|v| (v as f64 / GEOM_STEP as f64).round() as i64)
+    }
+
+    /// Length in metres of a step in micro-degrees.
+    pub(crate) fn metres(&self, d: [i64; 2]) -> f64 {
+        (d[0] as f64 * self.kx).hypot(d[1] as f64 * self.ky)
+    }
 }
 
-impl Report<'_> {
-    /// The data block the page reads (also used by tests).
-    pub fn data(&self) -> Value {
-        let g = self.graph;
-        let a = self.analysis;
-        let mut west = f64::MAX;
-        let mut south = f64::MAX;
-        for n in 0..g.node_count() as u32 {
-            let p = g.node_lonlat(n);
-            west = west.min(p[0]);
-            south = south.min(p[1]);
-        }
-        for h in self.homes {
-            west = west.min(h.lonlat[0]);
-            south = south.min(h.lonlat[1]);
-        }
-        if !west.is_finite() {
-            (west, south) = (0.0, 0.0);
-        }
-        let grid = Grid {
-            origin: [west, south],
-        };
-        // A polyline as its first point and then steps between points (short numbers).
-        let deltas = |pts: &mut dyn Iterator<Item = [f64; 2]>| -> Vec<i64> {
-            let mut out = Vec::new();
-            let mut last = [0i64, 0];
-            for p in pts {
-                let q = grid.xy(p);
-                out.push(q[0] - last[0]);
-                out.push(q[1] - last[1]);
-                last = q;
-            }
-            out
-        };
+/// Nodes, residences and inner vertices of the network are drawn on a grid of this
+/// many micro-degrees (about 1 m); facilities, sites and H3 cells on micro-degrees.
+pub(crate) const GEOM_STEP: i64 = 10;
 
-        // Network: per edge u, v, length (mm), one-way flag, geometry (simplified for
-        // display by Douglas-Peucker at SIMPLIFY_M, delta-encoded).
-        let edges: Vec<Value> = (0..g.edge_count() as u32)
-            .map(|e| {
-                let ed = g.edge(e);
-                let ll = g.edge_lonlat(e);
-                let line: LineString<f64> = g
-                    .edge_xy(e)
-                    .iter()
-                    .map(|p| Coord { x: p[0], y: p[1] })
-                    .collect();
-                let keep = line.simplify_idx(SIMPLIFY_M);
-                json!([
-                    ed.u,
-                    ed.v,
-                    ed.length_mm,
-                    u8::from(ed.oneway),
-                    deltas(&mut keep.iter().map(|&i| ll[i]))
-                ])
-            })
-            .collect();
-        // Residences: x, y, population, met, bit mask of the categories met, edge,
-        // offset_mm, leg_mm, then the distance (0.1 m, rounded) to the nearest
-        // facility of each category (-1: none within the search). Unsnapped
-        // residences have edge -1.
-        let rows = self.results.rows(a);
-        let ncat = self.preset.categories.len();
-        let homes: Vec<Value> = self
-            .homes
-            .iter()
-            .enumerate()
-            .map(|(i, h)| {
-                let [x, y] = grid.xy(h.lonlat);
-                let (mut met, mut mask) = (0u32, 0u64);
-                for c in 0..ncat {
-                    if rows.ok(i, c) {
-                        met += 1;
-                        // Bit masks stay exact in JavaScript numbers up to 53 categories.
-                        if c < 53 {
-                            mask |= 1 << c;
-                        }
+/// Exp-Golomb order of the residences' legs (mm): legs under 8 m take 14 bits.
+const LEG_ORDER: u32 = 13;
+
+/// The self-check sample holds about this many residences (every k-th).
+const CHECK_SAMPLE: usize = 256;
+
+/// The page draws residences one by one while this many at most are in view, else
+/// H3 cells.
+const POINT_LIMIT: usize = 40_000;
+
+/// The page draws H3 cells of the finest resolution at least this wide (pixels).
+const MIN_CELL_PX: f64 = 10.0;
+
+/// Builds the page from residences streamed in chunks; see the crate docs.
+pub struct ReportBuilder<'a> {
+    setup: ReportSetup<'a>,
+    grid: Grid,
+    ncat: usize,
+    check_step: usize,
+    count: usize,
+    snapped: usize,
+    /// Residences' and nodes' extent in micro-degrees (multiples of [`GEOM_STEP`]):
+    /// west, south, east, north.
+    bounds: [i64; 4],
+    /// x, y (steps of [`GEOM_STEP`]), population (0.1), edge (-1: unsnapped).
+    cols: [Col; 4],
+    /// Offsets along the edge, in as many bits as the edge's length needs.
+    offsets: BitStream,
+    /// Legs, Exp-Golomb.
+    legs: BitStream,
+    met: Vec<Bits>,
+    name_id: Col,
+    names: Vec<String>,
+    check_id: Col,
+    check_dm: Col,
+    /// Per category: residences by distance in whole decimetres (binned when the
+    /// budget is known), and those with none within the search.
+    hist_dm: Vec<Vec<u32>>,
+    hist_none: Vec<u64>,
+    cells: Cells,
+}
+
+/// Distance in mm as whole decimetres, rounded half up (as the page rounds).
+fn dm(mm: u32) -> u32 {
+    mm / 100 + u32::from(mm % 100 >= 50)
+}
+
+impl<'a> ReportBuilder<'a> {
+    /// Starts a report.
+    pub fn new(setup: ReportSetup<'a>) -> ReportBuilder<'a> {
+        let g = setup.graph;
+        let (mut w, mut s, mut e, mut n) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+        for i in 0..g.node_count() as u32 {
+            let p = g.node_lonlat(i);
+            (w, s, e, n) = (w.min(p[0]), s.min(p[1]), e.max(p[0]), n.max(p[1]));
+        }
+        if !w.is_finite() || w > e {
+            (w, s, e, n) = (0.0, 0.0, 0.0, 0.0);
+        }
+        let grid = Grid::new([w, s], (s + n) / 2.0);
+        let [x0, y0] = grid.q([w, s]).map(|v| v * GEOM_STEP);
+        let [x1, y1] = grid.q([e, n]).map(|v| v * GEOM_STEP);
+        let ncat = setup.preset.categories.len();
+        ReportBuilder {
+            ncat,
+            check_step: (setup.residences / CHECK_SAMPLE).max(1),
+            count: 0,
+            snapped: 0,
+            bounds: [x0, y0, x1, y1],
+            cols: [Kind::Z, Kind::Z, Kind::U, Kind::Z].map(Col::new),
+            offsets: BitStream::default(),
+            legs: BitStream::default(),
+            met: vec![Bits::default(); ncat],
+            name_id: Col::new(Kind::Z),
+            names: Vec::new(),
+            check_id: Col::new(Kind::Z),
+            check_dm: Col::new(Kind::U),
+            hist_dm: vec![Vec::new(); ncat],
+            hist_none: vec![0; ncat],
+            cells: Cells::new(setup.hex_res, ncat),
+            grid,
+            setup,
+        }
+    }
+
+    /// Categories of the preset (per residence in a chunk's `nearest_mm` and `ok`).
+    pub fn categories(&self) -> usize {
+        self.ncat
+    }
+
+    /// Adds the next residences.
+    ///
+    /// # Panics
+    /// When the chunk's slices do not have one entry per residence (and per category
+    /// in `nearest_mm`).
+    pub fn add_residences(&mut self, chunk: &ResidenceChunk<'_>) {
+        let n = chunk.len();
+        let ncat = self.ncat;
+        assert!(
+            chunk.population.len() == n
+                && chunk.name.len() == n
+                && chunk.snap.len() == n
+                && chunk.nearest_mm.len() == n * ncat
+                && chunk.ok.len() == n * ncat,
+            "a residence chunk has one entry per residence (and category)"
+        );
+        for i in 0..n {
+            let id = self.count;
+            self.count += 1;
+            let [x, y] = self.grid.q(chunk.lonlat[i]);
+            let (ux, uy) = (x * GEOM_STEP, y * GEOM_STEP);
+            let b = &mut self.bounds;
+            *b = [b[0].min(ux), b[1].min(uy), b[2].max(ux), b[3].max(uy)];
+            let [cx, cy, cpop, cedge] = &mut self.cols;
+            cx.push(x);
+            cy.push(y);
+            cpop.push((chunk.population[i] * 10.0).round().max(0.0) as i64);
+            let near = &chunk.nearest_mm[i * ncat..(i + 1) * ncat];
+            let ok = &chunk.ok[i * ncat..(i + 1) * ncat];
+            if let Some(name) = chunk.name[i] {
+                self.name_id.push(id as i64);
+                self.names.push(name.to_owned());
+            }
+            let Some(s) = chunk.snap[i] else {
+                cedge.push(-1);
+                for plane in &mut self.met {
+                    plane.push(false);
+                }
+                continue;
+            };
+            self.snapped += 1;
+            cedge.push(i64::from(s.edge));
+            let len = self.setup.graph.edge(s.edge).length_mm;
+            self.offsets
+                .put(u64::from(s.offset_mm.min(len)), 32 - len.leading_zeros());
+            self.legs.exp_golomb(u64::from(s.leg_mm), LEG_ORDER);
+            for c in 0..ncat {
+                self.met[c].push(ok[c]);
+                if near[c] == NONE {
+                    self.hist_none[c] += 1;
+                } else {
+                    let h = &mut self.hist_dm[c];
+                    let d = dm(near[c]) as usize;
+                    if h.len() <= d {
+                        h.resize(d + 1, 0);
                     }
+                    h[d] += 1;
                 }
-                let mut row = Vec::with_capacity(8 + ncat);
-                row.extend([
-                    json!(x),
-                    json!(y),
-                    json!(r1(h.population)),
-                    json!(met),
-                    json!(mask),
-                ]);
-                match rows.snap(i) {
-                    Some(s) => {
-                        row.push(json!(s.edge));
-                        row.push(json!(s.offset_mm));
-                        row.push(json!(s.leg_mm()));
-                    }
-                    None => row.extend([json!(-1), json!(0), json!(0)]),
+            }
+            if id.is_multiple_of(self.check_step) {
+                self.check_id.push(id as i64);
+                for &d in near {
+                    self.check_dm
+                        .push(if d == NONE { 0 } else { i64::from(dm(d)) + 1 });
                 }
-                for c in 0..ncat {
-                    row.push(json!(rows.nearest_mm(i, c).map_or(-1, |mm| i64::from(
-                        mm / 100 + u32::from(mm % 100 >= 50)
-                    ))));
-                }
-                Value::Array(row)
-            })
-            .collect();
-        let names: Vec<Value> = self.homes.iter().map(|h| json!(h.name)).collect();
-        // Facilities: x, y, category, edge, offset_mm, leg_mm (edge -1: unsnapped), name.
-        let facs: Vec<Value> = self
-            .facilities
+            }
+            self.cells
+                .add(chunk.lonlat[i], chunk.population[i], near, ok);
+        }
+    }
+
+    /// Writes the page into `out`. Returns the bytes written.
+    ///
+    /// # Errors
+    /// Writing failed.
+    pub fn finish<W: Write + ?Sized>(self, end: &Finish<'_>, out: &mut W) -> io::Result<u64> {
+        let mut out = Counting { inner: out, n: 0 };
+        let preset = self.setup.preset;
+        let lang = self.setup.lang;
+        let title = html_escape(&format!(
+            "{} — {}",
+            self.setup.city,
+            match lang {
+                Lang::Zh => preset.name_zh.as_deref().unwrap_or(&preset.name),
+                Lang::En => &preset.name,
+            }
+        ));
+        write!(
+            out,
+            "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title}</title>\n<style>\n{CSS}</style>\n</head>\n<body>\n{BODY}<script id=\"lc-bin\" type=\"application/octet-stream\">",
+            lang.code()
+        )?;
+        let data = self.write_columns(end, &mut out)?;
+        out.write_all(b"</script>\n<script id=\"lc-data\" type=\"application/json\">")?;
+        out.write_all(script_safe(&data.to_string()).as_bytes())?;
+        out.write_all(b"</script>\n<script>\n")?;
+        out.write_all(JS.as_bytes())?;
+        out.write_all(b"</script>\n</body>\n</html>\n")?;
+        out.flush()?;
+        Ok(out.n)
+    }
+
+    /// Writes every column into the base64 block; returns the data block.
+    fn write_columns<W: Write + ?Sized>(self, end: &Finish<'_>, out: &mut W) -> io::Result<Value> {
+        let summary = end.summary;
+        let budget_mm = end.budget_mm;
+        let g = self.setup.graph;
+        let grid = &self.grid;
+        let mut blob = Blob::new(out);
+        let [cx, cy, cpop, cedge] = self.cols;
+        let checks = self.check_id.count();
+        for (name, col) in [
+            ("res.x", cx),
+            ("res.y", cy),
+            ("res.pop", cpop),
+            ("res.edge", cedge),
+            ("res.off", Col::from_bytes(self.offsets.into_bytes())),
+            ("res.leg", Col::from_bytes(self.legs.into_bytes())),
+            ("res.name_id", self.name_id),
+            ("check.id", self.check_id),
+            ("check.dm", self.check_dm),
+        ] {
+            blob.put(name, col)?;
+        }
+        // Categories met, one plane per category as run lengths (neighbours in the
+        // input order tend to share them).
+        let mut runs = Col::new(Kind::U);
+        for p in &self.met {
+            p.push_runs(&mut runs);
+        }
+        blob.put("res.met", runs)?;
+        drop(self.met);
+
+        let [mut fx, mut fy, mut fcat, mut fedge, mut foff, mut fleg] =
+            [Kind::Z, Kind::Z, Kind::U, Kind::Z, Kind::U, Kind::U].map(Col::new);
+        for (f, s) in self.setup.facilities.iter().zip(end.facility_snaps) {
+            let [x, y] = grid.xy(f.lonlat);
+            fx.push(x);
+            fy.push(y);
+            fcat.push(f.category as i64);
+            fedge.push(s.map_or(-1, |s| i64::from(s.edge)));
+            foff.push(s.map_or(0, |s| i64::from(s.offset_mm)));
+            fleg.push(s.map_or(0, |s| i64::from(s.leg_mm)));
+        }
+        for (name, col) in [
+            ("fac.x", fx),
+            ("fac.y", fy),
+            ("fac.cat", fcat),
+            ("fac.edge", fedge),
+            ("fac.off", foff),
+            ("fac.leg", fleg),
+        ] {
+            blob.put(name, col)?;
+        }
+
+        let net = network::write_full(g, grid, &mut blob)?;
+        let b = self.bounds;
+        let extent_m = grid
+            .metres([b[2] - b[0], 0])
+            .max(grid.metres([0, b[3] - b[1]]));
+        let net_levels = network::write_levels(g, grid, extent_m, &mut blob)?;
+        let gap_cells = self.cells.gap_count();
+        let (h3, worst) = self.cells.write(grid, &mut blob)?;
+        let (columns, bytes) = blob.finish()?;
+
+        // 20 bins up to the search budget, then those beyond.
+        let bin_m = f64::from(budget_mm) / 1000.0 / 20.0;
+        let hist: Vec<Vec<u64>> = self
+            .hist_dm
             .iter()
-            .zip(&a.facilities)
-            .map(|(f, r)| {
-                let [x, y] = grid.xy(f.lonlat);
-                let (e, o, l) = r
-                    .snap
-                    .as_ref()
-                    .map_or((-1, 0, 0), |s| (i64::from(s.edge), s.offset_mm, s.leg_mm()));
-                json!([x, y, f.category, e, o, l, f.name])
-            })
-            .collect();
-        let gaps: Vec<Value> = a
-            .gaps
-            .iter()
-            .map(|gc| {
-                let ring: Vec<[f64; 2]> = gc
-                    .cell
-                    .boundary()
-                    .iter()
-                    .map(|ll| [ll.lng(), ll.lat()])
-                    .collect();
-                json!([
-                    gc.category,
-                    gc.residents_missing,
-                    r1(gc.population_missing),
-                    gc.nearest_mm.map(|mm| r1(f64::from(mm) / 1000.0)),
-                    deltas(&mut ring.into_iter()),
-                    gc.cell.to_string()
-                ])
+            .zip(&self.hist_none)
+            .map(|(h, &none)| {
+                let mut bins = vec![0u64; 21];
+                for (d, &n) in h.iter().enumerate() {
+                    bins[((d as f64 / 10.0 / bin_m).floor() as usize).min(19)] += u64::from(n);
+                }
+                bins[20] = none;
+                bins
             })
             .collect();
         let sites: Vec<Value> = self
+            .setup
             .sites
             .iter()
             .map(|s| {
@@ -264,84 +490,87 @@ impl Report<'_> {
                 json!({
                     "x": x, "y": y, "category": s.category, "rank": s.rank, "name": s.name,
                     "gain_residents": s.gain_residents,
-                    "gain_population": r1(s.gain_population),
+                    "gain_population": livingcircle_analysis::r1(s.gain_population),
                     "covered_after_pct": s.covered_after_pct,
                 })
             })
             .collect();
-        let sum = self.summary;
-        let mut data = json!({
-            "lang": self.lang.code(),
-            "city": self.city,
-            "preset": { "name": self.preset.name, "name_zh": self.preset.name_zh, "origin": self.preset.origin },
-            "speed_kmh": sum["parameters"]["speed_kmh"],
-            "data_timestamp": sum["input"]["data_timestamp"],
-            "tool": sum["tool"],
-            "command": self.command,
+        let preset = self.setup.preset;
+        Ok(json!({
+            "format": 2,
+            "lang": self.setup.lang.code(),
+            "city": self.setup.city,
+            "preset": { "name": preset.name, "name_zh": preset.name_zh, "origin": preset.origin },
+            "speed_kmh": summary["parameters"]["speed_kmh"],
+            "data_timestamp": summary["input"]["data_timestamp"],
+            "tool": summary["tool"],
+            "command": self.setup.command,
             "origin": grid.origin,
-            "buffer_m": self.buffer_m,
-            "search_budget_m": sum["parameters"]["search_budget_m"],
-            "counts": sum["counts"],
-            "categories": sum["categories"],
-            "levels": sum["levels"],
-            "nodes": deltas(&mut (0..g.node_count() as u32).map(|n| g.node_lonlat(n))),
-        });
-        // The big layers are moved in: `json!` would serialise them a second time.
-        let map = data.as_object_mut().expect("an object");
-        for (k, v) in [
-            ("edges", edges),
-            ("homes", homes),
-            ("home_names", names),
-            ("facilities", facs),
-            ("gaps", gaps),
-            ("sites", sites),
-        ] {
-            map.insert(k.into(), Value::Array(v));
-        }
-        data
+            "lat_ref": grid.lat_ref,
+            "geom_step": GEOM_STEP,
+            "leg_order": LEG_ORDER,
+            "bounds": self.bounds,
+            "buffer_m": self.setup.buffer_m,
+            "search_budget_m": f64::from(budget_mm) / 1000.0,
+            "budget_mm": budget_mm,
+            "counts": summary["counts"],
+            "categories": summary["categories"],
+            "levels": summary["levels"],
+            "n": {
+                "residences": self.count,
+                "snapped": self.snapped,
+                "facilities": self.setup.facilities.len(),
+                "names": self.names.len(),
+                "checks": checks,
+            },
+            "network": net,
+            "net_levels": net_levels,
+            "h3": h3,
+            "hex_res": self.setup.hex_res,
+            "gap_cells": gap_cells,
+            "worst_gaps": worst,
+            "hist": hist,
+            "hist_bin_m": bin_m,
+            "lod": { "point_limit": POINT_LIMIT, "edge_limit": network::EDGE_LIMIT, "min_cell_px": MIN_CELL_PX },
+            "sites": sites,
+            "names": self.names,
+            "binary_bytes": bytes,
+            "columns": columns,
+        }))
     }
+}
 
-    /// The whole page. Its size is about 40 bytes per edge vertex, 60 bytes plus 4
-    /// per category per residence, and 120 bytes per gap cell.
-    pub fn html(&self) -> String {
-        let data = serde_json::to_string(&self.data()).expect("serialisable");
-        // Inside <script>, "</script" would close the element and "<!--<script" would
-        // keep the real end tag from closing it: no "<" reaches the page (JSON reads
-        // "\u003c" as "<"); ">" and "&" likewise, for good measure.
-        let mut safe = String::with_capacity(data.len() + data.len() / 64);
-        for ch in data.chars() {
-            match ch {
-                '<' => safe.push_str("\\u003c"),
-                '>' => safe.push_str("\\u003e"),
-                '&' => safe.push_str("\\u0026"),
-                _ => safe.push(ch),
-            }
-        }
-        let data = safe;
-        let title = html_escape(&format!(
-            "{} — {}",
-            self.city,
-            match self.lang {
-                Lang::Zh => self.preset.name_zh.as_deref().unwrap_or(&self.preset.name),
-                Lang::En => &self.preset.name,
-            }
-        ));
-        let mut out = String::with_capacity(data.len() + JS.len() + CSS.len() + 4096);
-        out.push_str("<!DOCTYPE html>\n<html lang=\"");
-        out.push_str(self.lang.code());
-        out.push_str("\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
-        out.push_str(&title);
-        out.push_str("</title>\n<style>\n");
-        out.push_str(CSS);
-        out.push_str("</style>\n</head>\n<body>\n");
-        out.push_str(BODY);
-        out.push_str("<script id=\"lc-data\" type=\"application/json\">");
-        out.push_str(&data);
-        out.push_str("</script>\n<script>\n");
-        out.push_str(JS);
-        out.push_str("</script>\n</body>\n</html>\n");
-        out
+/// Counts the bytes written.
+struct Counting<'w, W: Write + ?Sized> {
+    inner: &'w mut W,
+    n: u64,
+}
+
+impl<W: Write + ?Sized> Write for Counting<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let k = self.inner.write(buf)?;
+        self.n += k as u64;
+        Ok(k)
     }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Inside <script>, "</script" would close the element and "<!--<script" would keep
+/// the real end tag from closing it: no "<" reaches the page (JSON reads "\u003c" as
+/// "<"); ">" and "&" likewise, for good measure.
+fn script_safe(json: &str) -> String {
+    let mut safe = String::with_capacity(json.len() + json.len() / 64);
+    for ch in json.chars() {
+        match ch {
+            '<' => safe.push_str("\\u003c"),
+            '>' => safe.push_str("\\u003e"),
+            '&' => safe.push_str("\\u0026"),
+            _ => safe.push(ch),
+        }
+    }
+    safe
 }
 
 fn html_escape(s: &str) -> String {
@@ -356,90 +585,4 @@ const JS: &str = include_str!("report.js");
 const BODY: &str = include_str!("body.html");
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use livingcircle_analysis::population::PopulationSource;
-    use livingcircle_analysis::{AnalyzeOptions, Origin, analyze};
-    use livingcircle_graph::BuildOptions;
-    use livingcircle_osm::{WalkWay, rules::FootDirection};
-
-    fn street() -> WalkGraph {
-        let way = WalkWay {
-            way_id: 1,
-            nodes: vec![1, 2, 3],
-            coords: vec![[11.0, 48.0], [11.001, 48.0], [11.002, 48.0]],
-            direction: FootDirection::Both,
-            highway: "residential".into(),
-            name: None,
-        };
-        WalkGraph::build(&[way], &BuildOptions::default())
-            .unwrap()
-            .0
-    }
-
-    #[test]
-    fn data_block_and_escaping() {
-        let g = street();
-        let preset = Preset::load("15min").unwrap();
-        let homes = vec![Home {
-            osm_id: None,
-            name: Some("</script><script>alert(1)</script> <!--<script> & x".into()),
-            lonlat: [11.0005, 48.0001],
-            population: 3.0,
-            population_source: PopulationSource::User,
-            origin: Origin::User,
-        }];
-        let facilities = vec![Facility {
-            category: 0,
-            name: Some("Shop".into()),
-            osm_id: None,
-            origin: Origin::User,
-            lonlat: [11.0015, 48.0],
-            outline: vec![],
-        }];
-        let snapper = livingcircle_snap::Snapper::new(&g);
-        let (an, results) = analyze(
-            &snapper,
-            &preset,
-            &homes,
-            &facilities,
-            &AnalyzeOptions::default(),
-        );
-        let r = Report {
-            lang: Lang::En,
-            city: "street".into(),
-            graph: &g,
-            preset: &preset,
-            homes: &homes,
-            facilities: &facilities,
-            analysis: &an,
-            results: &results,
-            buffer_m: 25.0,
-            sites: vec![],
-            summary: &serde_json::json!({"tool": "livingcircle test"}),
-            command: "livingcircle analyze".into(),
-        };
-        let d = r.data();
-        let ncat = preset.categories.len();
-        let row = d["homes"][0].as_array().unwrap();
-        assert_eq!(row.len(), 8 + ncat);
-        // About 74 m along the street plus a 11 m leg, in 0.1 m.
-        let rows = results.rows(&an);
-        let want = rows.nearest_mm(0, 0).unwrap();
-        assert_eq!(row[8].as_i64().unwrap(), i64::from((want + 50) / 100));
-        assert_eq!(
-            row[3].as_u64().unwrap() as usize,
-            (0..ncat).filter(|&c| rows.ok(0, c)).count()
-        );
-        assert_eq!(d["edges"].as_array().unwrap().len(), g.edge_count());
-        assert_eq!(d["nodes"].as_array().unwrap().len(), 2 * g.node_count());
-        let html = r.html();
-        // The only closing script tags are the page's own two.
-        assert_eq!(html.matches("</script>").count(), 2);
-        assert!(html.contains("\\u003c/script\\u003e\\u003cscript\\u003ealert(1)"));
-        // Nothing in the data can open a comment or a tag.
-        let data = &html[html.find("id=\"lc-data\"").unwrap()..];
-        let data = &data[data.find('>').unwrap() + 1..data.find("</script>").unwrap()];
-        assert!(!data.contains('<'));
-    }
-}
+mod tests;
