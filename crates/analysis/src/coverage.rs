@@ -304,8 +304,9 @@ pub struct Analysis {
     pub per_residence: PerResidence,
     /// Multi-source engine work.
     pub multi_source: SearchStats,
-    /// Seconds: snapping, hierarchy build (with `Engine::Hierarchy` it overlaps the
-    /// snapping), per-residence searches, multi-source searches.
+    /// Seconds: snapping, the hierarchy build (when it starts early it runs beside
+    /// the snapping and the multi-source searches), the per-residence searches with
+    /// their cross-check, the multi-source searches.
     pub seconds: [f64; 4],
 }
 
@@ -381,7 +382,6 @@ pub fn analyze_streaming<E>(
     mut sink: impl FnMut(&HomeChunk<'_>) -> Result<(), E>,
 ) -> Result<Analysis, E> {
     let g = snapper.graph();
-    let t0 = std::time::Instant::now();
     let ncat = preset.categories.len();
     let thresholds_mm: Vec<u32> = preset
         .categories
@@ -405,32 +405,73 @@ pub fn analyze_streaming<E>(
         })
         .collect();
 
-    let snap_all = || snap_places(snapper, homes, facilities, opts.max_snap_m);
-    // A hierarchy that is asked for outright is built while the other threads snap.
-    let (early_ch, (home_snaps, fac_snaps)) = if opts.engine == Engine::Hierarchy {
-        rayon::join(
-            || {
-                let t = std::time::Instant::now();
-                (Some(Ch::build(g)), t.elapsed().as_secs_f64())
-            },
-            snap_all,
-        )
-    } else {
-        ((None, 0.0), snap_all())
+    // Everything that needs no hierarchy: snapping, the facilities' index, and one
+    // multi-source search per category (the cross-check).
+    let prepare = || {
+        let t = std::time::Instant::now();
+        let (home_snaps, fac_snaps) = snap_places(snapper, homes, facilities, opts.max_snap_m);
+        let snap_s = t.elapsed().as_secs_f64();
+        let target_fac: Vec<usize> = (0..facilities.len())
+            .filter(|&i| fac_snaps[i].is_some())
+            .collect();
+        let targets = Targets::new(
+            g,
+            target_fac
+                .iter()
+                .map(|&i| Spot::from(fac_snaps[i].as_ref().expect("snapped")))
+                .collect(),
+        );
+        let target_cat: Vec<usize> = target_fac.iter().map(|&i| facilities[i].category).collect();
+        let t = std::time::Instant::now();
+        let per_cat: Vec<(Vec<u32>, SearchStats)> = (0..ncat)
+            .into_par_iter()
+            .map(|c| {
+                let subset: Vec<u32> = (0..targets.len() as u32)
+                    .filter(|&t| target_cat[t as usize] == c)
+                    .collect();
+                let mut s = Scratch::new(g.node_count());
+                let nd = multi_source(g, &targets, &subset, budget_mm, &mut s);
+                (nd, s.stats)
+            })
+            .collect();
+        let multi_s = t.elapsed().as_secs_f64();
+        Prepared {
+            home_snaps,
+            fac_snaps,
+            target_fac,
+            targets,
+            target_cat,
+            per_cat,
+            snap_s,
+            multi_s,
+        }
     };
-    let target_fac: Vec<usize> = (0..facilities.len())
-        .filter(|&i| fac_snaps[i].is_some())
-        .collect();
-    let targets = Targets::new(
-        g,
-        target_fac
-            .iter()
-            .map(|&i| Spot::from(fac_snaps[i].as_ref().expect("snapped")))
-            .collect(),
-    );
-    let target_cat: Vec<usize> = target_fac.iter().map(|&i| facilities[i].category).collect();
+    // The hierarchy's build is serial: while one thread builds it, the others
+    // prepare. It starts at once when asked for, and on large graphs when the
+    // engine is left to choose (there the hierarchy pays whenever there are
+    // residences to speak of; the choice itself still follows the estimate below,
+    // and a hierarchy it does not choose is dropped).
+    let speculate = opts.engine == Engine::Auto && g.node_count() >= SPECULATE_NODES;
+    let build_ch = || {
+        let t = std::time::Instant::now();
+        (Some(Ch::build(g)), t.elapsed().as_secs_f64())
+    };
+    let ((early_ch, early_ch_s), p) = if opts.engine == Engine::Hierarchy || speculate {
+        rayon::join(build_ch, prepare)
+    } else {
+        ((None, 0.0), prepare())
+    };
+    let Prepared {
+        home_snaps,
+        fac_snaps,
+        target_fac,
+        targets,
+        target_cat,
+        per_cat,
+        snap_s,
+        multi_s,
+    } = p;
     let homes_snapped = home_snaps.iter().filter(|s| s.is_some()).count() as u32;
-    let t1 = std::time::Instant::now();
     let use_ch = match opts.engine {
         Engine::Hierarchy => true,
         Engine::Dijkstra => false,
@@ -439,24 +480,14 @@ pub fn analyze_streaming<E>(
             hierarchy_pays(g, &spots, budget_mm)
         }
     };
-    let (early_ch, early_ch_s) = early_ch;
-    let ch = early_ch.or_else(|| use_ch.then(|| Ch::build(g)));
+    let t = std::time::Instant::now();
+    let ch = if use_ch {
+        early_ch.or_else(|| Ch::build(g).into())
+    } else {
+        None
+    };
+    let ch_s = early_ch_s + t.elapsed().as_secs_f64();
     let engine = ManyToMany::new(g, ch.as_ref(), &targets, budget_mm);
-    let t1b = std::time::Instant::now();
-
-    // One multi-source search per category (timed on its own): the cross-check.
-    let per_cat: Vec<(Vec<u32>, SearchStats)> = (0..ncat)
-        .into_par_iter()
-        .map(|c| {
-            let subset: Vec<u32> = (0..targets.len() as u32)
-                .filter(|&t| target_cat[t as usize] == c)
-                .collect();
-            let mut s = Scratch::new(g.node_count());
-            let nd = multi_source(g, &targets, &subset, budget_mm, &mut s);
-            (nd, s.stats)
-        })
-        .collect();
-    let multi_s = t1b.elapsed().as_secs_f64();
     let mut multi = SearchStats::default();
     for (_, s) in &per_cat {
         multi += *s;
@@ -636,13 +667,25 @@ pub fn analyze_streaming<E>(
         },
         per_residence: per_res,
         multi_source: multi,
-        seconds: [
-            (t1 - t0).as_secs_f64(),
-            (t1b - t1).as_secs_f64() + early_ch_s,
-            engine_s,
-            multi_s,
-        ],
+        seconds: [snap_s, ch_s, engine_s, multi_s],
     })
+}
+
+/// Graphs from this size on start building a hierarchy while the engine choice
+/// is still open (`Engine::Auto`): there a residence's search settles thousands of
+/// nodes and the build is always recovered.
+const SPECULATE_NODES: usize = 200_000;
+
+/// What the residences' searches need, made before them.
+struct Prepared {
+    home_snaps: Vec<Option<Snap>>,
+    fac_snaps: Vec<Option<Snap>>,
+    target_fac: Vec<usize>,
+    targets: Targets,
+    target_cat: Vec<usize>,
+    per_cat: Vec<(Vec<u32>, SearchStats)>,
+    snap_s: f64,
+    multi_s: f64,
 }
 
 /// One category's coverage, accumulated residence by residence: covered counts and

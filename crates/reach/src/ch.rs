@@ -7,6 +7,7 @@
 //! shortcut, which costs speed, never correctness. Distances come from upward searches
 //! only: `d(s, t) = min over m of up(s, m) + down(m, t)`.
 
+use rayon::prelude::*;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -99,12 +100,17 @@ impl Ch {
         let mut shortcuts_total = 0usize;
         let mut rank = vec![0u32; n];
         let mut next_rank = 0u32;
-        let mut heap: BinaryHeap<Reverse<(i64, NodeId)>> = BinaryHeap::new();
+        // The first priorities depend on the graph alone: computed in parallel.
+        // One witness scratch per pool thread (it is O(nodes)).
+        let scratch = crate::PerThread::new(|| (Witness::new(n), Vec::new()));
+        let first: Vec<Reverse<(i64, NodeId)>> = (0..n as NodeId)
+            .into_par_iter()
+            .with_min_len(1024)
+            .map(|v| scratch.with(|(w, buf)| Reverse((rem.priority(v, w, buf), v))))
+            .collect();
+        drop(scratch);
+        let mut heap: BinaryHeap<Reverse<(i64, NodeId)>> = BinaryHeap::from(first);
         let mut buf = Vec::new();
-        for v in 0..n as NodeId {
-            let p = rem.priority(v, &mut w, &mut buf);
-            heap.push(Reverse((p, v)));
-        }
         while let Some(Reverse((p, v))) = heap.pop() {
             if rem.contracted[v as usize] {
                 continue;
