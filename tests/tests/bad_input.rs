@@ -169,3 +169,36 @@ fn closed_stdout_pipe_is_not_an_error() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+#[test]
+fn memory_budget_too_small_stops_before_reading() {
+    let d = tmp();
+    let osm = data("city.osm.pbf");
+    let err = fails(
+        d.path(),
+        &[
+            "analyze",
+            "--osm",
+            s(&osm),
+            "--max-memory",
+            "1K",
+            "--out",
+            "o",
+        ],
+    );
+    assert!(err.contains("city.osm.pbf"), "{err}");
+    assert!(err.contains("--max-memory"), "{err}");
+    let o = d.path().join("o");
+    assert!(
+        !o.exists() || crate::util::listing(&o).is_empty(),
+        "nothing written"
+    );
+    let err = fails(
+        d.path(),
+        &["graph", "--osm", s(&osm), "--max-memory", "lots"],
+    );
+    assert!(
+        err.contains("--max-memory") || err.contains("lots"),
+        "{err}"
+    );
+}

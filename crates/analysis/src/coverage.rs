@@ -379,8 +379,25 @@ pub fn analyze_streaming<E>(
     homes: &[Home],
     facilities: &[Facility],
     opts: &AnalyzeOptions,
+    sink: impl FnMut(&HomeChunk<'_>) -> Result<(), E>,
+) -> Result<Analysis, E> {
+    analyze_with_progress(snapper, preset, homes, facilities, opts, &|_| {}, sink)
+}
+
+/// [`analyze_streaming`], telling `progress` how far it is (from any thread).
+///
+/// # Errors
+/// Whatever `sink` returns; the analysis stops there.
+pub fn analyze_with_progress<E>(
+    snapper: &Snapper<'_>,
+    preset: &Preset,
+    homes: &[Home],
+    facilities: &[Facility],
+    opts: &AnalyzeOptions,
+    progress: &(dyn Fn(Progress) + Sync),
     mut sink: impl FnMut(&HomeChunk<'_>) -> Result<(), E>,
 ) -> Result<Analysis, E> {
+    progress(Progress::Preparing);
     let g = snapper.graph();
     let ncat = preset.categories.len();
     let thresholds_mm: Vec<u32> = preset
@@ -454,7 +471,8 @@ pub fn analyze_streaming<E>(
     let speculate = opts.engine == Engine::Auto && g.node_count() >= SPECULATE_NODES;
     let build_ch = || {
         let t = std::time::Instant::now();
-        (Some(Ch::build(g)), t.elapsed().as_secs_f64())
+        let ch = Ch::build_with_progress(g, &|k, n| progress(Progress::Hierarchy(k, n)));
+        (Some(ch), t.elapsed().as_secs_f64())
     };
     let ((early_ch, early_ch_s), p) = if opts.engine == Engine::Hierarchy || speculate {
         rayon::join(build_ch, prepare)
@@ -482,7 +500,11 @@ pub fn analyze_streaming<E>(
     };
     let t = std::time::Instant::now();
     let ch = if use_ch {
-        early_ch.or_else(|| Ch::build(g).into())
+        early_ch.or_else(|| {
+            Some(Ch::build_with_progress(g, &|k, n| {
+                progress(Progress::Hierarchy(k, n));
+            }))
+        })
     } else {
         None
     };
@@ -612,6 +634,7 @@ pub fn analyze_streaming<E>(
             }
         }
         sink(&chunk)?;
+        progress(Progress::Residences(end as u64, homes.len() as u64));
     }
     per_res.stats += engine.bucket_stats;
     drop(engine);
@@ -669,6 +692,17 @@ pub fn analyze_streaming<E>(
         multi_source: multi,
         seconds: [snap_s, ch_s, engine_s, multi_s],
     })
+}
+
+/// How far a streamed analysis is, for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Snapping places, indexing facilities, searching from them.
+    Preparing,
+    /// Building the contraction hierarchy: nodes contracted of all.
+    Hierarchy(u64, u64),
+    /// Residences answered of all (also told by the sink's chunks).
+    Residences(u64, u64),
 }
 
 /// Graphs from this size on start building a hierarchy while the engine choice

@@ -60,6 +60,34 @@ pub(crate) struct OsmArgs {
     /// Drop roads tagged sidewalk=separate (their sidewalks are mapped as footways).
     #[arg(long)]
     pub(crate) drop_sidewalk_separate: bool,
+    /// Refuse extracts predicted to need more memory than this (bytes, or with a unit:
+    /// 512M, 16G). Default: the memory available on this machine.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub(crate) max_memory: Option<u64>,
+}
+
+/// `1500000`, `512K`, `800M`, `16G`, `1T` (binary units; `B`/`iB` suffixes allowed).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let t = t
+        .strip_suffix("iB")
+        .or_else(|| t.strip_suffix('B'))
+        .unwrap_or(t);
+    let (num, mult) = match t.chars().last() {
+        Some('K' | 'k') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('M' | 'm') => (&t[..t.len() - 1], 1 << 20),
+        Some('G' | 'g') => (&t[..t.len() - 1], 1 << 30),
+        Some('T' | 't') => (&t[..t.len() - 1], 1 << 40),
+        _ => (t, 1),
+    };
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (e.g. 800M, 16G)"))?;
+    if !(v.is_finite() && v > 0.0) {
+        return Err(format!("`{s}` is not a positive size"));
+    }
+    Ok((v * mult as f64) as u64)
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use livingcircle_analysis::input::{facilities_from_places, homes_from_places, read_places};
 use livingcircle_analysis::{
-    Analysis, AnalyzeOptions, Engine, Facility, Home, Preset, analyze_streaming,
+    Analysis, AnalyzeOptions, Engine, Facility, Home, Preset, Progress, analyze_with_progress,
     facilities_from_osm, homes_from_osm, pct, r1,
 };
 use livingcircle_export as export;
@@ -86,7 +86,6 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
         .transpose()?;
     let (city, homes, facilities) = inputs(&stages, &preset, &a.osm, &a.places)?;
 
-    stages.stage("snapping, and searching from every residence");
     let opts = AnalyzeOptions {
         speed_kmh,
         max_snap_m: a.max_snap_m,
@@ -122,22 +121,34 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
         })
     });
     let mut write_s = 0.0;
-    let mut started = false;
     let snapper = Snapper::new(&city.graph);
-    let an = analyze_streaming(
+    let shown = std::sync::Mutex::new(None::<&'static str>);
+    let progress = |p: Progress| {
+        let mut s = shown
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (msg, done, total) = match p {
+            Progress::Preparing => {
+                stages.stage("snapping, and indexing facilities");
+                return;
+            }
+            Progress::Hierarchy(k, n) => ("building the contraction hierarchy", k, n),
+            Progress::Residences(k, n) => ("searching from every residence and writing it", k, n),
+        };
+        if *s != Some(msg) {
+            *s = Some(msg);
+            stages.counted(msg, total);
+        }
+        stages.set(done);
+    };
+    let an = analyze_with_progress(
         &snapper,
         &preset,
         &homes,
         &facilities,
         &opts,
+        &progress,
         |chunk| -> anyhow::Result<()> {
-            if !started {
-                stages.counted(
-                    "searching from every residence and writing it",
-                    homes.len() as u64,
-                );
-                started = true;
-            }
             let t = Instant::now();
             let rows = export::ResidenceRows {
                 preset: &preset,
@@ -149,7 +160,6 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
                 crate::report::add(r, &homes, chunk);
             }
             write_s += t.elapsed().as_secs_f64();
-            stages.inc(chunk.len() as u64);
             Ok(())
         },
     )?;

@@ -56,6 +56,7 @@ impl Stages {
 
     /// A new stage of `len` items, shown as a bar; advance it with [`Stages::inc`].
     pub(crate) fn counted(&self, msg: &'static str, len: u64) {
+        self.bar.set_message(msg);
         self.bar.set_style(
             ProgressStyle::with_template(
                 "{elapsed:>4} {msg} [{bar:30}] {human_pos}/{human_len} ({eta} left)",
@@ -72,6 +73,7 @@ impl Stages {
     /// A new stage over `len` bytes of a file, shown as a bar; move it with
     /// [`Stages::set`].
     pub(crate) fn bytes(&self, msg: &'static str, len: u64) {
+        self.bar.set_message(msg);
         self.bar.set_style(
             ProgressStyle::with_template(
                 "{elapsed:>4} {msg} [{bar:30}] {bytes}/{total_bytes} ({eta} left)",

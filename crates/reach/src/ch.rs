@@ -68,6 +68,12 @@ impl Ch {
     /// Roughly O(V · d² · w) for average degree d and witness-search size w; tens of
     /// milliseconds on a city of 10⁴ junctions.
     pub fn build(g: &WalkGraph) -> Ch {
+        Self::build_with_progress(g, &|_, _| {})
+    }
+
+    /// [`Ch::build`], telling `progress(contracted, nodes)` how far it is (every
+    /// 4,096 nodes, from the building thread).
+    pub fn build_with_progress(g: &WalkGraph, progress: &(dyn Fn(u64, u64) + Sync)) -> Ch {
         let n = g.node_count();
         let mut out: Vec<Vec<(NodeId, u32)>> = vec![Vec::new(); n];
         let mut inc: Vec<Vec<(NodeId, u32)>> = vec![Vec::new(); n];
@@ -137,6 +143,9 @@ impl Ch {
             contracted[vi] = true;
             rank[vi] = next_rank;
             next_rank += 1;
+            if next_rank % 4096 == 0 {
+                progress(u64::from(next_rank), n as u64);
+            }
             up_out[vi] = out[vi]
                 .iter()
                 .copied()
