@@ -143,7 +143,7 @@ impl Ch {
             contracted[vi] = true;
             rank[vi] = next_rank;
             next_rank += 1;
-            if next_rank % 4096 == 0 {
+            if next_rank.is_multiple_of(4096) {
                 progress(u64::from(next_rank), n as u64);
             }
             up_out[vi] = out[vi]
