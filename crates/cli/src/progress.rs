@@ -41,7 +41,7 @@ impl Stages {
     pub(crate) fn counted(&self, msg: &'static str, len: u64) {
         self.bar.set_style(
             ProgressStyle::with_template(
-                "{elapsed:>4} {msg} [{bar:30}] {human_pos}/{human_len} ({eta} left)",
+                "{elapsed:>4} {msg} [{bar:30}] {human_pos}/{human_len} ({per_sec}, {eta} left)",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),

@@ -8,8 +8,6 @@
 //! outwards or stays, and saddles are decided by the cell's mean distance, so the
 //! areas nest by construction.
 
-use geo::{Coord, LineString, MultiPolygon, Polygon};
-
 pub(crate) struct Field {
     /// Grid vertex `(i, j)` lies at `((ox + i)·cell, (oy + j)·cell)`: every field is a
     /// window of one global grid anchored at the projection's origin, so a vertex's
@@ -26,10 +24,14 @@ pub(crate) struct Field {
     pub(crate) d2: Vec<Vec<f32>>,
     /// One row's distances to the current segment.
     row: Vec<f32>,
-    /// Per vertex, whether it is inside (reused by `polygons`).
+    /// Per vertex, whether it is inside (reused by `scan`).
     inside: Vec<u8>,
-    /// Crossing links (reused by `polygons`).
+    /// Crossing links (reused by `scan`).
     next: Vec<u32>,
+    /// Crossing positions relative to `(x0, y0)`, by crossing id (reused by `scan`).
+    pt: Vec<[f64; 2]>,
+    /// Crossings that start a link (reused by `scan`).
+    starts: Vec<u32>,
 }
 
 /// `floor(x)` as an integer, without a libm call.
@@ -189,6 +191,8 @@ impl Field {
             row: Vec::new(),
             inside: Vec::new(),
             next: Vec::new(),
+            pt: Vec::new(),
+            starts: Vec::new(),
         }
     }
 
@@ -208,6 +212,11 @@ impl Field {
             g.clear();
             g.resize(self.nx * self.ny, f32::INFINITY);
         }
+    }
+
+    /// How many crossing ids (grid edges) the field has.
+    pub(crate) fn edge_ids(&self) -> usize {
+        (self.nx - 1) * self.ny + self.nx * (self.ny - 1)
     }
 
     /// Lowers the distances of levels `k..` to segment `a`–`b`, for the vertices
@@ -265,8 +274,19 @@ impl Field {
         }
     }
 
-    /// The area `{d <= r}` of level `k` as polygons with holes.
-    pub(crate) fn polygons(&mut self, k: usize, r: f64) -> MultiPolygon {
+    /// Marching squares on level `k`: the area of `{d <= r}` in square metres and,
+    /// when `rings` is given, its outline as closed rings of crossing ids (the area on
+    /// their left: exteriors counter-clockwise, holes clockwise); [`Field::point`]
+    /// then gives each crossing's position. A crossing is kept at least `clear_m`
+    /// from both ends of its grid edge, so distinct crossings never coincide after
+    /// rounding to a lattice finer than `clear_m` (see `shape.rs`).
+    pub(crate) fn scan(
+        &mut self,
+        k: usize,
+        r: f64,
+        clear_m: f64,
+        rings: Option<&mut Rings>,
+    ) -> f64 {
         let (nx, ny, c) = (self.nx, self.ny, self.cell);
         let g = &self.d2[k];
         let r2 = (r * r) as f32;
@@ -274,13 +294,14 @@ impl Field {
         let mut ins = std::mem::take(&mut self.inside);
         ins.clear();
         ins.extend(g.iter().map(|&d| u8::from(d <= r2)));
-        let inside = |i: usize, j: usize| ins[j * nx + i] != 0;
         let dist = |i: usize, j: usize| f64::from(g[j * nx + i]).sqrt();
         // Grid edges: horizontal (i, j)-(i+1, j) have ids j * (nx - 1) + i; vertical
         // (i, j)-(i, j+1) have ids h + j * nx + i.
         let h = (nx - 1) * ny;
         let hid = |i: usize, j: usize| (j * (nx - 1) + i) as u32;
         let vid = |i: usize, j: usize| (h + j * nx + i) as u32;
+        let tmin = (clear_m / c).min(0.25);
+        // A crossing's position relative to the field's corner (x0, y0).
         let point = |id: u32| -> [f64; 2] {
             let id = id as usize;
             let (a, b) = if id < h {
@@ -295,193 +316,179 @@ impl Field {
             let t = if db == da {
                 0.5
             } else {
-                ((r - da) / (db - da)).clamp(1e-6, 1.0 - 1e-6)
+                ((r - da) / (db - da)).clamp(tmin, 1.0 - tmin)
             };
-            let (ax, ay) = (self.x0 + a.0 as f64 * c, self.y0 + a.1 as f64 * c);
-            let (bx, by) = (self.x0 + b.0 as f64 * c, self.y0 + b.1 as f64 * c);
+            let (ax, ay) = (a.0 as f64 * c, a.1 as f64 * c);
+            let (bx, by) = (b.0 as f64 * c, b.1 as f64 * c);
             [ax + t * (bx - ax), ay + t * (by - ay)]
         };
+        let tracing = rings.is_some();
         // next[crossing] = the crossing that follows it with the area on the left.
         let mut next = std::mem::take(&mut self.next);
-        next.clear();
-        next.resize(h + nx * (ny - 1), u32::MAX);
-        let mut starts = Vec::new();
+        let mut pt = std::mem::take(&mut self.pt);
+        let mut starts = std::mem::take(&mut self.starts);
+        starts.clear();
+        if tracing {
+            next.clear();
+            next.resize(h + nx * (ny - 1), u32::MAX);
+            if pt.len() < next.len() {
+                pt.resize(next.len(), [0.0; 2]);
+            }
+        }
+        // Twice the area: the shoelace sum over every chord (Green's theorem), so no
+        // ring has to be traced for it.
+        let mut area2 = 0.0;
+        let mut link = |area2: &mut f64, (from, p): (u32, [f64; 2]), (to, q): (u32, [f64; 2])| {
+            *area2 += p[0] * q[1] - q[0] * p[1];
+            if tracing {
+                next[from as usize] = to;
+                pt[from as usize] = p;
+                starts.push(from);
+            }
+        };
         for j in 0..ny - 1 {
             let (lo, hi) = (&ins[j * nx..(j + 1) * nx], &ins[(j + 1) * nx..(j + 2) * nx]);
             for i in 0..nx - 1 {
                 // Cells with four equal corners hold no outline.
                 let sum = lo[i] + lo[i + 1] + hi[i] + hi[i + 1];
                 if sum == 0 || sum == 4 {
+                    if sum == 4 {
+                        // A full cell: (its corner at (i, j)) x (its other corner) terms
+                        // of the shoelace sum over its boundary.
+                        area2 += 2.0 * c * c;
+                    }
                     continue;
                 }
-                let corners = [
-                    inside(i, j),
-                    inside(i + 1, j),
-                    inside(i + 1, j + 1),
-                    inside(i, j + 1),
-                ];
-                let n_in = corners.iter().filter(|&&x| x).count();
-                if n_in == 0 || n_in == 4 {
-                    continue;
-                }
+                let corners = [lo[i] != 0, lo[i + 1] != 0, hi[i + 1] != 0, hi[i] != 0];
                 // Cell edges counter-clockwise: bottom, right, top, left.
                 let ids = [hid(i, j), vid(i + 1, j), hid(i, j + 1), vid(i, j)];
+                // The inside corners' part of the cell boundary, in the shoelace sum:
+                // each boundary edge of the cell that is inside from corner to corner.
+                let cx = [
+                    i as f64 * c,
+                    (i + 1) as f64 * c,
+                    (i + 1) as f64 * c,
+                    i as f64 * c,
+                ];
+                let cy = [
+                    j as f64 * c,
+                    j as f64 * c,
+                    (j + 1) as f64 * c,
+                    (j + 1) as f64 * c,
+                ];
                 // Crossings in counter-clockwise order, marked leaving (in -> out).
-                let mut cross: [(u32, bool); 4] = [(0, false); 4];
+                let mut cross: [(u32, [f64; 2]); 4] = [(0, [0.0; 2]); 4];
+                let mut leaving0 = false;
                 let mut n = 0;
                 for e in 0..4 {
                     let (a, b) = (corners[e], corners[(e + 1) % 4]);
+                    let f = (e + 1) % 4;
+                    if a && b {
+                        area2 += cx[e] * cy[f] - cx[f] * cy[e];
+                    }
                     if a != b {
-                        cross[n] = (ids[e], a);
+                        let p = point(ids[e]);
+                        if n == 0 {
+                            leaving0 = a;
+                        }
+                        cross[n] = (ids[e], p);
                         n += 1;
+                        // The inside part of a crossed edge.
+                        if a {
+                            area2 += cx[e] * p[1] - p[0] * cy[e];
+                        } else {
+                            area2 += p[0] * cy[f] - cx[f] * p[1];
+                        }
                     }
                 }
-                let mut link = |from: u32, to: u32| {
-                    next[from as usize] = to;
-                    starts.push(from);
-                };
                 if n == 2 {
-                    let (p, q) = if cross[0].1 {
-                        (cross[0].0, cross[1].0)
+                    if leaving0 {
+                        link(&mut area2, cross[0], cross[1]);
                     } else {
-                        (cross[1].0, cross[0].0)
-                    };
-                    link(p, q);
+                        link(&mut area2, cross[1], cross[0]);
+                    }
                 } else {
-                    // Saddle: rotate so cross[0] is leaving, then decide by the mean.
-                    let s = if cross[0].1 { 0 } else { 1 };
+                    // Saddle: rotate so cross[0] is leaving (crossings alternate), then
+                    // decide by the mean.
+                    let s = if leaving0 { 0 } else { 1 };
                     let c4 = [
-                        cross[s].0,
-                        cross[(s + 1) % 4].0,
-                        cross[(s + 2) % 4].0,
-                        cross[(s + 3) % 4].0,
+                        cross[s],
+                        cross[(s + 1) % 4],
+                        cross[(s + 2) % 4],
+                        cross[(s + 3) % 4],
                     ];
                     let mean =
                         (dist(i, j) + dist(i + 1, j) + dist(i + 1, j + 1) + dist(i, j + 1)) / 4.0;
                     if mean <= r {
-                        link(c4[0], c4[1]);
-                        link(c4[2], c4[3]);
+                        link(&mut area2, c4[0], c4[1]);
+                        link(&mut area2, c4[2], c4[3]);
                     } else {
-                        link(c4[0], c4[3]);
-                        link(c4[2], c4[1]);
+                        link(&mut area2, c4[0], c4[3]);
+                        link(&mut area2, c4[2], c4[1]);
                     }
                 }
             }
         }
-        // Follow the links into rings.
-        let mut rings: Vec<Vec<[f64; 2]>> = Vec::new();
-        for s in starts {
-            if next[s as usize] == u32::MAX {
-                continue;
-            }
-            let mut ring = Vec::new();
-            let mut at = s;
-            loop {
-                ring.push(point(at));
-                let n = next[at as usize];
-                next[at as usize] = u32::MAX;
-                at = n;
-                if at == s || at == u32::MAX {
-                    break;
+        if let Some(out) = rings {
+            // Follow the links into rings.
+            out.ids.clear();
+            out.ends.clear();
+            for &s in &starts {
+                if next[s as usize] == u32::MAX {
+                    continue;
                 }
-            }
-            if ring.len() >= 3 {
-                let f = ring[0];
-                ring.push(f);
-                rings.push(ring);
+                let begin = out.ids.len();
+                let mut at = s;
+                loop {
+                    out.ids.push(at);
+                    let n = next[at as usize];
+                    next[at as usize] = u32::MAX;
+                    at = n;
+                    if at == s || at == u32::MAX {
+                        break;
+                    }
+                }
+                if out.ids.len() - begin >= 3 {
+                    out.ends.push(out.ids.len() as u32);
+                } else {
+                    out.ids.truncate(begin);
+                }
             }
         }
         self.inside = ins;
         self.next = next;
-        assemble(rings)
+        self.pt = pt;
+        self.starts = starts;
+        area2 / 2.0
+    }
+
+    /// The position (projected metres) of crossing `id` of the last traced
+    /// [`Field::scan`].
+    #[inline]
+    pub(crate) fn point(&self, id: u32) -> [f64; 2] {
+        let p = self.pt[id as usize];
+        [self.x0 + p[0], self.y0 + p[1]]
     }
 }
 
-/// Signed area (positive: counter-clockwise) of a closed ring.
-fn signed_area(r: &[[f64; 2]]) -> f64 {
-    r.windows(2)
-        .map(|w| w[0][0] * w[1][1] - w[1][0] * w[0][1])
-        .sum::<f64>()
-        / 2.0
+/// Closed rings of crossing (or corner) ids, one after another.
+#[derive(Default)]
+pub(crate) struct Rings {
+    pub(crate) ids: Vec<u32>,
+    /// Where each ring ends in `ids`.
+    pub(crate) ends: Vec<u32>,
 }
 
-fn contains(r: &[[f64; 2]], p: [f64; 2]) -> bool {
-    let mut inside = false;
-    for w in r.windows(2) {
-        let (a, b) = (w[0], w[1]);
-        if (a[1] > p[1]) != (b[1] > p[1])
-            && p[0] < a[0] + (p[1] - a[1]) * (b[0] - a[0]) / (b[1] - a[1])
-        {
-            inside = !inside;
-        }
-    }
-    inside
-}
-
-/// Counter-clockwise rings are exteriors; each clockwise ring is a hole of the
-/// smallest exterior around it.
-fn assemble(rings: Vec<Vec<[f64; 2]>>) -> MultiPolygon {
-    let mut outers: Vec<(f64, Vec<[f64; 2]>, Vec<LineString>)> = Vec::new();
-    let mut holes = Vec::new();
-    for r in rings {
-        let a = signed_area(&r);
-        if a > 0.0 {
-            outers.push((a, r, Vec::new()));
-        } else {
-            holes.push(r);
-        }
-    }
-    let ls = |r: &[[f64; 2]]| {
-        LineString::from(
-            r.iter()
-                .map(|p| Coord { x: p[0], y: p[1] })
-                .collect::<Vec<_>>(),
-        )
-    };
-    // Every hole lies in some exterior (the outline of an unreached pocket inside a
-    // reached area): when only one exterior's box holds it, that is the one, and the
-    // point-in-polygon test (a pass over the whole exterior) is skipped.
-    let boxes: Vec<[f64; 4]> = outers
-        .iter()
-        .map(|(_, o, _)| {
-            o.iter()
-                .fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |b, p| {
-                    [
-                        b[0].min(p[0]),
-                        b[1].min(p[1]),
-                        b[2].max(p[0]),
-                        b[3].max(p[1]),
-                    ]
-                })
+impl Rings {
+    /// The rings, each as a slice of ids.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &[u32]> {
+        let mut start = 0;
+        self.ends.iter().map(move |&e| {
+            let r = &self.ids[start..e as usize];
+            start = e as usize;
+            r
         })
-        .collect();
-    let mut candidates = Vec::new();
-    for hole in holes {
-        let p = hole[0];
-        candidates.clear();
-        candidates.extend((0..outers.len()).filter(|&k| {
-            let b = boxes[k];
-            p[0] >= b[0] && p[0] <= b[2] && p[1] >= b[1] && p[1] <= b[3]
-        }));
-        let owner = if candidates.len() == 1 {
-            Some(candidates[0])
-        } else {
-            candidates
-                .iter()
-                .copied()
-                .filter(|&k| contains(&outers[k].1, p))
-                .min_by(|&a, &b| outers[a].0.total_cmp(&outers[b].0))
-        };
-        if let Some(k) = owner {
-            outers[k].2.push(ls(&hole));
-        }
     }
-    MultiPolygon::new(
-        outers
-            .into_iter()
-            .map(|(_, o, hs)| Polygon::new(ls(&o), hs))
-            .collect(),
-    )
 }
 
 /// A segment prepared for [`Capsule::row`]: everything that does not depend on the

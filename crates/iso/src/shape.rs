@@ -1,0 +1,281 @@
+//! Outlines on the output lattice: every level's rings as lists of shared vertices,
+//! and their assembly into polygons with holes.
+//!
+//! Vertices are snapped to the lattice of output coordinates (1e-7 degrees of the
+//! graph's projection, what GeoJSON's 7 decimals write), so every decision about
+//! validity is taken on the very numbers written, with exact integer arithmetic.
+//! Snapping is monotone in each axis and the projection is affine, so a marching
+//! squares outline whose crossings stay more than a lattice step away from the grid
+//! vertices (`Field::scan`'s `clear_m`) keeps its topology: the chords of a cell stay
+//! chords of the snapped cell, in the same order along its boundary, and rings neither
+//! cross nor touch. Crossings of different levels on one grid edge that snap to the
+//! same lattice point become one shared vertex.
+
+use geo::{Coord, LineString, MultiPolygon, Polygon};
+use livingcircle_osm::proj::LocalProjection;
+
+use crate::contour::Rings;
+
+/// Decimals of the output coordinates: vertices lie on the 1e-7 degree lattice.
+pub const DECIMALS: i32 = 7;
+
+/// Conversions between projected metres and the output lattice.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Lattice {
+    proj: LocalProjection,
+    /// Lattice units per degree.
+    per_deg: f64,
+    /// Metres per lattice unit along x and y.
+    pub(crate) scale: [f64; 2],
+}
+
+impl Lattice {
+    pub(crate) fn new(proj: LocalProjection) -> Self {
+        let per_deg = 10f64.powi(DECIMALS);
+        let o = proj.project([0.0, 0.0]);
+        let x = proj.project([1.0, 0.0]);
+        let y = proj.project([0.0, 1.0]);
+        Lattice {
+            proj,
+            per_deg,
+            scale: [(x[0] - o[0]) / per_deg, (y[1] - o[1]) / per_deg],
+        }
+    }
+
+    /// The lattice point nearest to projected point `p` (rounding lon and lat to the
+    /// output decimals; monotone in each axis).
+    #[inline]
+    pub(crate) fn snap(&self, p: [f64; 2]) -> [i32; 2] {
+        let [lon, lat] = self.proj.unproject(p);
+        [
+            (lon * self.per_deg).round() as i32,
+            (lat * self.per_deg).round() as i32,
+        ]
+    }
+
+    /// A lattice point in projected metres (writing it with the output decimals gives
+    /// the lattice point back).
+    #[inline]
+    pub(crate) fn xy(&self, q: [i32; 2]) -> [f64; 2] {
+        self.proj.project([
+            f64::from(q[0]) / self.per_deg,
+            f64::from(q[1]) / self.per_deg,
+        ])
+    }
+}
+
+/// Rings of every level over one table of distinct vertices.
+#[derive(Default)]
+pub(crate) struct Arrangement {
+    /// Lattice points, one per vertex.
+    pub(crate) pts: Vec<[i32; 2]>,
+    /// Ring vertex ids, ring after ring (open: the first is not repeated).
+    pub(crate) verts: Vec<u32>,
+    /// Per ring, `(level, end in verts)`.
+    pub(crate) rings: Vec<(u32, u32)>,
+    /// Per source id (grid edge or corner), its first vertex, valid when the stamp
+    /// matches `epoch`; vertices of one source are chained through `same`.
+    head: Vec<u32>,
+    head_gen: Vec<u32>,
+    same: Vec<u32>,
+    epoch: u32,
+}
+
+impl Arrangement {
+    /// Starts a new arrangement whose source ids are below `ids`.
+    pub(crate) fn reset(&mut self, ids: usize) {
+        self.pts.clear();
+        self.verts.clear();
+        self.rings.clear();
+        self.same.clear();
+        if self.head.len() < ids {
+            self.head.resize(ids, u32::MAX);
+            self.head_gen.resize(ids, 0);
+        }
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.head_gen.iter_mut().for_each(|g| *g = 0);
+            self.epoch = 1;
+        }
+    }
+
+    /// The vertex of source `id` at lattice point `q` (made when new).
+    #[inline]
+    fn vertex(&mut self, id: u32, q: [i32; 2]) -> u32 {
+        let i = id as usize;
+        let mut v = if self.head_gen[i] == self.epoch {
+            self.head[i]
+        } else {
+            u32::MAX
+        };
+        let first = v;
+        while v != u32::MAX {
+            if self.pts[v as usize] == q {
+                return v;
+            }
+            v = self.same[v as usize];
+        }
+        let n = self.pts.len() as u32;
+        self.pts.push(q);
+        self.same.push(first);
+        self.head[i] = n;
+        self.head_gen[i] = self.epoch;
+        n
+    }
+
+    /// Adds `rings` of `level`, each id placed on the lattice by `at`. Consecutive
+    /// ids that land on one point are merged; rings left with fewer than three
+    /// vertices are dropped.
+    pub(crate) fn add(&mut self, level: u32, rings: &Rings, at: impl Fn(u32) -> [i32; 2]) {
+        for ring in rings.iter() {
+            let begin = self.verts.len();
+            for &id in ring {
+                let v = self.vertex(id, at(id));
+                if self.verts.len() > begin && *self.verts.last().expect("non-empty") == v {
+                    continue;
+                }
+                self.verts.push(v);
+            }
+            while self.verts.len() > begin + 1
+                && self.verts[begin] == *self.verts.last().expect("two")
+            {
+                self.verts.pop();
+            }
+            if self.verts.len() - begin >= 3 {
+                self.rings.push((level, self.verts.len() as u32));
+            } else {
+                self.verts.truncate(begin);
+            }
+        }
+    }
+
+    /// Ring `r`'s vertex ids.
+    pub(crate) fn ring(&self, r: usize) -> &[u32] {
+        let start = if r == 0 {
+            0
+        } else {
+            self.rings[r - 1].1 as usize
+        };
+        &self.verts[start..self.rings[r].1 as usize]
+    }
+}
+
+/// Twice the signed area of a closed ring of lattice points (positive:
+/// counter-clockwise), exactly.
+pub(crate) fn area2(ring: &[[i64; 2]]) -> i128 {
+    let o = ring[0];
+    let mut s: i128 = 0;
+    for w in ring.windows(2) {
+        let (a, b) = (
+            [w[0][0] - o[0], w[0][1] - o[1]],
+            [w[1][0] - o[0], w[1][1] - o[1]],
+        );
+        s += i128::from(a[0]) * i128::from(b[1]) - i128::from(b[0]) * i128::from(a[1]);
+    }
+    s
+}
+
+/// Whether `p` lies strictly inside the closed ring `ring` (first point repeated at
+/// the end), exactly (no point of a ring is ever tested against it).
+fn inside(ring: &[[i64; 2]], p: [i64; 2]) -> bool {
+    let mut c = false;
+    for w in ring.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        if (a[1] > p[1]) != (b[1] > p[1]) {
+            let o = i128::from(b[0] - a[0]) * i128::from(p[1] - a[1])
+                - i128::from(b[1] - a[1]) * i128::from(p[0] - a[0]);
+            // The edge crosses the ray to the right of p.
+            if (b[1] > a[1]) == (o > 0) {
+                c = !c;
+            }
+        }
+    }
+    c
+}
+
+/// The polygons of `level`: its rings with their vertices for which `alive` holds,
+/// at lattice positions `pos`, counter-clockwise ones as exteriors and each clockwise
+/// one as a hole of the smallest exterior around it, placed by `xy`.
+pub(crate) fn assemble(
+    a: &Arrangement,
+    level: u32,
+    pos: &[[i32; 2]],
+    alive: impl Fn(u32) -> bool,
+    xy: impl Fn([i32; 2]) -> [f64; 2],
+) -> MultiPolygon {
+    // In doubled lattice units, so an edge's midpoint is a lattice point too.
+    let mut outers: Vec<(i128, Vec<[i64; 2]>, [i64; 4], Vec<usize>)> = Vec::new();
+    let mut holes: Vec<Vec<[i64; 2]>> = Vec::new();
+    for r in 0..a.rings.len() {
+        if a.rings[r].0 != level {
+            continue;
+        }
+        let mut ring: Vec<[i64; 2]> = a
+            .ring(r)
+            .iter()
+            .filter(|&&v| alive(v))
+            .map(|&v| {
+                let q = pos[v as usize];
+                [2 * i64::from(q[0]), 2 * i64::from(q[1])]
+            })
+            .collect();
+        if ring.len() < 3 {
+            continue;
+        }
+        ring.push(ring[0]);
+        let s = area2(&ring);
+        if s > 0 {
+            let b = ring
+                .iter()
+                .fold([i64::MAX, i64::MAX, i64::MIN, i64::MIN], |b, p| {
+                    [
+                        b[0].min(p[0]),
+                        b[1].min(p[1]),
+                        b[2].max(p[0]),
+                        b[3].max(p[1]),
+                    ]
+                });
+            outers.push((s, ring, b, Vec::new()));
+        } else {
+            holes.push(ring);
+        }
+    }
+    let mut candidates = Vec::new();
+    for (h, hole) in holes.iter().enumerate() {
+        // The midpoint of the hole's first edge: on no other ring.
+        let p = [(hole[0][0] + hole[1][0]) / 2, (hole[0][1] + hole[1][1]) / 2];
+        candidates.clear();
+        candidates.extend((0..outers.len()).filter(|&k| {
+            let b = outers[k].2;
+            p[0] > b[0] && p[0] < b[2] && p[1] > b[1] && p[1] < b[3]
+        }));
+        let owner = if candidates.len() == 1 {
+            Some(candidates[0])
+        } else {
+            candidates
+                .iter()
+                .copied()
+                .filter(|&k| inside(&outers[k].1, p))
+                .min_by_key(|&k| outers[k].0)
+        };
+        if let Some(k) = owner {
+            outers[k].3.push(h);
+        }
+    }
+    let ls = |r: &[[i64; 2]]| {
+        LineString::from(
+            r.iter()
+                .map(|p| {
+                    let [x, y] = xy([(p[0] / 2) as i32, (p[1] / 2) as i32]);
+                    Coord { x, y }
+                })
+                .collect::<Vec<_>>(),
+        )
+    };
+    MultiPolygon::new(
+        outers
+            .iter()
+            .map(|(_, o, _, hs)| Polygon::new(ls(o), hs.iter().map(|&h| ls(&holes[h])).collect()))
+            .collect(),
+    )
+}

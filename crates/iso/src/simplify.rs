@@ -1,0 +1,817 @@
+//! Topology-preserving simplification of every level's outline at once.
+//!
+//! The rings of all levels form one planar arrangement on the output lattice (see
+//! `shape.rs`): where levels share an outline they share its vertices. A vertex whose
+//! neighbours differ between the rings through it is a *junction* and stays; the
+//! stretches between junctions (*chains*, or whole rings without one) are simplified
+//! once each, by Douglas–Peucker within the tolerance, so every level that uses a
+//! chain gets the same simplified line and shared outlines stay shared.
+//!
+//! A shortcut `a → b` replacing the chain's vertices between them is taken only if no
+//! other live vertex and no protected point (the reached nodes) lies inside or on the
+//! region between the old vertices and the shortcut (Saalfeld's test; the region lies
+//! within the tolerance of the shortcut, so only points that close are tested, exactly,
+//! in integer lattice coordinates). Any segment the shortcut would cross, touch or
+//! overlap has an end point there, so the arrangement stays planar with the same
+//! topology: rings stay simple and disjoint, holes stay in their exteriors, every
+//! level stays inside the next (5 ⊂ 10 ⊂ 15), and protected points stay on the same
+//! side of every ring. Whole rings keep at least three vertices (three anchors), two
+//! junctions are never joined by two identical segments, and a hole ring that lies
+//! within the tolerance of one segment is dropped when nothing lies inside it.
+//!
+//! Afterwards, corners the grid cut off are restored (`restore_corners`): where the
+//! outline turns right (a notch of the area, such as a hole's corner) at both ends of
+//! a short segment, that segment is replaced by the point where the lines of the
+//! segments before and after it meet, through steps the same topology test allows.
+//!
+//! # Complexity
+//! O(n log n) distance evaluations for n vertices (Douglas–Peucker), plus, per
+//! shortcut, the points near it (a bucket grid) times the chain length between its
+//! ends for the points that are that close.
+
+use std::collections::HashSet;
+
+use crate::shape::{Arrangement, Lattice, area2};
+
+const SEEN: u8 = 1;
+const JUNCTION: u8 = 2;
+const DONE: u8 = 4;
+/// A vertex removed by the simplification.
+pub(crate) const DEAD: u8 = 8;
+/// On a counter-clockwise ring of some level (an exterior): not in a droppable hole.
+const OUTER: u8 = 16;
+/// Moved to a restored corner.
+const MOVED: u8 = 32;
+
+/// Reusable state.
+#[derive(Default)]
+pub(crate) struct Simplifier {
+    /// Per vertex, [`DEAD`] and bookkeeping bits.
+    pub(crate) flags: Vec<u8>,
+    /// Vertex positions on the lattice (restored corners move vertices).
+    pub(crate) pos: Vec<[i32; 2]>,
+    nb: Vec<[u32; 2]>,
+    /// Vertices and then protected points, in metres from the first vertex.
+    m: Vec<[f64; 2]>,
+    /// Protected points on the lattice.
+    prot: Vec<[i64; 2]>,
+    mark: Vec<u32>,
+    stamp: u32,
+    bucket_m: f64,
+    b0: [f64; 2],
+    bn: [usize; 2],
+    /// Per bucket, its first item; items chain through `inext` and name a point.
+    bhead: Vec<u32>,
+    inext: Vec<u32>,
+    ipoint: Vec<u32>,
+    near: Vec<u32>,
+    chain: Vec<u32>,
+    stack: Vec<(u32, u32)>,
+    direct: HashSet<(u32, u32)>,
+    poly: Vec<[i64; 2]>,
+    /// Current segments (restoring corners): end vertices, removed ones, ids by
+    /// end vertices, and per bucket a list chained through `snext` naming `sref`.
+    segs: Vec<[u32; 2]>,
+    seg_dead: Vec<bool>,
+    seg_ids: std::collections::HashMap<(u32, u32), u32>,
+    shead: Vec<u32>,
+    snext: Vec<u32>,
+    sref: Vec<u32>,
+    tol2: f64,
+}
+
+#[inline]
+fn key(a: u32, b: u32) -> (u32, u32) {
+    (a.min(b), a.max(b))
+}
+
+#[inline]
+fn seg_dist2(p: [f64; 2], a: [f64; 2], b: [f64; 2]) -> f64 {
+    let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+    let (px, py) = (p[0] - a[0], p[1] - a[1]);
+    let l2 = dx * dx + dy * dy;
+    let t = if l2 > 0.0 {
+        ((px * dx + py * dy) / l2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let (qx, qy) = (t * dx - px, t * dy - py);
+    qx * qx + qy * qy
+}
+
+#[inline]
+fn orient(a: [i64; 2], b: [i64; 2], p: [i64; 2]) -> i128 {
+    i128::from(b[0] - a[0]) * i128::from(p[1] - a[1])
+        - i128::from(b[1] - a[1]) * i128::from(p[0] - a[0])
+}
+
+#[inline]
+fn wide(q: [i32; 2]) -> [i64; 2] {
+    [i64::from(q[0]), i64::from(q[1])]
+}
+
+/// Whether `p` lies inside or on the closed polyline `poly` (first point repeated at
+/// the end; even–odd rule for a polyline that may cross itself), exactly.
+fn inside_or_on(poly: &[[i64; 2]], p: [i64; 2]) -> bool {
+    let mut c = false;
+    for w in poly.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        let o = orient(a, b, p);
+        if o == 0
+            && p[0] >= a[0].min(b[0])
+            && p[0] <= a[0].max(b[0])
+            && p[1] >= a[1].min(b[1])
+            && p[1] <= a[1].max(b[1])
+        {
+            return true;
+        }
+        if (a[1] > p[1]) != (b[1] > p[1]) && (b[1] > a[1]) == (o > 0) {
+            c = !c;
+        }
+    }
+    c
+}
+
+impl Simplifier {
+    /// Simplifies `a` within `tol_m` metres (0: only drops vertices in the middle of
+    /// straight runs), keeping `protected` lattice points on their side of every ring.
+    /// `bucket_m` is the size of the search buckets (about the spacing of the
+    /// vertices). With `corners_m`, afterwards restores corners cut off by the grid
+    /// (segments up to that long). Then `flags[v] & DEAD` tells the removed vertices
+    /// and `pos` the positions of the others.
+    pub(crate) fn run(
+        &mut self,
+        a: &Arrangement,
+        protected: &[[i32; 2]],
+        tol_m: f64,
+        lattice: &Lattice,
+        bucket_m: f64,
+        corners_m: Option<f64>,
+    ) {
+        let n = a.pts.len();
+        self.flags.clear();
+        self.flags.resize(n, 0);
+        self.pos.clear();
+        self.pos.extend_from_slice(&a.pts);
+        self.nb.resize(n, [u32::MAX; 2]);
+        // Neighbours, junctions, and which vertices lie on an exterior.
+        for r in 0..a.rings.len() {
+            let ring = a.ring(r);
+            let len = ring.len();
+            for i in 0..len {
+                let v = ring[i] as usize;
+                let (p, q) = (ring[(i + len - 1) % len], ring[(i + 1) % len]);
+                if self.flags[v] & SEEN == 0 {
+                    self.nb[v] = [p, q];
+                    self.flags[v] |= SEEN;
+                } else if self.nb[v] != [p, q] && self.nb[v] != [q, p] {
+                    self.flags[v] |= JUNCTION;
+                }
+            }
+            self.poly.clear();
+            self.poly
+                .extend(ring.iter().map(|&v| wide(a.pts[v as usize])));
+            self.poly.push(wide(a.pts[ring[0] as usize]));
+            if area2(&self.poly) > 0 {
+                for &v in ring {
+                    self.flags[v as usize] |= OUTER;
+                }
+            }
+        }
+        if n == 0 {
+            return;
+        }
+        self.tol2 = tol_m * tol_m;
+        // Metric positions: vertices, then protected points.
+        let o = a.pts[0];
+        let scale = lattice.scale;
+        let to_m = move |q: [i32; 2]| {
+            [
+                f64::from(q[0] - o[0]) * scale[0],
+                f64::from(q[1] - o[1]) * scale[1],
+            ]
+        };
+        self.m.clear();
+        self.m.extend(a.pts.iter().map(|&q| to_m(q)));
+        self.m.extend(protected.iter().map(|&q| to_m(q)));
+        self.prot.clear();
+        self.prot.extend(protected.iter().map(|&q| wide(q)));
+        self.mark.clear();
+        self.mark.resize(n, 0);
+        self.stamp = 0;
+        if tol_m > 0.0 {
+            self.buckets(bucket_m.max(2.0 * tol_m));
+        }
+        // Vertices in the middle of a straight run go: nothing changes shape.
+        for v in 0..n {
+            if self.flags[v] & (SEEN | JUNCTION | DEAD) != SEEN {
+                continue;
+            }
+            let [p, q] = self.nb[v];
+            let (p, c, q) = (
+                wide(self.pos[p as usize]),
+                wide(self.pos[v]),
+                wide(self.pos[q as usize]),
+            );
+            if orient(p, q, c) == 0
+                && (c[0] - p[0]) * (q[0] - c[0]) + (c[1] - p[1]) * (q[1] - c[1]) > 0
+            {
+                self.flags[v] |= DEAD;
+            }
+        }
+        if tol_m <= 0.0 {
+            return;
+        }
+        // Segments joining two junctions directly.
+        self.direct.clear();
+        for r in 0..a.rings.len() {
+            let ring = a.ring(r);
+            let mut last = None;
+            for &v in ring.iter().chain(ring.first()) {
+                let f = self.flags[v as usize];
+                if f & DEAD != 0 {
+                    continue;
+                }
+                let j = f & JUNCTION != 0;
+                if let Some((u, true)) = last {
+                    if j {
+                        self.direct.insert(key(u, v));
+                    }
+                }
+                last = Some((v, j));
+            }
+        }
+        // Chains between junctions, and rings without one.
+        let mut chain = std::mem::take(&mut self.chain);
+        for r in 0..a.rings.len() {
+            let ring = a.ring(r);
+            let len = ring.len();
+            let Some(j0) = ring
+                .iter()
+                .position(|&v| self.flags[v as usize] & JUNCTION != 0)
+            else {
+                chain.clear();
+                chain.extend(
+                    ring.iter()
+                        .copied()
+                        .filter(|&v| self.flags[v as usize] & DEAD == 0),
+                );
+                if chain.len() >= 4 && self.flags[chain[0] as usize] & DONE == 0 {
+                    self.closed(&mut chain, false);
+                }
+                continue;
+            };
+            chain.clear();
+            chain.push(ring[j0]);
+            for step in 1..=len {
+                let v = ring[(j0 + step) % len];
+                if self.flags[v as usize] & DEAD != 0 {
+                    continue;
+                }
+                chain.push(v);
+                if self.flags[v as usize] & JUNCTION == 0 {
+                    continue;
+                }
+                if chain.len() > 2 && self.flags[chain[1] as usize] & DONE == 0 {
+                    if chain[0] == v {
+                        chain.pop();
+                        if chain.len() >= 4 {
+                            self.closed(&mut chain, true);
+                        }
+                    } else {
+                        self.open(&chain);
+                    }
+                }
+                chain.clear();
+                chain.push(v);
+            }
+        }
+        self.chain = chain;
+        if let Some(max_m) = corners_m {
+            self.restore_corners(a, lattice, max_m);
+        }
+    }
+
+    /// Buckets of about `bucket_m` metres holding the vertices (ids below the vertex
+    /// count) and the protected points (ids above).
+    fn buckets(&mut self, bucket_m: f64) {
+        let (mut lo, mut hi) = ([f64::MAX; 2], [f64::MIN; 2]);
+        for p in &self.m {
+            lo = [lo[0].min(p[0]), lo[1].min(p[1])];
+            hi = [hi[0].max(p[0]), hi[1].max(p[1])];
+        }
+        // Room for points moved up to a cell away.
+        let (lo, hi) = (
+            [lo[0] - bucket_m, lo[1] - bucket_m],
+            [hi[0] + bucket_m, hi[1] + bucket_m],
+        );
+        let items = self.m.len();
+        let mut b = bucket_m;
+        // At most about four buckets per item.
+        let cap = (4 * items + 64) as f64;
+        while ((hi[0] - lo[0]) / b + 1.0) * ((hi[1] - lo[1]) / b + 1.0) > cap {
+            b *= 1.5;
+        }
+        self.bucket_m = b;
+        self.b0 = lo;
+        self.bn = [
+            ((hi[0] - lo[0]) / b) as usize + 1,
+            ((hi[1] - lo[1]) / b) as usize + 1,
+        ];
+        self.bhead.clear();
+        self.bhead.resize(self.bn[0] * self.bn[1], u32::MAX);
+        self.inext.clear();
+        self.ipoint.clear();
+        for i in 0..items {
+            self.insert(i as u32);
+        }
+    }
+
+    /// Files point `i` (at `m[i]`) in its bucket.
+    fn insert(&mut self, i: u32) {
+        let p = self.m[i as usize];
+        let c = self.bucket(p[0], 0) + self.bucket(p[1], 1) * self.bn[0];
+        self.inext.push(self.bhead[c]);
+        self.ipoint.push(i);
+        self.bhead[c] = (self.ipoint.len() - 1) as u32;
+    }
+
+    #[inline]
+    fn bucket(&self, x: f64, axis: usize) -> usize {
+        (((x - self.b0[axis]) / self.bucket_m).max(0.0) as usize).min(self.bn[axis] - 1)
+    }
+
+    /// Collects into `near` the points filed in buckets `cols` of row `row`.
+    fn collect(&mut self, row: usize, cols: (usize, usize)) {
+        for col in cols.0..=cols.1 {
+            let mut it = self.bhead[row * self.bn[0] + col];
+            while it != u32::MAX {
+                self.near.push(self.ipoint[it as usize]);
+                it = self.inext[it as usize];
+            }
+        }
+    }
+
+    /// Whether point `it` (a vertex or a protected point) is a live vertex not marked
+    /// with the current stamp, or a protected point; with its lattice position.
+    #[inline]
+    fn obstacle(&self, it: usize) -> Option<[i64; 2]> {
+        let n = self.flags.len();
+        if it < n {
+            if self.flags[it] & DEAD != 0 || self.mark[it] == self.stamp {
+                return None;
+            }
+            Some(wide(self.pos[it]))
+        } else {
+            Some(self.prot[it - n])
+        }
+    }
+
+    fn next_stamp(&mut self) {
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.mark.iter_mut().for_each(|m| *m = 0);
+            self.stamp = 1;
+        }
+    }
+
+    /// Whether no live vertex other than `chain[i..=j]` and no protected point lies
+    /// inside or on the polygon `chain[i..=j]` closed by the shortcut, given that every
+    /// vertex of the chain lies within `sqrt(d2)` metres of segment
+    /// `chain[i]`–`chain[j]`.
+    fn clear_of_points(&mut self, chain: &[u32], i: usize, j: usize, d2: f64) -> bool {
+        self.next_stamp();
+        for &v in &chain[i..=j] {
+            self.mark[v as usize] = self.stamp;
+        }
+        let (pa, pb) = (self.m[chain[i] as usize], self.m[chain[j] as usize]);
+        let r2 = d2 * (1.0 + 1e-9) + 1e-9;
+        let r = r2.sqrt();
+        self.near.clear();
+        for row in self.bucket(pa[1].min(pb[1]) - r, 1)..=self.bucket(pa[1].max(pb[1]) + r, 1) {
+            let cols = self.cols(row, pa, pb, r);
+            self.collect(row, cols);
+        }
+        self.poly.clear();
+        for k in 0..self.near.len() {
+            let it = self.near[k] as usize;
+            let Some(q) = self.obstacle(it) else {
+                continue;
+            };
+            if seg_dist2(self.m[it], pa, pb) > r2 {
+                continue;
+            }
+            if self.poly.is_empty() {
+                for &v in &chain[i..=j] {
+                    self.poly.push(wide(self.pos[v as usize]));
+                }
+                let first = self.poly[0];
+                self.poly.push(first);
+            }
+            if inside_or_on(&self.poly, q) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The vertex of `chain[i + 1..j]` farthest from segment `chain[i]`–`chain[j]`,
+    /// and its squared distance.
+    fn farthest(&self, chain: &[u32], i: usize, j: usize) -> (usize, f64) {
+        let (pa, pb) = (self.m[chain[i] as usize], self.m[chain[j] as usize]);
+        let mut best = (i + 1, -1.0);
+        for (k, &v) in chain.iter().enumerate().take(j).skip(i + 1) {
+            let d = seg_dist2(self.m[v as usize], pa, pb);
+            if d > best.1 {
+                best = (k, d);
+            }
+        }
+        best
+    }
+
+    /// Douglas–Peucker over `chain[lo..=hi]` with the topology test; `open`: the chain
+    /// joins two junctions, so collapsing it whole must not duplicate a segment.
+    fn dp(&mut self, chain: &[u32], lo: usize, hi: usize, open: bool) {
+        self.stack.clear();
+        self.stack.push((lo as u32, hi as u32));
+        while let Some((i, j)) = self.stack.pop() {
+            let (i, j) = (i as usize, j as usize);
+            if j <= i + 1 {
+                continue;
+            }
+            let (k, d2) = self.farthest(chain, i, j);
+            let whole = open && i == lo && j == hi;
+            let ok = d2 <= self.tol2
+                && !(whole && self.direct.contains(&key(chain[i], chain[j])))
+                && self.clear_of_points(chain, i, j, d2);
+            if ok {
+                for &v in &chain[i + 1..j] {
+                    self.flags[v as usize] |= DEAD;
+                }
+                if whole {
+                    self.direct.insert(key(chain[i], chain[j]));
+                }
+            } else {
+                self.stack.push((k as u32, j as u32));
+                self.stack.push((i as u32, k as u32));
+            }
+        }
+    }
+
+    /// A chain between two different junctions.
+    fn open(&mut self, chain: &[u32]) {
+        for &v in &chain[1..chain.len() - 1] {
+            self.flags[v as usize] |= DONE;
+        }
+        self.dp(chain, 0, chain.len() - 1, true);
+    }
+
+    /// A whole ring (`anchored`: its first vertex is a junction and stays), at least
+    /// four vertices: it keeps three anchors — the first vertex, the one farthest from
+    /// it and the one farthest from the segment between those two — so it stays a
+    /// ring. A hole ring within the tolerance of that segment, with nothing inside,
+    /// is dropped.
+    fn closed(&mut self, chain: &mut Vec<u32>, anchored: bool) {
+        for &v in chain.iter() {
+            self.flags[v as usize] |= DONE;
+        }
+        let n = chain.len();
+        let p0 = self.m[chain[0] as usize];
+        let d0 = |v: u32| {
+            let p = self.m[v as usize];
+            (p[0] - p0[0]).powi(2) + (p[1] - p0[1]).powi(2)
+        };
+        let mut f = 1;
+        for k in 2..n {
+            if d0(chain[k]) > d0(chain[f]) {
+                f = k;
+            }
+        }
+        chain.push(chain[0]);
+        let pf = self.m[chain[f] as usize];
+        let (mut g, mut dg) = (0, -1.0);
+        for (k, &v) in chain.iter().enumerate().take(n).skip(1) {
+            if k == f {
+                continue;
+            }
+            let d = seg_dist2(self.m[v as usize], p0, pf);
+            if d > dg {
+                (g, dg) = (k, d);
+            }
+        }
+        if dg <= 0.0 {
+            // Degenerate (never for a ring with an area): leave it.
+            return;
+        }
+        let hole = !anchored && chain.iter().all(|&v| self.flags[v as usize] & OUTER == 0);
+        if hole && dg <= self.tol2 {
+            // The ring itself as the region: `clear_of_points` over chain[0..=n] plus
+            // chain[f] walks the segment chain[0]–chain[f] there and back, which
+            // changes the parity of no point off it and counts points on it as
+            // inside (conservative), and searches near that segment.
+            chain.push(chain[f]);
+            let clear = self.clear_of_points(chain, 0, n + 1, dg);
+            chain.pop();
+            if clear {
+                for &v in chain.iter() {
+                    self.flags[v as usize] |= DEAD;
+                }
+                return;
+            }
+        }
+        let (lo, hi) = (f.min(g), f.max(g));
+        let all = std::mem::take(chain);
+        for (s, e) in [(0, lo), (lo, hi), (hi, n)] {
+            self.dp(&all, s, e, false);
+        }
+        *chain = all;
+    }
+
+    /// Restores corners the grid cut off (see the module documentation), after
+    /// Douglas–Peucker: where the outline turns right at both ends of a segment
+    /// `b → c` no longer than `max_m`, and the lines of the segments before and after
+    /// it meet at `p` beyond `b` and `c`, no farther from the middle of `b → c` than
+    /// its length, `b` moves to `p` and `c` goes. That is three steps the topology
+    /// test allows: `p` inserted between `b` and `c` (no point inside or on triangle
+    /// `b p c`, no segment across its new sides: a segment index answers that), then
+    /// `b` and `c` dropped by shortcuts `a → p` and `p → d` (no point inside or on
+    /// their triangles).
+    fn restore_corners(&mut self, a: &Arrangement, lattice: &Lattice, max_m: f64) {
+        self.segments(a);
+        let n = a.pts.len();
+        let mut ring_alive = Vec::new();
+        for r in 0..a.rings.len() {
+            ring_alive.clear();
+            ring_alive.extend(
+                a.ring(r)
+                    .iter()
+                    .copied()
+                    .filter(|&v| self.flags[v as usize] & DEAD == 0),
+            );
+            let len = ring_alive.len();
+            if len < 4 {
+                continue;
+            }
+            let mut i = 0;
+            while i < len {
+                let [pa, pb, pc, pd] = [0, 1, 2, 3].map(|k| ring_alive[(i + k) % len]);
+                i += 1;
+                let fl = |v: u32| self.flags[v as usize];
+                if fl(pb) & (JUNCTION | DEAD | MOVED) != 0
+                    || fl(pc) & (JUNCTION | DEAD | MOVED) != 0
+                    || fl(pa) & DEAD != 0
+                    || fl(pd) & DEAD != 0
+                    || pa == pd
+                {
+                    continue;
+                }
+                let [qa, qb, qc, qd] = [pa, pb, pc, pd].map(|v| wide(self.pos[v as usize]));
+                if orient(qa, qb, qc) >= 0 || orient(qb, qc, qd) >= 0 {
+                    continue;
+                }
+                let [ma, mb, mc, md] = [pa, pb, pc, pd].map(|v| self.m[v as usize]);
+                let bc = ((mc[0] - mb[0]).powi(2) + (mc[1] - mb[1]).powi(2)).sqrt();
+                if bc > max_m {
+                    continue;
+                }
+                // Where the lines a-b and d-c meet, beyond b and beyond c.
+                let (r1, r2) = (
+                    [mb[0] - ma[0], mb[1] - ma[1]],
+                    [mc[0] - md[0], mc[1] - md[1]],
+                );
+                let den = r1[0] * r2[1] - r1[1] * r2[0];
+                if den.abs() < 1e-12 {
+                    continue;
+                }
+                let w = [md[0] - ma[0], md[1] - ma[1]];
+                let t = (w[0] * r2[1] - w[1] * r2[0]) / den;
+                let sd = (w[0] * r1[1] - w[1] * r1[0]) / den;
+                if t <= 1.0 || sd <= 1.0 {
+                    continue;
+                }
+                let pm = [ma[0] + t * r1[0], ma[1] + t * r1[1]];
+                let mid = [(mb[0] + mc[0]) / 2.0, (mb[1] + mc[1]) / 2.0];
+                if (pm[0] - mid[0]).powi(2) + (pm[1] - mid[1]).powi(2) >= bc * bc {
+                    continue;
+                }
+                // The corner on the lattice (metres back from the first vertex).
+                let o = a.pts[0];
+                let q = [
+                    o[0] + (pm[0] / lattice.scale[0]).round() as i32,
+                    o[1] + (pm[1] / lattice.scale[1]).round() as i32,
+                ];
+                let qw = wide(q);
+                if qw == qb || qw == qc {
+                    continue;
+                }
+                let qm = [
+                    f64::from(q[0] - o[0]) * lattice.scale[0],
+                    f64::from(q[1] - o[1]) * lattice.scale[1],
+                ];
+                // Triangle b p c: no point in or on it, no segment across b-p or p-c.
+                self.next_stamp();
+                self.mark[pb as usize] = self.stamp;
+                self.mark[pc as usize] = self.stamp;
+                if !self.points_clear(mb, mc, seg_dist2(qm, mb, mc), &[qb, qw, qc, qb]) {
+                    continue;
+                }
+                if self.segment_hits(qb, qw, qc, [pa, pb, pc, pd], (mb, qm, mc)) {
+                    continue;
+                }
+                // Triangles a b p and p c d: no point in or on them.
+                self.next_stamp();
+                self.mark[pa as usize] = self.stamp;
+                self.mark[pb as usize] = self.stamp;
+                if !self.points_clear(ma, qm, seg_dist2(mb, ma, qm), &[qa, qb, qw, qa]) {
+                    continue;
+                }
+                self.next_stamp();
+                self.mark[pc as usize] = self.stamp;
+                self.mark[pd as usize] = self.stamp;
+                if !self.points_clear(qm, md, seg_dist2(mc, qm, md), &[qw, qc, qd, qw]) {
+                    continue;
+                }
+                // b moves to the corner, c goes.
+                self.pos[pb as usize] = q;
+                self.m[pb as usize] = qm;
+                self.flags[pb as usize] |= MOVED;
+                self.flags[pc as usize] |= DEAD;
+                self.insert(pb);
+                for (u, v) in [(pa, pb), (pb, pc), (pc, pd)] {
+                    if let Some(&id) = self.seg_ids.get(&key(u, v)) {
+                        self.seg_dead[id as usize] = true;
+                    }
+                }
+                self.add_segment(pa, pb);
+                self.add_segment(pb, pd);
+                debug_assert!((pb as usize) < n);
+                // The next windows hold b or c.
+                i += 1;
+            }
+        }
+    }
+
+    /// Whether no live unmarked vertex and no protected point lies inside or on the
+    /// closed polygon `poly`, which lies within `sqrt(d2)` metres of segment `pa–pb`
+    /// (metres).
+    fn points_clear(&mut self, pa: [f64; 2], pb: [f64; 2], d2: f64, poly: &[[i64; 2]]) -> bool {
+        let r2 = d2 * (1.0 + 1e-9) + 1e-9;
+        let r = r2.sqrt();
+        self.near.clear();
+        for row in self.bucket(pa[1].min(pb[1]) - r, 1)..=self.bucket(pa[1].max(pb[1]) + r, 1) {
+            let cols = self.cols(row, pa, pb, r);
+            self.collect(row, cols);
+        }
+        for k in 0..self.near.len() {
+            let it = self.near[k] as usize;
+            let Some(q) = self.obstacle(it) else {
+                continue;
+            };
+            if seg_dist2(self.m[it], pa, pb) > r2 {
+                continue;
+            }
+            if inside_or_on(poly, q) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The bucket columns of row `row` that segment `pa–pb` widened by `r` meets.
+    fn cols(&self, row: usize, pa: [f64; 2], pb: [f64; 2], r: f64) -> (usize, usize) {
+        let b = self.bucket_m;
+        let y0 = self.b0[1];
+        let (ylo, yhi) = (y0 + row as f64 * b - r, y0 + (row + 1) as f64 * b + r);
+        let (xlo, xhi) = if pb[1] == pa[1] {
+            (pa[0].min(pb[0]), pa[0].max(pb[0]))
+        } else {
+            let t0 = ((ylo - pa[1]) / (pb[1] - pa[1])).clamp(0.0, 1.0);
+            let t1 = ((yhi - pa[1]) / (pb[1] - pa[1])).clamp(0.0, 1.0);
+            let (xa, xb) = (pa[0] + t0 * (pb[0] - pa[0]), pa[0] + t1 * (pb[0] - pa[0]));
+            (xa.min(xb), xa.max(xb))
+        };
+        (self.bucket(xlo - r, 0), self.bucket(xhi + r, 0))
+    }
+
+    /// The current segments of every ring (shared ones once), filed in the buckets
+    /// they cross.
+    fn segments(&mut self, a: &Arrangement) {
+        self.seg_ids.clear();
+        self.segs.clear();
+        self.seg_dead.clear();
+        self.shead.clear();
+        self.shead.resize(self.bn[0] * self.bn[1], u32::MAX);
+        self.snext.clear();
+        self.sref.clear();
+        for r in 0..a.rings.len() {
+            let ring = a.ring(r);
+            let mut first = None;
+            let mut last: Option<u32> = None;
+            for &v in ring {
+                if self.flags[v as usize] & DEAD != 0 {
+                    continue;
+                }
+                if let Some(u) = last {
+                    self.add_segment(u, v);
+                } else {
+                    first = Some(v);
+                }
+                last = Some(v);
+            }
+            if let (Some(u), Some(v)) = (last, first) {
+                if u != v {
+                    self.add_segment(u, v);
+                }
+            }
+        }
+    }
+
+    /// Adds segment `u–v` (unless there already) and files it.
+    fn add_segment(&mut self, u: u32, v: u32) {
+        if self.seg_ids.contains_key(&key(u, v))
+            && !self.seg_dead[self.seg_ids[&key(u, v)] as usize]
+        {
+            return;
+        }
+        let id = self.segs.len() as u32;
+        self.seg_ids.insert(key(u, v), id);
+        self.segs.push([u, v]);
+        self.seg_dead.push(false);
+        let (pa, pb) = (self.m[u as usize], self.m[v as usize]);
+        for row in self.bucket(pa[1].min(pb[1]), 1)..=self.bucket(pa[1].max(pb[1]), 1) {
+            let (c0, c1) = self.cols(row, pa, pb, 0.0);
+            for col in c0..=c1 {
+                let c = row * self.bn[0] + col;
+                self.snext.push(self.shead[c]);
+                self.sref.push(id);
+                self.shead[c] = (self.sref.len() - 1) as u32;
+            }
+        }
+    }
+
+    /// Whether a live segment other than those between `own` vertices meets segment
+    /// `b–p` or `p–c` (lattice), near the triangle `b p c` (metres `m`).
+    fn segment_hits(
+        &mut self,
+        b: [i64; 2],
+        p: [i64; 2],
+        c: [i64; 2],
+        own: [u32; 4],
+        m: ([f64; 2], [f64; 2], [f64; 2]),
+    ) -> bool {
+        let (lo, hi) = (
+            [
+                m.0[0].min(m.1[0]).min(m.2[0]),
+                m.0[1].min(m.1[1]).min(m.2[1]),
+            ],
+            [
+                m.0[0].max(m.1[0]).max(m.2[0]),
+                m.0[1].max(m.1[1]).max(m.2[1]),
+            ],
+        );
+        for row in self.bucket(lo[1], 1)..=self.bucket(hi[1], 1) {
+            for col in self.bucket(lo[0], 0)..=self.bucket(hi[0], 0) {
+                let mut it = self.shead[row * self.bn[0] + col];
+                while it != u32::MAX {
+                    let id = self.sref[it as usize] as usize;
+                    it = self.snext[it as usize];
+                    if self.seg_dead[id] {
+                        continue;
+                    }
+                    let [u, v] = self.segs[id];
+                    if own.contains(&u) && own.contains(&v) {
+                        continue;
+                    }
+                    let (qu, qv) = (wide(self.pos[u as usize]), wide(self.pos[v as usize]));
+                    if meets(b, p, qu, qv) || meets(p, c, qu, qv) {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    }
+}
+
+/// Whether closed segments `a–b` and `c–d` share a point, exactly.
+fn meets(a: [i64; 2], b: [i64; 2], c: [i64; 2], d: [i64; 2]) -> bool {
+    let on = |p: [i64; 2], q: [i64; 2], r: [i64; 2]| {
+        r[0] >= p[0].min(q[0])
+            && r[0] <= p[0].max(q[0])
+            && r[1] >= p[1].min(q[1])
+            && r[1] <= p[1].max(q[1])
+    };
+    let (o1, o2, o3, o4) = (
+        orient(a, b, c),
+        orient(a, b, d),
+        orient(c, d, a),
+        orient(c, d, b),
+    );
+    if ((o1 > 0 && o2 < 0) || (o1 < 0 && o2 > 0)) && ((o3 > 0 && o4 < 0) || (o3 < 0 && o4 > 0)) {
+        return true;
+    }
+    (o1 == 0 && on(a, b, c))
+        || (o2 == 0 && on(a, b, d))
+        || (o3 == 0 && on(c, d, a))
+        || (o4 == 0 && on(c, d, b))
+}
