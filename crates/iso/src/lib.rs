@@ -523,7 +523,15 @@ pub fn isochrones(
                 let len = f64::from(g.edge(st.edge).length_mm) / 1000.0;
                 network_m[k] += (st.end - st.start) * len;
                 let inner: &[EdgeReach] = if k > 0 { &per_t[k - 1] } else { &[] };
-                minus(st, inner, &mut parts);
+                if s.use_stamps && st.start == 0.0 && st.end == 1.0 {
+                    // A fully reached edge: drawn whole from its stamp, even where a
+                    // smaller threshold reached part of it (that part is in the
+                    // smaller threshold's grid, folded into this one anyway).
+                    parts.clear();
+                    parts.push((0.0, 1.0));
+                } else {
+                    minus(st, inner, &mut parts);
+                }
                 for &(a, b) in &parts {
                     if s.use_stamps && a == 0.0 && b == 1.0 {
                         // A fully reached edge: its precomputed distances.
@@ -552,29 +560,51 @@ pub fn isochrones(
                 }
             }
         }
+        // One level shares no vertices with another: no lookup.
+        let shared = levels > 1;
         if opts.geometry {
-            s.arr.reset(s.field.edge_ids());
+            s.arr.reset(if shared { s.field.edge_ids() } else { 0 });
         }
         for (k, area) in areas.iter_mut().enumerate() {
             if opts.geometry {
                 *area = s.field.scan(k, r, CLEAR_M, Some(&mut s.rings));
                 let (field, lattice) = (&s.field, &s.lattice);
-                s.arr
-                    .add(k as u32, &s.rings, |id| lattice.snap(field.point(id)));
+                s.arr.add(k as u32, &s.rings, shared, |x| {
+                    let (id, p, cell) = field.crossing(x);
+                    (id, lattice.snap(p), cell)
+                });
             } else {
                 *area = s.field.scan(k, r, CLEAR_M, None);
             }
         }
         if opts.simplify_m > 0.0 && opts.geometry {
-            protect(g, origin, max_t, s);
+            // A node reached within threshold k lies on the network drawn for every
+            // level from k on, at least r - sqrt(2)·cell inside each of their traced
+            // outlines (a cell the outline crosses has a corner beyond r); changes
+            // stay within twice the tolerance of the outline, or outside it (restored
+            // corners). So protecting the nodes matters only for large tolerances.
+            let depth = r - std::f64::consts::SQRT_2 * opts.cell_m;
+            if 2.0 * opts.simplify_m >= 0.9 * depth {
+                protect(g, origin, max_t, s);
+            } else {
+                s.protected.clear();
+            }
             // Corners cut by the grid: across segments of up to 1.5 cells.
+            let f = &s.field;
+            let grid = simplify::CellGrid {
+                x0: f.x0,
+                y0: f.y0,
+                cell: f.cell,
+                nx: f.nx - 1,
+                ny: f.ny - 1,
+            };
             s.simp.run(
                 &s.arr,
                 &s.protected,
                 opts.simplify_m,
                 &s.lattice,
                 opts.cell_m,
-                Some(1.5 * opts.cell_m),
+                Some(grid),
             );
         } else {
             s.simp.flags.clear();
@@ -632,9 +662,13 @@ pub fn isochrones(
             let lattice = &s.lattice;
             let at = |id: u32| {
                 let (x, y) = (id as usize % nxc, id as usize / nxc);
-                lattice.snap([x0 + x as f64 * cell, y0 + y as f64 * cell])
+                (
+                    id,
+                    lattice.snap([x0 + x as f64 * cell, y0 + y as f64 * cell]),
+                    u32::MAX,
+                )
             };
-            s.arr.add(k as u32, &s.rings, at);
+            s.arr.add(k as u32, &s.rings, true, at);
         }
         if opts.geometry {
             if opts.simplify_m > 0.0 {

@@ -32,6 +32,7 @@ pub(crate) struct Lattice {
 impl Lattice {
     pub(crate) fn new(proj: LocalProjection) -> Self {
         let per_deg = 10f64.powi(DECIMALS);
+        debug_assert!(round_i(2.5) == 3 && round_i(-2.5) == -3 && round_i(-0.4) == 0);
         let o = proj.project([0.0, 0.0]);
         let x = proj.project([1.0, 0.0]);
         let y = proj.project([0.0, 1.0]);
@@ -43,13 +44,13 @@ impl Lattice {
     }
 
     /// The lattice point nearest to projected point `p` (rounding lon and lat to the
-    /// output decimals; monotone in each axis).
+    /// output decimals, half away from zero as `f64::round`; monotone in each axis).
     #[inline]
     pub(crate) fn snap(&self, p: [f64; 2]) -> [i32; 2] {
         let [lon, lat] = self.proj.unproject(p);
         [
-            (lon * self.per_deg).round() as i32,
-            (lat * self.per_deg).round() as i32,
+            round_i(lon * self.per_deg) as i32,
+            round_i(lat * self.per_deg) as i32,
         ]
     }
 
@@ -64,6 +65,21 @@ impl Lattice {
     }
 }
 
+/// `x.round()` as an integer (half away from zero) for `|x| < 2^52`, without the
+/// libm call `f64::round` makes on the baseline x86-64 target.
+#[inline]
+pub(crate) fn round_i(x: f64) -> i64 {
+    let t = x as i64;
+    let d = x - t as f64;
+    if d >= 0.5 {
+        t + 1
+    } else if d <= -0.5 {
+        t - 1
+    } else {
+        t
+    }
+}
+
 /// Rings of every level over one table of distinct vertices.
 #[derive(Default)]
 pub(crate) struct Arrangement {
@@ -71,6 +87,9 @@ pub(crate) struct Arrangement {
     pub(crate) pts: Vec<[i32; 2]>,
     /// Ring vertex ids, ring after ring (open: the first is not repeated).
     pub(crate) verts: Vec<u32>,
+    /// Per ring entry, the grid cell of the chord to the next entry (`u32::MAX`: not
+    /// known).
+    pub(crate) chords: Vec<u32>,
     /// Per ring, `(level, end in verts)`.
     pub(crate) rings: Vec<(u32, u32)>,
     /// Per source id (grid edge or corner), its first vertex, valid when the stamp
@@ -82,10 +101,12 @@ pub(crate) struct Arrangement {
 }
 
 impl Arrangement {
-    /// Starts a new arrangement whose source ids are below `ids`.
+    /// Starts a new arrangement whose source ids are below `ids` (0: no shared
+    /// vertices will be looked up).
     pub(crate) fn reset(&mut self, ids: usize) {
         self.pts.clear();
         self.verts.clear();
+        self.chords.clear();
         self.rings.clear();
         self.same.clear();
         if self.head.len() < ids {
@@ -123,28 +144,48 @@ impl Arrangement {
         n
     }
 
-    /// Adds `rings` of `level`, each id placed on the lattice by `at`. Consecutive
-    /// ids that land on one point are merged; rings left with fewer than three
-    /// vertices are dropped.
-    pub(crate) fn add(&mut self, level: u32, rings: &Rings, at: impl Fn(u32) -> [i32; 2]) {
+    /// Adds `rings` of `level`: `at` gives each entry's source id (a grid edge or
+    /// corner: entries of one source at one lattice point are one vertex), lattice
+    /// point and the cell of its chord to the next entry (or `u32::MAX`); with
+    /// `shared` false, no other level can share a vertex and the lookup is skipped.
+    /// Consecutive entries that land on one point are merged; rings left with fewer
+    /// than three vertices are dropped.
+    pub(crate) fn add(
+        &mut self,
+        level: u32,
+        rings: &Rings,
+        shared: bool,
+        at: impl Fn(u32) -> (u32, [i32; 2], u32),
+    ) {
         for ring in rings.iter() {
             let begin = self.verts.len();
-            for &id in ring {
-                let v = self.vertex(id, at(id));
+            for &x in ring {
+                let (id, q, cell) = at(x);
+                let v = if shared {
+                    self.vertex(id, q)
+                } else {
+                    self.pts.push(q);
+                    (self.pts.len() - 1) as u32
+                };
                 if self.verts.len() > begin && *self.verts.last().expect("non-empty") == v {
+                    *self.chords.last_mut().expect("non-empty") = u32::MAX;
                     continue;
                 }
                 self.verts.push(v);
+                self.chords.push(cell);
             }
             while self.verts.len() > begin + 1
                 && self.verts[begin] == *self.verts.last().expect("two")
             {
                 self.verts.pop();
+                self.chords.pop();
+                *self.chords.last_mut().expect("non-empty") = u32::MAX;
             }
             if self.verts.len() - begin >= 3 {
                 self.rings.push((level, self.verts.len() as u32));
             } else {
                 self.verts.truncate(begin);
+                self.chords.truncate(begin);
             }
         }
     }

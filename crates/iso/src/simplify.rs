@@ -31,7 +31,7 @@
 
 use std::collections::HashSet;
 
-use crate::shape::{Arrangement, Lattice, area2};
+use crate::shape::{Arrangement, Lattice, area2, round_i};
 
 const SEEN: u8 = 1;
 const JUNCTION: u8 = 2;
@@ -42,6 +42,17 @@ pub(crate) const DEAD: u8 = 8;
 const OUTER: u8 = 16;
 /// Moved to a restored corner.
 const MOVED: u8 = 32;
+
+/// The distance-field grid the traced chords lie in: cell `j * nx + i` spans
+/// `x0 + i·cell ..` and `y0 + j·cell ..` (projected metres).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CellGrid {
+    pub(crate) x0: f64,
+    pub(crate) y0: f64,
+    pub(crate) cell: f64,
+    pub(crate) nx: usize,
+    pub(crate) ny: usize,
+}
 
 /// Reusable state.
 #[derive(Default)]
@@ -60,29 +71,61 @@ pub(crate) struct Simplifier {
     bucket_m: f64,
     b0: [f64; 2],
     bn: [usize; 2],
-    /// Per bucket, its first item; items chain through `inext` and name a point.
-    bhead: Vec<u32>,
-    inext: Vec<u32>,
-    ipoint: Vec<u32>,
+    /// Points by bucket (CSR: bucket `c` holds `bitems[bstart[c]..bstart[c + 1]]`),
+    /// plus points filed later (moved vertices): per bucket a list chained through
+    /// `onext` naming `opoint`.
+    bstart: Vec<u32>,
+    bitems: Vec<u32>,
+    ohead: Vec<u32>,
+    onext: Vec<u32>,
+    opoint: Vec<u32>,
     near: Vec<u32>,
     chain: Vec<u32>,
     stack: Vec<(u32, u32)>,
     direct: HashSet<(u32, u32)>,
     poly: Vec<[i64; 2]>,
-    /// Current segments (restoring corners): end vertices, removed ones, ids by
-    /// end vertices, and per bucket a list chained through `snext` naming `sref`.
-    segs: Vec<[u32; 2]>,
-    seg_dead: Vec<bool>,
-    seg_ids: std::collections::HashMap<(u32, u32), u32>,
-    shead: Vec<u32>,
-    snext: Vec<u32>,
-    sref: Vec<u32>,
+    /// Per grid cell (restoring corners): `(epoch, count, chords)`, the distinct
+    /// chords of the traced outlines in it (count 3: more than two, or a restored
+    /// corner).
+    ctab: Vec<(u32, u8, [[u32; 2]; 2])>,
+    cepoch: u32,
+    inv_bucket: f64,
     tol2: f64,
 }
 
 #[inline]
 fn key(a: u32, b: u32) -> (u32, u32) {
     (a.min(b), a.max(b))
+}
+
+/// A segment prepared for many distance queries.
+#[derive(Clone, Copy)]
+struct Seg {
+    a: [f64; 2],
+    d: [f64; 2],
+    inv_l2: f64,
+}
+
+impl Seg {
+    #[inline]
+    fn new(a: [f64; 2], b: [f64; 2]) -> Self {
+        let d = [b[0] - a[0], b[1] - a[1]];
+        let l2 = d[0] * d[0] + d[1] * d[1];
+        Seg {
+            a,
+            d,
+            inv_l2: if l2 > 0.0 { 1.0 / l2 } else { 0.0 },
+        }
+    }
+
+    /// Squared distance from `p` to the segment.
+    #[inline]
+    fn dist2(&self, p: [f64; 2]) -> f64 {
+        let (px, py) = (p[0] - self.a[0], p[1] - self.a[1]);
+        let t = ((px * self.d[0] + py * self.d[1]) * self.inv_l2).clamp(0.0, 1.0);
+        let (qx, qy) = (t * self.d[0] - px, t * self.d[1] - py);
+        qx * qx + qy * qy
+    }
 }
 
 #[inline]
@@ -136,9 +179,9 @@ impl Simplifier {
     /// Simplifies `a` within `tol_m` metres (0: only drops vertices in the middle of
     /// straight runs), keeping `protected` lattice points on their side of every ring.
     /// `bucket_m` is the size of the search buckets (about the spacing of the
-    /// vertices). With `corners_m`, afterwards restores corners cut off by the grid
-    /// (segments up to that long). Then `flags[v] & DEAD` tells the removed vertices
-    /// and `pos` the positions of the others.
+    /// vertices). With `corners` (the grid of the chords in `a.chords`), afterwards
+    /// restores corners the grid cut off. Then `flags[v] & DEAD` tells the removed
+    /// vertices and `pos` the positions of the others.
     pub(crate) fn run(
         &mut self,
         a: &Arrangement,
@@ -146,7 +189,7 @@ impl Simplifier {
         tol_m: f64,
         lattice: &Lattice,
         bucket_m: f64,
-        corners_m: Option<f64>,
+        corners: Option<CellGrid>,
     ) {
         let n = a.pts.len();
         self.flags.clear();
@@ -287,8 +330,9 @@ impl Simplifier {
             }
         }
         self.chain = chain;
-        if let Some(max_m) = corners_m {
-            self.restore_corners(a, lattice, max_m);
+        if let Some(grid) = corners {
+            self.chord_cells(a, grid);
+            self.restore_corners(a, lattice, grid);
         }
     }
 
@@ -300,10 +344,10 @@ impl Simplifier {
             lo = [lo[0].min(p[0]), lo[1].min(p[1])];
             hi = [hi[0].max(p[0]), hi[1].max(p[1])];
         }
-        // Room for points moved up to a cell away.
+        // Room for points moved up to a few cells away.
         let (lo, hi) = (
-            [lo[0] - bucket_m, lo[1] - bucket_m],
-            [hi[0] + bucket_m, hi[1] + bucket_m],
+            [lo[0] - 4.0 * bucket_m, lo[1] - 4.0 * bucket_m],
+            [hi[0] + 4.0 * bucket_m, hi[1] + 4.0 * bucket_m],
         );
         let items = self.m.len();
         let mut b = bucket_m;
@@ -313,41 +357,74 @@ impl Simplifier {
             b *= 1.5;
         }
         self.bucket_m = b;
+        self.inv_bucket = 1.0 / b;
         self.b0 = lo;
         self.bn = [
             ((hi[0] - lo[0]) / b) as usize + 1,
             ((hi[1] - lo[1]) / b) as usize + 1,
         ];
-        self.bhead.clear();
-        self.bhead.resize(self.bn[0] * self.bn[1], u32::MAX);
-        self.inext.clear();
-        self.ipoint.clear();
+        let cells = self.bn[0] * self.bn[1];
+        self.bstart.clear();
+        self.bstart.resize(cells + 1, 0);
+        // Each point's bucket, kept in `bitems` until the points are placed.
+        let mut of = std::mem::take(&mut self.near);
+        of.clear();
         for i in 0..items {
-            self.insert(i as u32);
+            let c = self.cell_of(self.m[i]);
+            of.push(c as u32);
+            self.bstart[c + 1] += 1;
         }
+        for c in 0..cells {
+            self.bstart[c + 1] += self.bstart[c];
+        }
+        self.bitems.clear();
+        self.bitems.resize(items, 0);
+        let mut fill = std::mem::take(&mut self.chain);
+        fill.clear();
+        fill.extend_from_slice(&self.bstart[..cells]);
+        for (i, &c) in of.iter().enumerate() {
+            self.bitems[fill[c as usize] as usize] = i as u32;
+            fill[c as usize] += 1;
+        }
+        self.near = of;
+        self.chain = fill;
+        self.ohead.clear();
+        self.ohead.resize(cells, u32::MAX);
+        self.onext.clear();
+        self.opoint.clear();
     }
 
-    /// Files point `i` (at `m[i]`) in its bucket.
+    #[inline]
+    fn cell_of(&self, p: [f64; 2]) -> usize {
+        self.bucket(p[0], 0) + self.bucket(p[1], 1) * self.bn[0]
+    }
+
+    /// Files point `i` (at its new `m[i]`) in its bucket.
     fn insert(&mut self, i: u32) {
-        let p = self.m[i as usize];
-        let c = self.bucket(p[0], 0) + self.bucket(p[1], 1) * self.bn[0];
-        self.inext.push(self.bhead[c]);
-        self.ipoint.push(i);
-        self.bhead[c] = (self.ipoint.len() - 1) as u32;
+        let c = self.cell_of(self.m[i as usize]);
+        self.onext.push(self.ohead[c]);
+        self.opoint.push(i);
+        self.ohead[c] = (self.opoint.len() - 1) as u32;
     }
 
     #[inline]
     fn bucket(&self, x: f64, axis: usize) -> usize {
-        (((x - self.b0[axis]) / self.bucket_m).max(0.0) as usize).min(self.bn[axis] - 1)
+        (((x - self.b0[axis]) * self.inv_bucket).max(0.0) as usize).min(self.bn[axis] - 1)
     }
 
     /// Collects into `near` the points filed in buckets `cols` of row `row`.
     fn collect(&mut self, row: usize, cols: (usize, usize)) {
+        let base = row * self.bn[0];
+        let (s, e) = (
+            self.bstart[base + cols.0] as usize,
+            self.bstart[base + cols.1 + 1] as usize,
+        );
+        self.near.extend_from_slice(&self.bitems[s..e]);
         for col in cols.0..=cols.1 {
-            let mut it = self.bhead[row * self.bn[0] + col];
+            let mut it = self.ohead[base + col];
             while it != u32::MAX {
-                self.near.push(self.ipoint[it as usize]);
-                it = self.inext[it as usize];
+                self.near.push(self.opoint[it as usize]);
+                it = self.onext[it as usize];
             }
         }
     }
@@ -393,14 +470,15 @@ impl Simplifier {
             self.collect(row, cols);
         }
         self.poly.clear();
+        let seg = Seg::new(pa, pb);
         for k in 0..self.near.len() {
             let it = self.near[k] as usize;
+            if seg.dist2(self.m[it]) > r2 {
+                continue;
+            }
             let Some(q) = self.obstacle(it) else {
                 continue;
             };
-            if seg_dist2(self.m[it], pa, pb) > r2 {
-                continue;
-            }
             if self.poly.is_empty() {
                 for &v in &chain[i..=j] {
                     self.poly.push(wide(self.pos[v as usize]));
@@ -418,12 +496,12 @@ impl Simplifier {
     /// The vertex of `chain[i + 1..j]` farthest from segment `chain[i]`–`chain[j]`,
     /// and its squared distance.
     fn farthest(&self, chain: &[u32], i: usize, j: usize) -> (usize, f64) {
-        let (pa, pb) = (self.m[chain[i] as usize], self.m[chain[j] as usize]);
+        let seg = Seg::new(self.m[chain[i] as usize], self.m[chain[j] as usize]);
         let mut best = (i + 1, -1.0);
-        for (k, &v) in chain.iter().enumerate().take(j).skip(i + 1) {
-            let d = seg_dist2(self.m[v as usize], pa, pb);
+        for (k, &v) in chain[i + 1..j].iter().enumerate() {
+            let d = seg.dist2(self.m[v as usize]);
             if d > best.1 {
-                best = (k, d);
+                best = (i + 1 + k, d);
             }
         }
         best
@@ -529,32 +607,40 @@ impl Simplifier {
 
     /// Restores corners the grid cut off (see the module documentation), after
     /// Douglas–Peucker: where the outline turns right at both ends of a segment
-    /// `b → c` no longer than `max_m`, and the lines of the segments before and after
-    /// it meet at `p` beyond `b` and `c`, no farther from the middle of `b → c` than
-    /// its length, `b` moves to `p` and `c` goes. That is three steps the topology
-    /// test allows: `p` inserted between `b` and `c` (no point inside or on triangle
-    /// `b p c`, no segment across its new sides: a segment index answers that), then
-    /// `b` and `c` dropped by shortcuts `a → p` and `p → d` (no point inside or on
-    /// their triangles).
-    fn restore_corners(&mut self, a: &Arrangement, lattice: &Lattice, max_m: f64) {
-        self.segments(a);
+    /// `b → c` no longer than 1.5 cells, and the lines of the segments before and
+    /// after it meet at `p` beyond `b` and `c`, no farther from the middle of `b → c`
+    /// than its length, `b` moves to `p` and `c` goes. That is three steps the
+    /// topology test allows: `p` inserted between `b` and `c`, then `b` and `c`
+    /// dropped by shortcuts `a → p` and `p → d` (no point inside or on their
+    /// triangles). For the first, no segment may cross the new sides of triangle
+    /// `b p c`: every current segment lies within the tolerance of the traced chords
+    /// it replaced (or of a restored corner), so it suffices that the grid cells
+    /// within the tolerance of the triangle hold no traced chord but those between
+    /// `a` and `d` and no restored corner.
+    fn restore_corners(&mut self, a: &Arrangement, lattice: &Lattice, grid: CellGrid) {
+        let max_m = 1.5 * grid.cell;
+        let tol = self.tol2.sqrt();
         let n = a.pts.len();
-        let mut ring_alive = Vec::new();
+        let epoch = self.cepoch;
+        // Live vertices of a ring and their positions in it.
+        let mut alive: Vec<(u32, usize)> = Vec::new();
         for r in 0..a.rings.len() {
-            ring_alive.clear();
-            ring_alive.extend(
-                a.ring(r)
-                    .iter()
-                    .copied()
-                    .filter(|&v| self.flags[v as usize] & DEAD == 0),
+            let ring = a.ring(r);
+            alive.clear();
+            alive.extend(
+                ring.iter()
+                    .enumerate()
+                    .filter(|&(_, &v)| self.flags[v as usize] & DEAD == 0)
+                    .map(|(i, &v)| (v, i)),
             );
-            let len = ring_alive.len();
+            let len = alive.len();
             if len < 4 {
                 continue;
             }
             let mut i = 0;
             while i < len {
-                let [pa, pb, pc, pd] = [0, 1, 2, 3].map(|k| ring_alive[(i + k) % len]);
+                let [(pa, ia), (pb, _), (pc, _), (pd, id)] =
+                    [0, 1, 2, 3].map(|k| alive[(i + k) % len]);
                 i += 1;
                 let fl = |v: u32| self.flags[v as usize];
                 if fl(pb) & (JUNCTION | DEAD | MOVED) != 0
@@ -570,8 +656,8 @@ impl Simplifier {
                     continue;
                 }
                 let [ma, mb, mc, md] = [pa, pb, pc, pd].map(|v| self.m[v as usize]);
-                let bc = ((mc[0] - mb[0]).powi(2) + (mc[1] - mb[1]).powi(2)).sqrt();
-                if bc > max_m {
+                let bc2 = (mc[0] - mb[0]).powi(2) + (mc[1] - mb[1]).powi(2);
+                if bc2 > max_m * max_m {
                     continue;
                 }
                 // Where the lines a-b and d-c meet, beyond b and beyond c.
@@ -591,14 +677,14 @@ impl Simplifier {
                 }
                 let pm = [ma[0] + t * r1[0], ma[1] + t * r1[1]];
                 let mid = [(mb[0] + mc[0]) / 2.0, (mb[1] + mc[1]) / 2.0];
-                if (pm[0] - mid[0]).powi(2) + (pm[1] - mid[1]).powi(2) >= bc * bc {
+                if (pm[0] - mid[0]).powi(2) + (pm[1] - mid[1]).powi(2) >= bc2 {
                     continue;
                 }
                 // The corner on the lattice (metres back from the first vertex).
                 let o = a.pts[0];
                 let q = [
-                    o[0] + (pm[0] / lattice.scale[0]).round() as i32,
-                    o[1] + (pm[1] / lattice.scale[1]).round() as i32,
+                    o[0] + round_i(pm[0] / lattice.scale[0]) as i32,
+                    o[1] + round_i(pm[1] / lattice.scale[1]) as i32,
                 ];
                 let qw = wide(q);
                 if qw == qb || qw == qc {
@@ -608,17 +694,68 @@ impl Simplifier {
                     f64::from(q[0] - o[0]) * lattice.scale[0],
                     f64::from(q[1] - o[1]) * lattice.scale[1],
                 ];
-                // Triangle b p c: no point in or on it, no segment across b-p or p-c.
+                // The grid cells within the tolerance of triangle b p c.
+                let [xb, xc, xq] = [qb, qc, qw].map(|p| lattice.xy([p[0] as i32, p[1] as i32]));
+                let (lo, hi) = (
+                    [
+                        xb[0].min(xc[0]).min(xq[0]) - tol,
+                        xb[1].min(xc[1]).min(xq[1]) - tol,
+                    ],
+                    [
+                        xb[0].max(xc[0]).max(xq[0]) + tol,
+                        xb[1].max(xc[1]).max(xq[1]) + tol,
+                    ],
+                );
+                let cell = |x: f64, o: f64, nmax: usize| {
+                    // Truncation is the floor here: negative values clamp to 0.
+                    (((x - o) / grid.cell).max(0.0) as usize).min(nmax - 1)
+                };
+                let (ci0, ci1) = (cell(lo[0], grid.x0, grid.nx), cell(hi[0], grid.x0, grid.nx));
+                let (cj0, cj1) = (cell(lo[1], grid.y0, grid.ny), cell(hi[1], grid.y0, grid.ny));
+                // Own chords: those between a and d along this ring.
+                self.next_stamp();
+                let mut k = ia;
+                loop {
+                    self.mark[ring[k] as usize] = self.stamp;
+                    if k == id {
+                        break;
+                    }
+                    k = (k + 1) % ring.len();
+                }
+                let stamp = self.stamp;
+                let own = |c: [u32; 2], mark: &[u32]| {
+                    mark[c[0] as usize] == stamp && mark[c[1] as usize] == stamp
+                };
+                let mut clear = true;
+                'cells: for cj in cj0..=cj1 {
+                    for ci in ci0..=ci1 {
+                        let e = &self.ctab[cj * grid.nx + ci];
+                        if e.0 != epoch {
+                            continue;
+                        }
+                        if e.1 > 2
+                            || !own(e.2[0], &self.mark)
+                            || (e.1 == 2 && !own(e.2[1], &self.mark))
+                        {
+                            clear = false;
+                            break 'cells;
+                        }
+                    }
+                }
+                if !clear {
+                    continue;
+                }
+                // Triangle b p c: no protected point in or on it (vertices there have
+                // chords in those cells); triangles a b p and p c d: no point in or
+                // on them.
                 self.next_stamp();
                 self.mark[pb as usize] = self.stamp;
                 self.mark[pc as usize] = self.stamp;
-                if !self.points_clear(mb, mc, seg_dist2(qm, mb, mc), &[qb, qw, qc, qb]) {
+                if !self.prot.is_empty()
+                    && !self.points_clear(mb, mc, seg_dist2(qm, mb, mc), &[qb, qw, qc, qb])
+                {
                     continue;
                 }
-                if self.segment_hits(qb, qw, qc, [pa, pb, pc, pd], (mb, qm, mc)) {
-                    continue;
-                }
-                // Triangles a b p and p c d: no point in or on them.
                 self.next_stamp();
                 self.mark[pa as usize] = self.stamp;
                 self.mark[pb as usize] = self.stamp;
@@ -631,19 +768,17 @@ impl Simplifier {
                 if !self.points_clear(qm, md, seg_dist2(mc, qm, md), &[qw, qc, qd, qw]) {
                     continue;
                 }
-                // b moves to the corner, c goes.
+                // b moves to the corner, c goes; the cells around it are taken.
                 self.pos[pb as usize] = q;
                 self.m[pb as usize] = qm;
                 self.flags[pb as usize] |= MOVED;
                 self.flags[pc as usize] |= DEAD;
                 self.insert(pb);
-                for (u, v) in [(pa, pb), (pb, pc), (pc, pd)] {
-                    if let Some(&id) = self.seg_ids.get(&key(u, v)) {
-                        self.seg_dead[id as usize] = true;
+                for cj in cj0..=cj1 {
+                    for ci in ci0..=ci1 {
+                        self.ctab[cj * grid.nx + ci] = (epoch, 3, [[0; 2]; 2]);
                     }
                 }
-                self.add_segment(pa, pb);
-                self.add_segment(pb, pd);
                 debug_assert!((pb as usize) < n);
                 // The next windows hold b or c.
                 i += 1;
@@ -662,14 +797,15 @@ impl Simplifier {
             let cols = self.cols(row, pa, pb, r);
             self.collect(row, cols);
         }
+        let seg = Seg::new(pa, pb);
         for k in 0..self.near.len() {
             let it = self.near[k] as usize;
+            if seg.dist2(self.m[it]) > r2 {
+                continue;
+            }
             let Some(q) = self.obstacle(it) else {
                 continue;
             };
-            if seg_dist2(self.m[it], pa, pb) > r2 {
-                continue;
-            }
             if inside_or_on(poly, q) {
                 return false;
             }
@@ -685,133 +821,46 @@ impl Simplifier {
         let (xlo, xhi) = if pb[1] == pa[1] {
             (pa[0].min(pb[0]), pa[0].max(pb[0]))
         } else {
-            let t0 = ((ylo - pa[1]) / (pb[1] - pa[1])).clamp(0.0, 1.0);
-            let t1 = ((yhi - pa[1]) / (pb[1] - pa[1])).clamp(0.0, 1.0);
+            let inv = 1.0 / (pb[1] - pa[1]);
+            let t0 = ((ylo - pa[1]) * inv).clamp(0.0, 1.0);
+            let t1 = ((yhi - pa[1]) * inv).clamp(0.0, 1.0);
             let (xa, xb) = (pa[0] + t0 * (pb[0] - pa[0]), pa[0] + t1 * (pb[0] - pa[0]));
             (xa.min(xb), xa.max(xb))
         };
         (self.bucket(xlo - r, 0), self.bucket(xhi + r, 0))
     }
 
-    /// The current segments of every ring (shared ones once), filed in the buckets
-    /// they cross.
-    fn segments(&mut self, a: &Arrangement) {
-        self.seg_ids.clear();
-        self.segs.clear();
-        self.seg_dead.clear();
-        self.shead.clear();
-        self.shead.resize(self.bn[0] * self.bn[1], u32::MAX);
-        self.snext.clear();
-        self.sref.clear();
+    /// The distinct traced chords in each grid cell.
+    fn chord_cells(&mut self, a: &Arrangement, grid: CellGrid) {
+        let cells = grid.nx * grid.ny;
+        if self.ctab.len() < cells {
+            self.ctab.resize(cells, (0, 0, [[0; 2]; 2]));
+        }
+        self.cepoch = self.cepoch.wrapping_add(1);
+        if self.cepoch == 0 {
+            self.ctab.iter_mut().for_each(|e| e.0 = 0);
+            self.cepoch = 1;
+        }
+        let epoch = self.cepoch;
         for r in 0..a.rings.len() {
             let ring = a.ring(r);
-            let mut first = None;
-            let mut last: Option<u32> = None;
-            for &v in ring {
-                if self.flags[v as usize] & DEAD != 0 {
+            let start = if r == 0 { 0 } else { a.rings[r - 1].1 as usize };
+            for (i, &v) in ring.iter().enumerate() {
+                let c = a.chords[start + i];
+                if c == u32::MAX {
                     continue;
                 }
-                if let Some(u) = last {
-                    self.add_segment(u, v);
-                } else {
-                    first = Some(v);
-                }
-                last = Some(v);
-            }
-            if let (Some(u), Some(v)) = (last, first) {
-                if u != v {
-                    self.add_segment(u, v);
-                }
-            }
-        }
-    }
-
-    /// Adds segment `u–v` (unless there already) and files it.
-    fn add_segment(&mut self, u: u32, v: u32) {
-        if self.seg_ids.contains_key(&key(u, v))
-            && !self.seg_dead[self.seg_ids[&key(u, v)] as usize]
-        {
-            return;
-        }
-        let id = self.segs.len() as u32;
-        self.seg_ids.insert(key(u, v), id);
-        self.segs.push([u, v]);
-        self.seg_dead.push(false);
-        let (pa, pb) = (self.m[u as usize], self.m[v as usize]);
-        for row in self.bucket(pa[1].min(pb[1]), 1)..=self.bucket(pa[1].max(pb[1]), 1) {
-            let (c0, c1) = self.cols(row, pa, pb, 0.0);
-            for col in c0..=c1 {
-                let c = row * self.bn[0] + col;
-                self.snext.push(self.shead[c]);
-                self.sref.push(id);
-                self.shead[c] = (self.sref.len() - 1) as u32;
-            }
-        }
-    }
-
-    /// Whether a live segment other than those between `own` vertices meets segment
-    /// `b–p` or `p–c` (lattice), near the triangle `b p c` (metres `m`).
-    fn segment_hits(
-        &mut self,
-        b: [i64; 2],
-        p: [i64; 2],
-        c: [i64; 2],
-        own: [u32; 4],
-        m: ([f64; 2], [f64; 2], [f64; 2]),
-    ) -> bool {
-        let (lo, hi) = (
-            [
-                m.0[0].min(m.1[0]).min(m.2[0]),
-                m.0[1].min(m.1[1]).min(m.2[1]),
-            ],
-            [
-                m.0[0].max(m.1[0]).max(m.2[0]),
-                m.0[1].max(m.1[1]).max(m.2[1]),
-            ],
-        );
-        for row in self.bucket(lo[1], 1)..=self.bucket(hi[1], 1) {
-            for col in self.bucket(lo[0], 0)..=self.bucket(hi[0], 0) {
-                let mut it = self.shead[row * self.bn[0] + col];
-                while it != u32::MAX {
-                    let id = self.sref[it as usize] as usize;
-                    it = self.snext[it as usize];
-                    if self.seg_dead[id] {
-                        continue;
-                    }
-                    let [u, v] = self.segs[id];
-                    if own.contains(&u) && own.contains(&v) {
-                        continue;
-                    }
-                    let (qu, qv) = (wide(self.pos[u as usize]), wide(self.pos[v as usize]));
-                    if meets(b, p, qu, qv) || meets(p, c, qu, qv) {
-                        return true;
-                    }
+                let chord = [v, ring[(i + 1) % ring.len()]];
+                let e = &mut self.ctab[c as usize];
+                if e.0 != epoch {
+                    *e = (epoch, 1, [chord, [0; 2]]);
+                } else if e.1 == 1 && e.2[0] != chord {
+                    e.1 = 2;
+                    e.2[1] = chord;
+                } else if e.1 == 2 && e.2[0] != chord && e.2[1] != chord {
+                    e.1 = 3;
                 }
             }
         }
-        false
     }
-}
-
-/// Whether closed segments `a–b` and `c–d` share a point, exactly.
-fn meets(a: [i64; 2], b: [i64; 2], c: [i64; 2], d: [i64; 2]) -> bool {
-    let on = |p: [i64; 2], q: [i64; 2], r: [i64; 2]| {
-        r[0] >= p[0].min(q[0])
-            && r[0] <= p[0].max(q[0])
-            && r[1] >= p[1].min(q[1])
-            && r[1] <= p[1].max(q[1])
-    };
-    let (o1, o2, o3, o4) = (
-        orient(a, b, c),
-        orient(a, b, d),
-        orient(c, d, a),
-        orient(c, d, b),
-    );
-    if ((o1 > 0 && o2 < 0) || (o1 < 0 && o2 > 0)) && ((o3 > 0 && o4 < 0) || (o3 < 0 && o4 > 0)) {
-        return true;
-    }
-    (o1 == 0 && on(a, b, c))
-        || (o2 == 0 && on(a, b, d))
-        || (o3 == 0 && on(c, d, a))
-        || (o4 == 0 && on(c, d, b))
 }

@@ -141,8 +141,12 @@ mod tests {
         let mut a = Arrangement::default();
         a.reset((nx + 1) * (ny + 1));
         let w = nx + 1;
-        a.add(0, &r, |id| {
-            [(id as usize % w) as i32, (id as usize / w) as i32]
+        a.add(0, &r, true, |id| {
+            (
+                id,
+                [(id as usize % w) as i32, (id as usize / w) as i32],
+                u32::MAX,
+            )
         });
         let mut s = Simplifier::default();
         let lattice = Lattice::new(LocalProjection::new(0.0, 0.0));
