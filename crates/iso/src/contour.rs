@@ -107,6 +107,27 @@ fn capsule_rows(
     }
 }
 
+/// Stamp runs come in whole groups of this many values.
+const LANES: usize = 8;
+
+/// `v = min(v, d)` element by element (equal lengths), in groups of [`LANES`] and a
+/// scalar rest (the compiler turns each group into SIMD `min`s; stamp runs have no
+/// rest).
+#[inline]
+fn lower(v: &mut [f32], d: &[f32]) {
+    debug_assert_eq!(v.len(), d.len());
+    let mut vc = v.chunks_exact_mut(LANES);
+    let mut dc = d.chunks_exact(LANES);
+    for (a, b) in (&mut vc).zip(&mut dc) {
+        for k in 0..LANES {
+            a[k] = if b[k] < a[k] { b[k] } else { a[k] };
+        }
+    }
+    for (a, &b) in vc.into_remainder().iter_mut().zip(dc.remainder()) {
+        *a = if b < *a { b } else { *a };
+    }
+}
+
 /// One edge's precomputed distances: for every global grid vertex within `reach` of
 /// the whole (simplified) edge, the squared distance to it, as row runs. Drawing a
 /// fully reached edge is then a `min` over these values instead of recomputing the
@@ -174,13 +195,17 @@ impl Stamp {
                 .iter()
                 .rposition(|v| v.is_finite())
                 .expect("one is finite");
+            // Padded with infinity to whole groups of `LANES` (a `min` with infinity
+            // changes nothing), so drawing a run needs no scalar tail.
+            let len = (last - first + 1).next_multiple_of(LANES);
             runs.push((
                 gj0 + r as i64,
                 gi0 + first as i64,
                 values.len() as u32,
-                (last - first + 1) as u32,
+                len as u32,
             ));
             values.extend_from_slice(&row[first..=last]);
+            values.resize(values.len() + len - (last - first + 1), f32::INFINITY);
         }
         values.shrink_to_fit();
         Stamp { runs, values }
@@ -279,9 +304,7 @@ impl Field {
             |gj, gi, vals| {
                 let (i, j) = ((gi - ox) as usize, (gj - oy) as usize);
                 let at = j * nx + i;
-                for (v, &d) in g[at..at + vals.len()].iter_mut().zip(vals) {
-                    *v = if d < *v { d } else { *v };
-                }
+                lower(&mut g[at..at + vals.len()], vals);
                 ext = [
                     ext[0].min(i),
                     ext[1].min(j),
@@ -318,9 +341,7 @@ impl Field {
                 &st.values[(start as i64 + lo - gi) as usize..(start as i64 + hi - gi) as usize];
             let (i, j) = ((lo - ox) as usize, (gj - oy) as usize);
             let at = j * nx as usize + i;
-            for (v, &d) in g[at..at + vals.len()].iter_mut().zip(vals) {
-                *v = if d < *v { d } else { *v };
-            }
+            lower(&mut g[at..at + vals.len()], vals);
             ext = [
                 ext[0].min(i),
                 ext[1].min(j),
@@ -345,9 +366,7 @@ impl Field {
         let (src, dst) = (&lo[k - 1], &mut hi[0]);
         for j in w[1]..=w[3] {
             let (a, b) = (j * nx + w[0], j * nx + w[2] + 1);
-            for (v, &d) in dst[a..b].iter_mut().zip(&src[a..b]) {
-                *v = if d < *v { d } else { *v };
-            }
+            lower(&mut dst[a..b], &src[a..b]);
         }
         self.wrote(k, w[0], w[1], w[2], w[3]);
     }
