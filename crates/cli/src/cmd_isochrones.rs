@@ -11,15 +11,14 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
-use geo::{Coord, LineString, MapCoords, MultiPolygon};
+use geo::{LineString, MultiPolygon};
 use livingcircle_analysis::input::read_places;
 use livingcircle_analysis::{
-    Facility, Home, Preset, facilities_from_osm, homes_from_osm, r1, round7, snap_places,
+    Facility, Home, Preset, facilities_from_osm, homes_from_osm, r1, snap_places,
 };
 use livingcircle_export::{AtomicFile, push_coord};
 use livingcircle_graph::WalkGraph;
 use livingcircle_iso::{IsoError, IsoOptions, IsoScratch, isochrones};
-use livingcircle_osm::proj::LocalProjection;
 use livingcircle_reach::{PerThread, Spot, Targets};
 use livingcircle_snap::{Snap, Snapper};
 use rayon::prelude::*;
@@ -318,18 +317,6 @@ fn reached(
     ids
 }
 
-/// A projected shape in lon/lat, each coordinate rounded to 7 decimals (the engine
-/// puts every vertex on that lattice, so this only removes float noise).
-fn lonlat(mp: &MultiPolygon, proj: &LocalProjection) -> MultiPolygon {
-    mp.map_coords(|c| {
-        let [lon, lat] = proj.unproject([c.x, c.y]);
-        Coord {
-            x: round7(lon),
-            y: round7(lat),
-        }
-    })
-}
-
 /// `--buffer-m` or `--simplify-m` problems as the one-line error naming the flag.
 pub(crate) fn check_options(o: &IsoOptions) -> anyhow::Result<()> {
     o.check().map_err(|e| match e {
@@ -350,7 +337,6 @@ pub(crate) fn write_layer(
     check_options(&job.options)?;
     let t0 = Instant::now();
     let g = job.graph;
-    let proj = *g.projection();
     // What a polygon counts: residences and facilities whose snapped point is reached.
     let at_network = |s: &Snap| Spot {
         leg_mm: 0,
@@ -445,7 +431,10 @@ pub(crate) fn write_layer(
                         }
                         out.push(Feature {
                             props: props(o, k, iso.area_m2, iso.network_m, population, &counts),
-                            geometry: job.options.geometry.then(|| lonlat(&iso.shape, &proj)),
+                            geometry: job
+                                .options
+                                .geometry
+                                .then(|| livingcircle_iso::lonlat(g, &iso.shape)),
                         });
                     }
                     for &h in &reached_h {

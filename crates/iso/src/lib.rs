@@ -711,6 +711,19 @@ pub fn isochrones(
         .collect()
 }
 
+/// `shape` (an [`Isochrone::shape`] of graph `g`) in lon/lat: each coordinate is the
+/// lattice value (an integer number of 1e-7 degrees) as written with [`DECIMALS`]
+/// decimals, so `round7` leaves it unchanged.
+pub fn lonlat(g: &WalkGraph, shape: &MultiPolygon) -> MultiPolygon {
+    use geo::MapCoords;
+    let l = Lattice::new(*g.projection());
+    shape.map_coords(|c| {
+        let q = l.snap([c.x, c.y]);
+        let [lon, lat] = l.deg(q);
+        geo::Coord { x: lon, y: lat }
+    })
+}
+
 /// The points the simplification keeps on their side of every ring: the place and
 /// every node reached within the largest threshold.
 fn protect(g: &WalkGraph, origin: [f64; 2], max_t: u32, s: &mut IsoScratch) {

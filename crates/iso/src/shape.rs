@@ -27,6 +27,9 @@ pub(crate) struct Lattice {
     per_deg: f64,
     /// Metres per lattice unit along x and y.
     pub(crate) scale: [f64; 2],
+    /// Lattice units per projected metre, and at the projection's origin.
+    per_m: [f64; 2],
+    at0: [f64; 2],
 }
 
 impl Lattice {
@@ -36,10 +39,14 @@ impl Lattice {
         let o = proj.project([0.0, 0.0]);
         let x = proj.project([1.0, 0.0]);
         let y = proj.project([0.0, 1.0]);
+        let scale = [(x[0] - o[0]) / per_deg, (y[1] - o[1]) / per_deg];
+        let origin = proj.origin();
         Lattice {
             proj,
             per_deg,
-            scale: [(x[0] - o[0]) / per_deg, (y[1] - o[1]) / per_deg],
+            scale,
+            per_m: [1.0 / scale[0], 1.0 / scale[1]],
+            at0: [origin[0] * per_deg, origin[1] * per_deg],
         }
     }
 
@@ -47,10 +54,21 @@ impl Lattice {
     /// output decimals, half away from zero as `f64::round`; monotone in each axis).
     #[inline]
     pub(crate) fn snap(&self, p: [f64; 2]) -> [i32; 2] {
-        let [lon, lat] = self.proj.unproject(p);
+        // The projection is affine: lattice units = metres · units per metre + the
+        // origin's (multiplications, no division).
         [
-            round_i(lon * self.per_deg) as i32,
-            round_i(lat * self.per_deg) as i32,
+            round_i(p[0] * self.per_m[0] + self.at0[0]) as i32,
+            round_i(p[1] * self.per_m[1] + self.at0[1]) as i32,
+        ]
+    }
+
+    /// A lattice point in degrees `[lon, lat]` (the closest doubles to the integers
+    /// divided by 10^DECIMALS, as `round7` gives them).
+    #[inline]
+    pub(crate) fn deg(&self, q: [i32; 2]) -> [f64; 2] {
+        [
+            f64::from(q[0]) / self.per_deg,
+            f64::from(q[1]) / self.per_deg,
         ]
     }
 

@@ -4,8 +4,10 @@
 //! `shape.rs`): where levels share an outline they share its vertices. A vertex whose
 //! neighbours differ between the rings through it is a *junction* and stays; the
 //! stretches between junctions (*chains*, or whole rings without one) are simplified
-//! once each, by Douglas–Peucker within the tolerance, so every level that uses a
-//! chain gets the same simplified line and shared outlines stay shared.
+//! once each, greedily within the tolerance (`greedy`: from each kept vertex, the
+//! farthest vertex the whole stretch between stays within the tolerance of), so every
+//! level that uses a chain gets the same simplified line and shared outlines stay
+//! shared.
 //!
 //! A shortcut `a → b` replacing the chain's vertices between them is taken only if no
 //! other live vertex and no protected point (the reached nodes) lies inside or on the
@@ -25,9 +27,9 @@
 //! segments before and after it meet, through steps the same topology test allows.
 //!
 //! # Complexity
-//! O(n log n) distance evaluations for n vertices (Douglas–Peucker), plus, per
-//! shortcut, the points near it (a bucket grid) times the chain length between its
-//! ends for the points that are that close.
+//! O(n) for n vertices to find shortcuts (a sleeve of directions), plus, per
+//! shortcut, the vertices it spans and the points near it (a bucket grid) times that
+//! length for the points that are that close.
 
 use std::collections::HashSet;
 
@@ -81,14 +83,15 @@ pub(crate) struct Simplifier {
     opoint: Vec<u32>,
     near: Vec<u32>,
     chain: Vec<u32>,
-    stack: Vec<(u32, u32)>,
+    cands: Vec<usize>,
     direct: HashSet<(u32, u32)>,
     poly: Vec<[i64; 2]>,
-    /// Per grid cell (restoring corners): `(epoch, count, chords)`, the distinct
-    /// chords of the traced outlines in it (count 3: more than two, or a restored
-    /// corner).
-    ctab: Vec<(u32, u8, [[u32; 2]; 2])>,
-    cepoch: u32,
+    /// The traced chords `(cell, from, to)` sorted by cell (restoring corners), and a
+    /// buffer for sorting them.
+    chords: Vec<(u32, u32, u32)>,
+    chords_tmp: Vec<(u32, u32, u32)>,
+    /// Cells where a corner was restored (no further corner there).
+    taken: HashSet<u32>,
     inv_bucket: f64,
     tol2: f64,
 }
@@ -331,7 +334,7 @@ impl Simplifier {
         }
         self.chain = chain;
         if let Some(grid) = corners {
-            self.chord_cells(a, grid);
+            self.chord_cells(a);
             self.restore_corners(a, lattice, grid);
         }
     }
@@ -507,33 +510,80 @@ impl Simplifier {
         best
     }
 
-    /// Douglas–Peucker over `chain[lo..=hi]` with the topology test; `open`: the chain
-    /// joins two junctions, so collapsing it whole must not duplicate a segment.
-    fn dp(&mut self, chain: &[u32], lo: usize, hi: usize, open: bool) {
-        self.stack.clear();
-        self.stack.push((lo as u32, hi as u32));
-        while let Some((i, j)) = self.stack.pop() {
-            let (i, j) = (i as usize, j as usize);
-            if j <= i + 1 {
-                continue;
-            }
-            let (k, d2) = self.farthest(chain, i, j);
-            let whole = open && i == lo && j == hi;
-            let ok = d2 <= self.tol2
-                && !(whole && self.direct.contains(&key(chain[i], chain[j])))
-                && self.clear_of_points(chain, i, j, d2);
-            if ok {
-                for &v in &chain[i + 1..j] {
-                    self.flags[v as usize] |= DEAD;
+    /// Simplifies `chain[lo..=hi]` greedily in one pass: from each kept vertex `a`,
+    /// the farthest vertex `b` such that every vertex between lies within the
+    /// tolerance of segment `a`–`b` and the topology test passes. The candidates come
+    /// from a sleeve: the directions from `a` that pass within the tolerance of every
+    /// vertex so far form a wedge (each vertex farther than the tolerance narrows it
+    /// to the directions within `asin(tol / distance)` of its own), and a vertex
+    /// whose direction lies in the wedge is a candidate end; each candidate, farthest
+    /// first, is checked exactly (distance to the segment, topology). `open`: the
+    /// chain joins two junctions, so collapsing it whole must not duplicate a segment.
+    ///
+    /// # Complexity
+    /// O(n) for the sleeve; each tried candidate costs the vertices it spans.
+    fn greedy(&mut self, chain: &[u32], lo: usize, hi: usize, open: bool) {
+        let tol2 = self.tol2;
+        let tol = tol2.sqrt();
+        let cross = |p: [f64; 2], q: [f64; 2]| p[0] * q[1] - p[1] * q[0];
+        let mut cands = std::mem::take(&mut self.cands);
+        let mut i = lo;
+        while i < hi {
+            let a = self.m[chain[i] as usize];
+            cands.clear();
+            // The wedge's right and left bounds (unit vectors), once bounded.
+            let (mut r, mut l) = ([0.0; 2], [0.0; 2]);
+            let mut bounded = false;
+            for k in i + 1..=hi {
+                let p = self.m[chain[k] as usize];
+                let v = [p[0] - a[0], p[1] - a[1]];
+                if k > i + 1 && (!bounded || (cross(r, v) >= 0.0 && cross(v, l) >= 0.0)) {
+                    cands.push(k);
                 }
-                if whole {
-                    self.direct.insert(key(chain[i], chain[j]));
+                let d2 = v[0] * v[0] + v[1] * v[1];
+                if d2 > tol2 {
+                    let inv = 1.0 / d2.sqrt();
+                    let (ux, uy) = (v[0] * inv, v[1] * inv);
+                    let sn = tol * inv;
+                    let cs = (1.0 - sn * sn).sqrt();
+                    let lk = [ux * cs - uy * sn, ux * sn + uy * cs];
+                    let rk = [ux * cs + uy * sn, -ux * sn + uy * cs];
+                    if !bounded {
+                        (r, l, bounded) = (rk, lk, true);
+                    } else {
+                        if cross(l, lk) < 0.0 {
+                            l = lk;
+                        }
+                        if cross(r, rk) > 0.0 {
+                            r = rk;
+                        }
+                        if cross(r, l) < 0.0 {
+                            break;
+                        }
+                    }
                 }
-            } else {
-                self.stack.push((k as u32, j as u32));
-                self.stack.push((i as u32, k as u32));
             }
+            let mut next = i + 1;
+            while let Some(k) = cands.pop() {
+                let (_, d2) = self.farthest(chain, i, k);
+                let whole = open && i == lo && k == hi;
+                if d2 <= tol2
+                    && !(whole && self.direct.contains(&key(chain[i], chain[k])))
+                    && self.clear_of_points(chain, i, k, d2)
+                {
+                    for &v in &chain[i + 1..k] {
+                        self.flags[v as usize] |= DEAD;
+                    }
+                    if whole {
+                        self.direct.insert(key(chain[i], chain[k]));
+                    }
+                    next = k;
+                    break;
+                }
+            }
+            i = next;
         }
+        self.cands = cands;
     }
 
     /// A chain between two different junctions.
@@ -541,7 +591,7 @@ impl Simplifier {
         for &v in &chain[1..chain.len() - 1] {
             self.flags[v as usize] |= DONE;
         }
-        self.dp(chain, 0, chain.len() - 1, true);
+        self.greedy(chain, 0, chain.len() - 1, true);
     }
 
     /// A whole ring (`anchored`: its first vertex is a junction and stays), at least
@@ -600,13 +650,13 @@ impl Simplifier {
         let (lo, hi) = (f.min(g), f.max(g));
         let all = std::mem::take(chain);
         for (s, e) in [(0, lo), (lo, hi), (hi, n)] {
-            self.dp(&all, s, e, false);
+            self.greedy(&all, s, e, false);
         }
         *chain = all;
     }
 
     /// Restores corners the grid cut off (see the module documentation), after
-    /// Douglas–Peucker: where the outline turns right at both ends of a segment
+    /// the greedy pass: where the outline turns right at both ends of a segment
     /// `b → c` no longer than 1.5 cells, and the lines of the segments before and
     /// after it meet at `p` beyond `b` and `c`, no farther from the middle of `b → c`
     /// than its length, `b` moves to `p` and `c` goes. That is three steps the
@@ -621,7 +671,6 @@ impl Simplifier {
         let max_m = 1.5 * grid.cell;
         let tol = self.tol2.sqrt();
         let n = a.pts.len();
-        let epoch = self.cepoch;
         // Live vertices of a ring and their positions in it.
         let mut alive: Vec<(u32, usize)> = Vec::new();
         for r in 0..a.rings.len() {
@@ -723,20 +772,19 @@ impl Simplifier {
                     k = (k + 1) % ring.len();
                 }
                 let stamp = self.stamp;
-                let own = |c: [u32; 2], mark: &[u32]| {
-                    mark[c[0] as usize] == stamp && mark[c[1] as usize] == stamp
-                };
                 let mut clear = true;
                 'cells: for cj in cj0..=cj1 {
-                    for ci in ci0..=ci1 {
-                        let e = &self.ctab[cj * grid.nx + ci];
-                        if e.0 != epoch {
-                            continue;
+                    let (c0, c1) = ((cj * grid.nx + ci0) as u32, (cj * grid.nx + ci1) as u32);
+                    if (c0..=c1).any(|t| self.taken.contains(&t)) {
+                        clear = false;
+                        break;
+                    }
+                    let from = self.chords.partition_point(|c| c.0 < c0);
+                    for c in &self.chords[from..] {
+                        if c.0 > c1 {
+                            break;
                         }
-                        if e.1 > 2
-                            || !own(e.2[0], &self.mark)
-                            || (e.1 == 2 && !own(e.2[1], &self.mark))
-                        {
+                        if self.mark[c.1 as usize] != stamp || self.mark[c.2 as usize] != stamp {
                             clear = false;
                             break 'cells;
                         }
@@ -776,7 +824,7 @@ impl Simplifier {
                 self.insert(pb);
                 for cj in cj0..=cj1 {
                     for ci in ci0..=ci1 {
-                        self.ctab[cj * grid.nx + ci] = (epoch, 3, [[0; 2]; 2]);
+                        self.taken.insert((cj * grid.nx + ci) as u32);
                     }
                 }
                 debug_assert!((pb as usize) < n);
@@ -830,37 +878,40 @@ impl Simplifier {
         (self.bucket(xlo - r, 0), self.bucket(xhi + r, 0))
     }
 
-    /// The distinct traced chords in each grid cell.
-    fn chord_cells(&mut self, a: &Arrangement, grid: CellGrid) {
-        let cells = grid.nx * grid.ny;
-        if self.ctab.len() < cells {
-            self.ctab.resize(cells, (0, 0, [[0; 2]; 2]));
-        }
-        self.cepoch = self.cepoch.wrapping_add(1);
-        if self.cepoch == 0 {
-            self.ctab.iter_mut().for_each(|e| e.0 = 0);
-            self.cepoch = 1;
-        }
-        let epoch = self.cepoch;
+    /// The traced chords, sorted by their grid cell (an LSD radix sort, 11 bits a
+    /// pass).
+    fn chord_cells(&mut self, a: &Arrangement) {
+        self.chords.clear();
         for r in 0..a.rings.len() {
             let ring = a.ring(r);
             let start = if r == 0 { 0 } else { a.rings[r - 1].1 as usize };
             for (i, &v) in ring.iter().enumerate() {
                 let c = a.chords[start + i];
-                if c == u32::MAX {
-                    continue;
-                }
-                let chord = [v, ring[(i + 1) % ring.len()]];
-                let e = &mut self.ctab[c as usize];
-                if e.0 != epoch {
-                    *e = (epoch, 1, [chord, [0; 2]]);
-                } else if e.1 == 1 && e.2[0] != chord {
-                    e.1 = 2;
-                    e.2[1] = chord;
-                } else if e.1 == 2 && e.2[0] != chord && e.2[1] != chord {
-                    e.1 = 3;
+                if c != u32::MAX {
+                    self.chords.push((c, v, ring[(i + 1) % ring.len()]));
                 }
             }
         }
+        let max = self.chords.iter().map(|c| c.0).max().unwrap_or(0);
+        let mut shift = 0;
+        while shift == 0 || (shift < 32 && max >> shift != 0) {
+            let mut count = [0u32; 2049];
+            for c in &self.chords {
+                count[((c.0 >> shift) & 2047) as usize + 1] += 1;
+            }
+            for k in 0..2048 {
+                count[k + 1] += count[k];
+            }
+            self.chords_tmp.clear();
+            self.chords_tmp.resize(self.chords.len(), (0, 0, 0));
+            for c in &self.chords {
+                let d = ((c.0 >> shift) & 2047) as usize;
+                self.chords_tmp[count[d] as usize] = *c;
+                count[d] += 1;
+            }
+            std::mem::swap(&mut self.chords, &mut self.chords_tmp);
+            shift += 11;
+        }
+        self.taken.clear();
     }
 }
