@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
-use geo::{LineString, MultiPolygon};
+use geo::{CoordsIter, LineString, MultiPolygon};
 use livingcircle_analysis::input::read_places;
 use livingcircle_analysis::{
     Facility, Home, Preset, facilities_from_osm, homes_from_osm, r1, snap_places,
@@ -169,7 +169,9 @@ impl GeoJsonSink {
 
     /// One feature as JSON text.
     fn encode(columns: &[String], f: &Feature) -> Vec<u8> {
-        let mut out = Vec::with_capacity(256);
+        // About 24 bytes a coordinate pair: one allocation for most features.
+        let coords = f.geometry.as_ref().map_or(0, |g| g.coords_count());
+        let mut out = Vec::with_capacity(512 + 26 * coords);
         out.extend_from_slice(b"{\"type\":\"Feature\",\"geometry\":");
         match &f.geometry {
             Some(g) => geometry_json(g, &mut out),

@@ -261,8 +261,9 @@ pub struct Isochrone {
 }
 
 /// Most bytes of edge stamps one thread keeps (about 16 bytes per metre of street at a
-/// 20 m buffer: some 8,000 km); beyond, the cache starts over.
-const STAMP_CACHE_BYTES: usize = 128 << 20;
+/// 20 m buffer: some 2,000 km, far more than the places near each other share);
+/// beyond, the cache starts over.
+const STAMP_CACHE_BYTES: usize = 32 << 20;
 
 /// Reusable per-thread state.
 pub struct IsoScratch {

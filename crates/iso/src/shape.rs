@@ -110,10 +110,9 @@ pub(crate) struct Arrangement {
     pub(crate) chords: Vec<u32>,
     /// Per ring, `(level, end in verts)`.
     pub(crate) rings: Vec<(u32, u32)>,
-    /// Per source id (grid edge or corner), its first vertex, valid when the stamp
-    /// matches `epoch`; vertices of one source are chained through `same`.
-    head: Vec<u32>,
-    head_gen: Vec<u32>,
+    /// Per source id (grid edge or corner), `(stamp, first vertex)`, valid when the
+    /// stamp matches `epoch`; vertices of one source are chained through `same`.
+    head: Vec<(u32, u32)>,
     same: Vec<u32>,
     epoch: u32,
 }
@@ -128,12 +127,11 @@ impl Arrangement {
         self.rings.clear();
         self.same.clear();
         if self.head.len() < ids {
-            self.head.resize(ids, u32::MAX);
-            self.head_gen.resize(ids, 0);
+            self.head.resize(ids, (0, u32::MAX));
         }
         self.epoch = self.epoch.wrapping_add(1);
         if self.epoch == 0 {
-            self.head_gen.iter_mut().for_each(|g| *g = 0);
+            self.head.iter_mut().for_each(|g| g.0 = 0);
             self.epoch = 1;
         }
     }
@@ -142,8 +140,8 @@ impl Arrangement {
     #[inline]
     fn vertex(&mut self, id: u32, q: [i32; 2]) -> u32 {
         let i = id as usize;
-        let mut v = if self.head_gen[i] == self.epoch {
-            self.head[i]
+        let mut v = if self.head[i].0 == self.epoch {
+            self.head[i].1
         } else {
             u32::MAX
         };
@@ -157,8 +155,7 @@ impl Arrangement {
         let n = self.pts.len() as u32;
         self.pts.push(q);
         self.same.push(first);
-        self.head[i] = n;
-        self.head_gen[i] = self.epoch;
+        self.head[i] = (self.epoch, n);
         n
     }
 
@@ -269,15 +266,12 @@ pub(crate) fn assemble(
         if a.rings[r].0 != level {
             continue;
         }
-        let mut ring: Vec<[i64; 2]> = a
-            .ring(r)
-            .iter()
-            .filter(|&&v| alive(v))
-            .map(|&v| {
-                let q = pos[v as usize];
-                [2 * i64::from(q[0]), 2 * i64::from(q[1])]
-            })
-            .collect();
+        let all = a.ring(r);
+        let mut ring: Vec<[i64; 2]> = Vec::with_capacity(all.len() + 1);
+        ring.extend(all.iter().filter(|&&v| alive(v)).map(|&v| {
+            let q = pos[v as usize];
+            [2 * i64::from(q[0]), 2 * i64::from(q[1])]
+        }));
         if ring.len() < 3 {
             continue;
         }
