@@ -168,7 +168,7 @@ fn check_places(
                     if let Err(e) = geo_valid(&ll) {
                         bad.push(format!("place {i} level {k}: {e}"));
                     }
-                    if (i * iso.len() + k) % full_every == 0 && !ll.is_valid() {
+                    if (i * iso.len() + k).is_multiple_of(full_every) && !ll.is_valid() {
                         bad.push(format!("place {i} level {k}: geo's is_valid disagrees"));
                     }
                     if k > 0 && !opts.rings {
@@ -382,7 +382,7 @@ fn written_polygons_are_valid_and_three_times_smaller() {
         .par_iter()
         .enumerate()
         .filter_map(|(i, mp)| {
-            let full = i % 20 == 0;
+            let full = i.is_multiple_of(20);
             match (geo_valid(mp), full && !mp.is_valid()) {
                 (Ok(()), false) => None,
                 (r, _) => Some(format!("feature {i}: {r:?} (is_valid checked: {full})")),

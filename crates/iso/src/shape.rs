@@ -249,6 +249,10 @@ fn inside(ring: &[[i64; 2]], p: [i64; 2]) -> bool {
     c
 }
 
+/// An exterior ring being assembled: twice its area, its points (doubled lattice
+/// units), its bounding box and its holes (indices).
+type Outer = (i128, Vec<[i64; 2]>, [i64; 4], Vec<usize>);
+
 /// The polygons of `level`: its rings with their vertices for which `alive` holds,
 /// at lattice positions `pos`, counter-clockwise ones as exteriors and each clockwise
 /// one as a hole of the smallest exterior around it, placed by `xy`.
@@ -260,7 +264,7 @@ pub(crate) fn assemble(
     xy: impl Fn([i32; 2]) -> [f64; 2],
 ) -> MultiPolygon {
     // In doubled lattice units, so an edge's midpoint is a lattice point too.
-    let mut outers: Vec<(i128, Vec<[i64; 2]>, [i64; 4], Vec<usize>)> = Vec::new();
+    let mut outers: Vec<Outer> = Vec::new();
     let mut holes: Vec<Vec<[i64; 2]>> = Vec::new();
     for r in 0..a.rings.len() {
         if a.rings[r].0 != level {

@@ -279,10 +279,10 @@ impl Simplifier {
                     continue;
                 }
                 let j = f & JUNCTION != 0;
-                if let Some((u, true)) = last {
-                    if j {
-                        self.direct.insert(key(u, v));
-                    }
+                if let Some((u, true)) = last
+                    && j
+                {
+                    self.direct.insert(key(u, v));
                 }
                 last = Some((v, j));
             }
@@ -534,8 +534,8 @@ impl Simplifier {
             // The wedge's right and left bounds (unit vectors), once bounded.
             let (mut r, mut l) = ([0.0; 2], [0.0; 2]);
             let mut bounded = false;
-            for k in i + 1..=hi {
-                let p = self.m[chain[k] as usize];
+            for (k, &vk) in chain.iter().enumerate().take(hi + 1).skip(i + 1) {
+                let p = self.m[vk as usize];
                 let v = [p[0] - a[0], p[1] - a[1]];
                 if k > i + 1 && (!bounded || (cross(r, v) >= 0.0 && cross(v, l) >= 0.0)) {
                     cands.push(k);
