@@ -16,6 +16,13 @@ construction** (5 ⊂ 10 ⊂ 15). Rings (disjoint bands) come from a level raste
 (`raster.rs`, `trace.rs`): each cell of `ring_cell_m` holds the smallest threshold
 whose buffered network covers its centre, and a band is the cells of one level.
 
+Every vertex is snapped to the lattice of the written coordinates ([`DECIMALS`]
+decimals of a degree, `shape.rs`), so the polygons are valid as written, and the
+outlines of all thresholds are simplified together within `simplify_m`
+(`simplify.rs`), keeping them valid, nested (or disjoint) and around the reached
+nodes. [`IsoOptions::check`] refuses what the grids cannot hold before anything is
+allocated.
+
 # Example
 ```
 use livingcircle_graph::{BuildOptions, WalkGraph};
