@@ -233,15 +233,22 @@ pub(crate) struct IsochronesArgs {
     /// Disjoint bands (0-5, 5-10, 10-15 minutes) instead of nested areas.
     #[arg(long)]
     pub(crate) rings: bool,
+    /// Simplification tolerance (metres; 0 = off). Polygons stay valid and nested.
+    #[arg(long, value_name = "M", default_value_t = 1.0, value_parser = non_negative_f64)]
+    pub(crate) simplify_m: f64,
+    /// Only the numbers (area_m2, network_m, population, <key>_count), no geometry: CSV.
+    #[arg(long)]
+    pub(crate) stats_only: bool,
     /// Facility categories counted in each polygon.
     #[arg(long, default_value = "gb50180", value_name = "NAME|FILE")]
     pub(crate) preset: String,
     /// Points farther than this from every walkable way get no polygon (metres).
     #[arg(long, value_name = "M", default_value_t = 200.0, value_parser = positive_f64)]
     pub(crate) max_snap_m: f64,
-    /// Output file (GeoJSON).
-    #[arg(long, short, value_name = "FILE", default_value = "isochrones.geojson")]
-    pub(crate) out: PathBuf,
+    /// Output file: .geojson, or .csv with --stats-only (default isochrones.geojson,
+    /// isochrones.csv with --stats-only).
+    #[arg(long, short, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

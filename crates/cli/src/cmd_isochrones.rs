@@ -1,22 +1,27 @@
 //! `livingcircle isochrones`, and the isochrone layer of `analyze --isochrones`.
+//!
+//! Places go through the isochrone engine in chunks, in parallel; each chunk's
+//! features — typed properties and, unless only the numbers are asked for, the
+//! geometry as a geo-types `MultiPolygon` in lon/lat — go to a [`FeatureSink`] as soon
+//! as the chunk is done, so memory does not grow with the number of places. A sink
+//! writes one format (GeoJSON, CSV); another format is another sink.
 
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
-use geo::{LineString, MultiPolygon};
-use geojson::JsonObject;
+use geo::{CoordsIter, LineString, MultiPolygon};
 use livingcircle_analysis::input::read_places;
 use livingcircle_analysis::{
-    Facility, Home, Preset, facilities_from_osm, homes_from_osm, snap_places,
+    Facility, Home, Preset, facilities_from_osm, homes_from_osm, r1, snap_places,
 };
-use livingcircle_export::{FeatureSink, feature_json_raw, push_coord};
+use livingcircle_export::{AtomicFile, push_coord};
 use livingcircle_graph::WalkGraph;
-use livingcircle_iso::{IsoOptions, IsoScratch, isochrones};
+use livingcircle_iso::{IsoError, IsoOptions, IsoScratch, isochrones};
 use livingcircle_reach::{PerThread, Spot, Targets};
 use livingcircle_snap::{Snap, Snapper};
 use rayon::prelude::*;
-use serde_json::json;
 
 use crate::args::{Global, IsochronesArgs};
 use crate::cmd_analyze::speed;
@@ -45,29 +50,80 @@ pub(crate) struct IsoJob<'a> {
     pub(crate) fac_snaps: &'a [Option<Snap>],
 }
 
-/// What [`write_isochrones`] did.
+/// How many unsnapped places a report lists by id (all are counted).
+const LISTED_UNSNAPPED: usize = 20;
+
+/// What a run of [`write_layer`] did.
 pub(crate) struct IsoReport {
     pub(crate) polygons: u64,
-    pub(crate) unsnapped: Vec<String>,
+    /// Places without a polygon (farther than the snapping distance from the network).
+    pub(crate) unsnapped: u64,
+    /// The first [`LISTED_UNSNAPPED`] of them.
+    pub(crate) unsnapped_ids: Vec<String>,
     pub(crate) seconds: f64,
 }
 
-/// The shape as GeoJSON geometry text in lon/lat (RFC 7946: at most 7 decimals),
-/// written straight into a string: the same text as serialising a geojson value,
-/// without building one (millions of coordinates per city).
-fn geometry_json(mp: &MultiPolygon, proj: &livingcircle_osm::proj::LocalProjection) -> String {
-    let mut out: Vec<u8> = Vec::with_capacity(64);
+/// A property value.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Prop {
+    Str(String),
+    Null,
+    /// A number written as a JSON float (`12.0`).
+    Num(f64),
+    Int(u64),
+}
+
+/// One isochrone as written: property values in [`columns`] order and, unless only
+/// the numbers were asked for, the shape in lon/lat (every coordinate rounded to 7
+/// decimals; valid, exteriors counter-clockwise).
+pub(crate) struct Feature {
+    pub(crate) props: Vec<Prop>,
+    pub(crate) geometry: Option<MultiPolygon>,
+}
+
+/// Where features go, chunk by chunk, in order.
+pub(crate) trait FeatureSink {
+    /// Writes one chunk (implementations may encode it in parallel).
+    fn write_chunk(&mut self, columns: &[String], features: Vec<Feature>) -> anyhow::Result<()>;
+    /// Completes the file (renamed into place only now).
+    fn finish(self: Box<Self>) -> anyhow::Result<()>;
+}
+
+/// The property columns of the job, in order.
+pub(crate) fn columns(job: &IsoJob<'_>) -> Vec<String> {
+    let mut c: Vec<String> = vec!["id".into(), "name".into()];
+    if job.minutes.is_some() {
+        c.push("threshold_min".into());
+        if job.options.rings {
+            c.push("from_min".into());
+        }
+    }
+    c.push("threshold_m".into());
+    if job.options.rings {
+        c.push("from_m".into());
+    }
+    for k in ["area_m2", "network_m", "population"] {
+        c.push(k.into());
+    }
+    for cat in &job.preset.categories {
+        c.push(format!("{}_count", cat.key));
+    }
+    c
+}
+
+/// Appends `mp` (lon/lat) as GeoJSON geometry text (RFC 7946, at most 7 decimals),
+/// without building a JSON value: Polygon for one part, MultiPolygon for more.
+fn geometry_json(mp: &MultiPolygon, out: &mut Vec<u8>) {
     let ring = |ls: &LineString, out: &mut Vec<u8>| {
         out.push(b'[');
         for (i, c) in ls.0.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            let [lon, lat] = proj.unproject([c.x, c.y]);
             out.push(b'[');
-            push_coord(out, lon);
+            push_coord(out, c.x);
             out.push(b',');
-            push_coord(out, lat);
+            push_coord(out, c.y);
             out.push(b']');
         }
         out.push(b']');
@@ -83,19 +139,153 @@ fn geometry_json(mp: &MultiPolygon, proj: &livingcircle_osm::proj::LocalProjecti
     };
     if mp.0.len() == 1 {
         out.extend_from_slice(b"{\"type\":\"Polygon\",\"coordinates\":");
-        poly(&mp.0[0], &mut out);
+        poly(&mp.0[0], out);
     } else {
         out.extend_from_slice(b"{\"type\":\"MultiPolygon\",\"coordinates\":[");
         for (i, p) in mp.0.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            poly(p, &mut out);
+            poly(p, out);
         }
         out.push(b']');
     }
     out.push(b'}');
-    String::from_utf8(out).expect("ASCII JSON")
+}
+
+/// GeoJSON FeatureCollection, streamed (features encoded in parallel).
+pub(crate) struct GeoJsonSink {
+    file: AtomicFile,
+    first: bool,
+}
+
+impl GeoJsonSink {
+    pub(crate) fn create(path: &Path) -> anyhow::Result<Self> {
+        let mut file = AtomicFile::create(path)?;
+        file.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")
+            .map_err(|e| file.error(e))?;
+        Ok(GeoJsonSink { file, first: true })
+    }
+
+    /// One feature as JSON text.
+    fn encode(columns: &[String], f: &Feature) -> Vec<u8> {
+        // About 24 bytes a coordinate pair: one allocation for most features.
+        let coords = f.geometry.as_ref().map_or(0, |g| g.coords_count());
+        let mut out = Vec::with_capacity(512 + 26 * coords);
+        out.extend_from_slice(b"{\"type\":\"Feature\",\"geometry\":");
+        match &f.geometry {
+            Some(g) => geometry_json(g, &mut out),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"properties\":{");
+        for (i, (name, v)) in columns.iter().zip(&f.props).enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            serde_json::to_writer(&mut out, name).expect("a string serialises");
+            out.push(b':');
+            match v {
+                Prop::Str(s) => serde_json::to_writer(&mut out, s).expect("a string serialises"),
+                Prop::Null => out.extend_from_slice(b"null"),
+                Prop::Num(x) => serde_json::to_writer(&mut out, x).expect("a number serialises"),
+                Prop::Int(n) => serde_json::to_writer(&mut out, n).expect("a number serialises"),
+            }
+        }
+        out.extend_from_slice(b"}}");
+        out
+    }
+}
+
+impl FeatureSink for GeoJsonSink {
+    fn write_chunk(&mut self, columns: &[String], features: Vec<Feature>) -> anyhow::Result<()> {
+        let texts: Vec<Vec<u8>> = features
+            .par_iter()
+            .map(|f| Self::encode(columns, f))
+            .collect();
+        for t in texts {
+            let sep: &[u8] = if self.first { b"" } else { b",\n" };
+            self.first = false;
+            let r = self
+                .file
+                .write_all(sep)
+                .and_then(|()| self.file.write_all(&t));
+            r.map_err(|e| self.file.error(e))?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> anyhow::Result<()> {
+        self.file
+            .write_all(b"\n]}\n")
+            .map_err(|e| self.file.error(e))?;
+        self.file.commit()?;
+        Ok(())
+    }
+}
+
+/// CSV with a header row, no geometry.
+pub(crate) struct CsvSink {
+    file: AtomicFile,
+    header: bool,
+}
+
+impl CsvSink {
+    pub(crate) fn create(path: &Path) -> anyhow::Result<Self> {
+        Ok(CsvSink {
+            file: AtomicFile::create(path)?,
+            header: false,
+        })
+    }
+}
+
+/// `s` as a CSV field (quoted when it holds a comma, quote or line break).
+fn csv_field(s: &str, out: &mut String) {
+    if s.contains([',', '"', '\n', '\r']) {
+        out.push('"');
+        out.push_str(&s.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(s);
+    }
+}
+
+impl FeatureSink for CsvSink {
+    fn write_chunk(&mut self, columns: &[String], features: Vec<Feature>) -> anyhow::Result<()> {
+        let mut text = String::new();
+        if !self.header {
+            self.header = true;
+            for (i, c) in columns.iter().enumerate() {
+                if i > 0 {
+                    text.push(',');
+                }
+                csv_field(c, &mut text);
+            }
+            text.push('\n');
+        }
+        for f in &features {
+            for (i, v) in f.props.iter().enumerate() {
+                if i > 0 {
+                    text.push(',');
+                }
+                match v {
+                    Prop::Str(s) => csv_field(s, &mut text),
+                    Prop::Null => {}
+                    Prop::Num(x) => text.push_str(&x.to_string()),
+                    Prop::Int(n) => text.push_str(&n.to_string()),
+                }
+            }
+            text.push('\n');
+        }
+        self.file
+            .write_all(text.as_bytes())
+            .map_err(|e| self.file.error(e))?;
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> anyhow::Result<()> {
+        self.file.commit()?;
+        Ok(())
+    }
 }
 
 /// The targets whose network point the last search from `spot` reached: their ids,
@@ -129,63 +319,26 @@ fn reached(
     ids
 }
 
-/// One isochrone as a GeoJSON Feature (JSON text).
-fn feature(
-    job: &IsoJob<'_>,
-    o: &Origin,
-    iso: &livingcircle_iso::Isochrone,
-    population: f64,
-    counts: &[u32],
-    proj: &livingcircle_osm::proj::LocalProjection,
-) -> String {
-    let t = &job.options.thresholds_mm;
-    let k = iso.threshold;
-    let mut p = JsonObject::new();
-    p.insert("id".into(), json!(o.id));
-    p.insert("name".into(), json!(o.name));
-    if let Some(m) = &job.minutes {
-        p.insert("threshold_min".into(), json!(m[k]));
-        if job.options.rings {
-            p.insert("from_min".into(), json!(if k > 0 { m[k - 1] } else { 0.0 }));
-        }
-    }
-    p.insert("threshold_m".into(), json!(f64::from(t[k]) / 1000.0));
-    if job.options.rings {
-        p.insert(
-            "from_m".into(),
-            json!(if k > 0 {
-                f64::from(t[k - 1]) / 1000.0
-            } else {
-                0.0
-            }),
-        );
-    }
-    p.insert("area_m2".into(), json!(iso.area_m2.round()));
-    p.insert(
-        "network_m".into(),
-        json!(livingcircle_analysis::r1(iso.network_m)),
-    );
-    p.insert(
-        "population".into(),
-        json!(livingcircle_analysis::r1(population)),
-    );
-    for (c, cat) in job.preset.categories.iter().enumerate() {
-        p.insert(format!("{}_count", cat.key), json!(counts[c]));
-    }
-    feature_json_raw(&geometry_json(&iso.shape, proj), &p)
+/// `--buffer-m` or `--simplify-m` problems as the one-line error naming the flag.
+pub(crate) fn check_options(o: &IsoOptions) -> anyhow::Result<()> {
+    o.check().map_err(|e| match e {
+        IsoError::BadSimplify { simplify_m } => anyhow::anyhow!("--simplify-m {simplify_m}: {e}"),
+        IsoError::TooManyThresholds { .. } => anyhow::anyhow!("--minutes/--meters: {e}"),
+        _ => anyhow::anyhow!("--buffer-m {}: {e}", o.buffer_m),
+    })
 }
 
-/// Draws every origin's isochrones and streams them to `path` (atomically), in
-/// origin order; chunks of origins run in parallel.
-pub(crate) fn write_isochrones(
+/// Draws every origin's isochrones and streams them to `sink`, in origin order;
+/// chunks of origins run in parallel.
+pub(crate) fn write_layer(
     job: &IsoJob<'_>,
     origins: &[Origin],
-    path: &Path,
+    sink: &mut dyn FeatureSink,
     stages: &Stages,
 ) -> anyhow::Result<IsoReport> {
+    check_options(&job.options)?;
     let t0 = Instant::now();
     let g = job.graph;
-    let proj = *g.projection();
     // What a polygon counts: residences and facilities whose snapped point is reached.
     let at_network = |s: &Snap| Spot {
         leg_mm: 0,
@@ -205,11 +358,13 @@ pub(crate) fn write_isochrones(
     let fac_targets = Targets::new(g, fac_spots.iter().map(|x| x.1).collect());
     let ncat = job.preset.categories.len();
     let t = &job.options.thresholds_mm;
+    let cols = columns(job);
+    let rings = job.options.rings;
 
-    let mut sink = FeatureSink::create(path)?;
     let mut report = IsoReport {
         polygons: 0,
-        unsnapped: Vec::new(),
+        unsnapped: 0,
+        unsnapped_ids: Vec::new(),
         seconds: 0.0,
     };
     stages.counted("drawing isochrones", origins.len() as u64);
@@ -222,8 +377,32 @@ pub(crate) fn write_isochrones(
             vec![u32::MAX; fac_targets.len()],
         )
     });
+    let props = |o: &Origin, k: usize, area: f64, network: f64, population: f64, counts: &[u32]| {
+        let mut p = Vec::with_capacity(cols.len());
+        p.push(Prop::Str(o.id.clone()));
+        p.push(o.name.clone().map_or(Prop::Null, Prop::Str));
+        if let Some(m) = &job.minutes {
+            p.push(Prop::Num(m[k]));
+            if rings {
+                p.push(Prop::Num(if k > 0 { m[k - 1] } else { 0.0 }));
+            }
+        }
+        p.push(Prop::Num(f64::from(t[k]) / 1000.0));
+        if rings {
+            p.push(Prop::Num(if k > 0 {
+                f64::from(t[k - 1]) / 1000.0
+            } else {
+                0.0
+            }));
+        }
+        p.push(Prop::Num(area.round()));
+        p.push(Prop::Num(r1(network)));
+        p.push(Prop::Num(r1(population)));
+        p.extend(counts.iter().map(|&c| Prop::Int(u64::from(c))));
+        p
+    };
     for chunk in origins.chunks(256) {
-        let results: Vec<Option<Vec<String>>> = chunk
+        let results: Vec<Option<Vec<Feature>>> = chunk
             .par_iter()
             .map(|o| {
                 let spot = Spot::from(o.snap.as_ref()?);
@@ -235,7 +414,7 @@ pub(crate) fn write_isochrones(
                     let mut out = Vec::with_capacity(isos.len());
                     for iso in isos {
                         let k = iso.threshold;
-                        let (lo, hi) = if job.options.rings && k > 0 {
+                        let (lo, hi) = if rings && k > 0 {
                             (t[k - 1], t[k])
                         } else {
                             (0, t[k])
@@ -252,7 +431,13 @@ pub(crate) fn write_isochrones(
                                 counts[job.facilities[fac_spots[f as usize].0].category] += 1;
                             }
                         }
-                        out.push(feature(job, o, &iso, population, &counts, &proj));
+                        out.push(Feature {
+                            props: props(o, k, iso.area_m2, iso.network_m, population, &counts),
+                            geometry: job
+                                .options
+                                .geometry
+                                .then(|| livingcircle_iso::lonlat(g, &iso.shape)),
+                        });
                     }
                     for &h in &reached_h {
                         hbest[h as usize] = u32::MAX;
@@ -264,27 +449,101 @@ pub(crate) fn write_isochrones(
                 })
             })
             .collect();
-        stages.inc(chunk.len() as u64);
+        let mut features = Vec::with_capacity(chunk.len() * t.len());
         for (o, r) in chunk.iter().zip(results) {
-            let Some(features) = r else {
-                report.unsnapped.push(o.id.clone());
+            let Some(fs) = r else {
+                report.unsnapped += 1;
+                if report.unsnapped_ids.len() < LISTED_UNSNAPPED {
+                    report.unsnapped_ids.push(o.id.clone());
+                }
                 continue;
             };
-            for f in features {
-                sink.push_json(&f)?;
-                report.polygons += 1;
-            }
+            report.polygons += fs.len() as u64;
+            features.extend(fs);
         }
+        sink.write_chunk(&cols, features)?;
+        stages.inc(chunk.len() as u64);
     }
-    sink.finish()?;
     report.seconds = t0.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Draws every origin's isochrones into the GeoJSON file `path` (atomically).
+pub(crate) fn write_isochrones(
+    job: &IsoJob<'_>,
+    origins: &[Origin],
+    path: &Path,
+    stages: &Stages,
+) -> anyhow::Result<IsoReport> {
+    check_options(&job.options)?;
+    let mut sink = GeoJsonSink::create(path)?;
+    let report = write_layer(job, origins, &mut sink, stages)?;
+    Box::new(sink).finish()?;
+    Ok(report)
+}
+
+/// The ids listed after a count of unsnapped places ("…" when there are more).
+fn listed(r: &IsoReport, sep: &str) -> String {
+    let mut s = r.unsnapped_ids.join(sep);
+    if r.unsnapped > r.unsnapped_ids.len() as u64 {
+        s.push_str(sep);
+        s.push('…');
+    }
+    s
 }
 
 pub(crate) fn run(global: &Global, a: &IsochronesArgs) -> anyhow::Result<()> {
     let preset = Preset::load(&a.preset)?;
     let speed_kmh = speed(&a.speed, &preset);
-    if let Some(dir) = a.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+    let out: PathBuf = a.out.clone().unwrap_or_else(|| {
+        if a.stats_only {
+            "isochrones.csv".into()
+        } else {
+            "isochrones.geojson".into()
+        }
+    });
+    let csv = out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    if csv && !a.stats_only {
+        anyhow::bail!(
+            "--out {}: CSV holds no geometry; add --stats-only or write .geojson",
+            out.display()
+        );
+    }
+    let (metres, minutes): (Vec<f64>, Option<Vec<f64>>) = if a.meters.is_empty() {
+        let m = if a.minutes.is_empty() {
+            vec![5.0, 10.0, 15.0]
+        } else {
+            a.minutes.clone()
+        };
+        (
+            m.iter().map(|x| x * speed_kmh * 1000.0 / 60.0).collect(),
+            Some(m),
+        )
+    } else {
+        (a.meters.clone(), None)
+    };
+    let mut order: Vec<usize> = (0..metres.len()).collect();
+    order.sort_by(|&i, &j| metres[i].total_cmp(&metres[j]));
+    let metres: Vec<f64> = order.iter().map(|&i| metres[i]).collect();
+    let minutes = minutes.map(|m| order.iter().map(|&i| m[i]).collect::<Vec<f64>>());
+    if metres.iter().any(|&m| m * 1000.0 >= f64::from(u32::MAX)) {
+        anyhow::bail!("--minutes/--meters: thresholds must be below 4,294 km");
+    }
+    let mut options = IsoOptions::new(
+        metres.iter().map(|m| (m * 1000.0).round() as u32).collect(),
+        a.buffer_m,
+    );
+    if options.thresholds_mm.len() != metres.len() {
+        anyhow::bail!("--minutes/--meters: thresholds must be distinct");
+    }
+    options.rings = a.rings;
+    options.simplify_m = a.simplify_m;
+    options.geometry = !a.stats_only;
+    // Before reading anything or creating the output: a buffer the grid cannot take.
+    check_options(&options)?;
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         ensure_dir(dir)?;
     }
     let points = a.points.as_deref().map(read_places).transpose()?;
@@ -323,31 +582,6 @@ pub(crate) fn run(global: &Global, a: &IsochronesArgs) -> anyhow::Result<()> {
             city.path.display()
         );
     }
-    let (metres, minutes): (Vec<f64>, Option<Vec<f64>>) = if a.meters.is_empty() {
-        let m = if a.minutes.is_empty() {
-            vec![5.0, 10.0, 15.0]
-        } else {
-            a.minutes.clone()
-        };
-        (
-            m.iter().map(|x| x * speed_kmh * 1000.0 / 60.0).collect(),
-            Some(m),
-        )
-    } else {
-        (a.meters.clone(), None)
-    };
-    let mut order: Vec<usize> = (0..metres.len()).collect();
-    order.sort_by(|&i, &j| metres[i].total_cmp(&metres[j]));
-    let metres: Vec<f64> = order.iter().map(|&i| metres[i]).collect();
-    let minutes = minutes.map(|m| order.iter().map(|&i| m[i]).collect::<Vec<f64>>());
-    let mut options = IsoOptions::new(
-        metres.iter().map(|m| (m * 1000.0).round() as u32).collect(),
-        a.buffer_m,
-    );
-    if options.thresholds_mm.len() != metres.len() {
-        anyhow::bail!("thresholds must be distinct");
-    }
-    options.rings = a.rings;
     let job = IsoJob {
         graph: &city.graph,
         preset: &preset,
@@ -358,33 +592,37 @@ pub(crate) fn run(global: &Global, a: &IsochronesArgs) -> anyhow::Result<()> {
         home_snaps: &home_snaps,
         fac_snaps: &fac_snaps,
     };
-    let r = write_isochrones(&job, &origins, &a.out, &stages)
-        .with_context(|| format!("{}", a.out.display()))?;
+    let mut sink: Box<dyn FeatureSink> = if csv {
+        Box::new(CsvSink::create(&out)?)
+    } else {
+        Box::new(GeoJsonSink::create(&out)?)
+    };
+    let r = write_layer(&job, &origins, sink.as_mut(), &stages)
+        .with_context(|| format!("{}", out.display()))?;
+    sink.finish()
+        .with_context(|| format!("{}", out.display()))?;
     stages.done();
-    if !r.unsnapped.is_empty() {
+    if r.unsnapped > 0 {
         tracing::warn!(
             "{} of {} points are farther than {} m from every walkable way and got no polygon: {}",
-            r.unsnapped.len(),
+            r.unsnapped,
             origins.len(),
             a.max_snap_m,
-            r.unsnapped
-                .iter()
-                .take(20)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
+            listed(&r, ", ")
         );
     }
     if !global.quiet {
         outln!(
-            "{} polygons for {} points ({} unsnapped: {}) in {:.2} s ({:.0} polygons/s) -> {}",
+            "{} {} for {} points ({} unsnapped: {}) in {:.2} s ({:.0} points/s, {:.0} polygons/s) -> {}",
             r.polygons,
+            if a.stats_only { "rows" } else { "polygons" },
             origins.len(),
-            r.unsnapped.len(),
-            r.unsnapped.join(" "),
+            r.unsnapped,
+            listed(&r, " "),
             r.seconds,
+            origins.len() as f64 / r.seconds.max(1e-9),
             r.polygons as f64 / r.seconds.max(1e-9),
-            a.out.display()
+            out.display()
         );
     }
     Ok(())
@@ -394,45 +632,40 @@ pub(crate) fn run(global: &Global, a: &IsochronesArgs) -> anyhow::Result<()> {
 mod tests {
     use geo::{Coord, LineString, MultiPolygon, Polygon};
     use livingcircle_export::round7;
-    use livingcircle_osm::proj::LocalProjection;
 
-    use super::geometry_json;
+    use super::{Feature, GeoJsonSink, Prop, csv_field, geometry_json};
 
     fn ring(pts: &[(f64, f64)]) -> LineString {
         LineString(pts.iter().map(|&(x, y)| Coord { x, y }).collect())
     }
 
     /// The hand-written geometry text is valid GeoJSON and holds the same numbers as
-    /// the `geojson` crate's own serialisation of the unprojected, rounded rings
-    /// (one polygon with a hole → Polygon; two → MultiPolygon).
+    /// the `geojson` crate's own serialisation of the rounded rings (one polygon with
+    /// a hole → Polygon; two → MultiPolygon).
     #[test]
     fn geometry_text_equals_geojson_crate() {
-        let proj = LocalProjection::new(106.2309, 38.4872);
         let outer = ring(&[
-            (0.0, 0.0),
-            (812.37, 0.0),
-            (812.37, 640.004),
-            (-3.5, 640.004),
-            (0.0, 0.0),
+            (11.5, 48.1),
+            (11.5123456789, 48.1),
+            (11.5123456789, 48.10999),
+            (11.49999999, 48.10999),
+            (11.5, 48.1),
         ]);
         let hole = ring(&[
-            (100.0, 100.0),
-            (100.0, 200.25),
-            (210.125, 200.25),
-            (100.0, 100.0),
+            (11.501, 48.101),
+            (11.501, 48.102),
+            (11.502, 48.102),
+            (11.501, 48.101),
         ]);
         let far = ring(&[
-            (-5000.0, -7000.0),
-            (-4900.0, -7000.0),
-            (-4900.0, -6900.0),
-            (-5000.0, -7000.0),
+            (-0.0000001, -0.00000004),
+            (0.001, 0.0),
+            (0.001, 0.001),
+            (-0.0000001, -0.00000004),
         ]);
         let positions = |ls: &LineString| -> Vec<Vec<f64>> {
             ls.0.iter()
-                .map(|c| {
-                    let [lon, lat] = proj.unproject([c.x, c.y]);
-                    vec![round7(lon), round7(lat)]
-                })
+                .map(|c| vec![round7(c.x), round7(c.y)])
                 .collect()
         };
         let one = MultiPolygon(vec![Polygon::new(outer.clone(), vec![hole.clone()])]);
@@ -446,12 +679,52 @@ mod tests {
             vec![positions(&far)],
         ]);
         for (mp, want) in [(one, want_one), (two, want_two)] {
-            let text = geometry_json(&mp, &proj);
+            let mut text = Vec::new();
+            geometry_json(&mp, &mut text);
+            let text = String::from_utf8(text).unwrap();
             let parsed: geojson::Geometry = text.parse().expect("valid GeoJSON geometry");
             assert_eq!(parsed.value, want, "{text}");
-            let ours: serde_json::Value = serde_json::from_str(&text).unwrap();
-            let theirs = serde_json::to_value(geojson::Geometry::new(want)).unwrap();
-            assert_eq!(ours, theirs);
         }
+    }
+
+    /// A feature's text is what serde_json writes for the same properties (names and
+    /// values escaped, floats as floats), with a null geometry when there is none.
+    #[test]
+    fn feature_text_equals_serde_json() {
+        let cols: Vec<String> = vec![
+            "id".into(),
+            "name".into(),
+            "a\"b".into(),
+            "n".into(),
+            "k".into(),
+        ];
+        let f = Feature {
+            props: vec![
+                Prop::Str("w1, \"x\"".into()),
+                Prop::Null,
+                Prop::Num(12.0),
+                Prop::Num(0.1),
+                Prop::Int(3),
+            ],
+            geometry: None,
+        };
+        let text = String::from_utf8(GeoJsonSink::encode(&cols, &f)).unwrap();
+        let want = serde_json::json!({"type": "Feature", "geometry": null, "properties":
+            {"id": "w1, \"x\"", "name": null, "a\"b": 12.0, "n": 0.1, "k": 3}});
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+            want
+        );
+        assert!(text.contains("\"a\\\"b\":12.0"), "{text}");
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_when_needed() {
+        let mut s = String::new();
+        for f in ["plain", "a,b", "say \"hi\"", "two\nlines"] {
+            csv_field(f, &mut s);
+            s.push('|');
+        }
+        assert_eq!(s, "plain|\"a,b\"|\"say \"\"hi\"\"\"|\"two\nlines\"|");
     }
 }

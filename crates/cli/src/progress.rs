@@ -59,7 +59,7 @@ impl Stages {
         self.bar.set_message(msg);
         self.bar.set_style(
             ProgressStyle::with_template(
-                "{elapsed:>4} {msg} [{bar:30}] {human_pos}/{human_len} ({eta} left)",
+                "{elapsed:>4} {msg} [{bar:30}] {human_pos}/{human_len} ({per_sec}, {eta} left)",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),

@@ -16,6 +16,13 @@ construction** (5 ⊂ 10 ⊂ 15). Rings (disjoint bands) come from a level raste
 (`raster.rs`, `trace.rs`): each cell of `ring_cell_m` holds the smallest threshold
 whose buffered network covers its centre, and a band is the cells of one level.
 
+Every vertex is snapped to the lattice of the written coordinates ([`DECIMALS`]
+decimals of a degree, `shape.rs`), so the polygons are valid as written, and the
+outlines of all thresholds are simplified together within `simplify_m`
+(`simplify.rs`), keeping them valid, nested (or disjoint) and around the reached
+nodes. [`IsoOptions::check`] refuses what the grids cannot hold before anything is
+allocated.
+
 # Example
 ```
 use livingcircle_graph::{BuildOptions, WalkGraph};
@@ -39,13 +46,18 @@ assert!(iso[1].shape.unsigned_area() > a);
 
 mod contour;
 mod raster;
+mod shape;
+mod simplify;
 mod trace;
 
-use geo::{Area, MultiPolygon};
+use geo::MultiPolygon;
 use livingcircle_graph::WalkGraph;
 use livingcircle_reach::{EdgeReach, Scratch, Spot, search_from_spot, stretches_within};
 
 use raster::Grid;
+use shape::{Arrangement, Lattice};
+
+pub use shape::DECIMALS;
 
 /// Settings for [`isochrones`].
 #[derive(Debug, Clone, PartialEq)]
@@ -54,17 +66,102 @@ pub struct IsoOptions {
     pub thresholds_mm: Vec<u32>,
     /// Buffer around the reached network, metres.
     pub buffer_m: f64,
-    /// Distance-field grid spacing for nested areas, metres (default: a third of the
-    /// buffer).
+    /// Distance-field grid spacing for nested areas, metres (default: the buffer /
+    /// 2.5).
     pub cell_m: f64,
     /// Raster cell size for `rings`, metres (default: an eighth of the buffer).
     pub ring_cell_m: f64,
     /// Disjoint bands (0–5, 5–10, …) instead of nested areas.
     pub rings: bool,
+    /// Simplification tolerance in metres (0: none; rings still lose the vertices in
+    /// the middle of straight runs). Every polygon stays valid, the levels stay nested
+    /// (or, for rings, disjoint) and the reached nodes stay inside.
+    pub simplify_m: f64,
+    /// Whether to build the polygons; without, only areas and lengths are computed.
+    pub geometry: bool,
 }
 
+/// The smallest buffer, metres: grid cells must stay well above the output lattice
+/// (7 decimals of a degree, about 1 cm).
+pub const MIN_BUFFER_M: f64 = 0.25;
+/// The most distance-field cells one threshold's grid may have (each costs about 60
+/// bytes of per-thread scratch when tracing).
+pub const MAX_GRID_CELLS: f64 = (1u64 << 22) as f64;
+/// The most distance-field values over all thresholds (4 bytes each).
+pub const MAX_FIELD_VALUES: f64 = (1u64 << 24) as f64;
+/// The most raster cells for `rings` (1 byte each).
+pub const MAX_RING_CELLS: f64 = (1u64 << 26) as f64;
+/// The most thresholds (levels are bytes in the rings raster, one value is "none").
+pub const MAX_THRESHOLDS: usize = 254;
+/// Reached network lies within this factor of the budget from the place in the
+/// projection (haversine lengths against a local equirectangular projection: 5 %
+/// holds for extracts up to a few hundred kilometres north to south).
+const REACH_FACTOR: f64 = 1.05;
+/// Crossings stay this far (metres) from the grid vertices, two lattice steps.
+const CLEAR_M: f64 = 0.02;
+
+/// Options that [`isochrones`] cannot work with.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum IsoError {
+    /// The buffer is below [`MIN_BUFFER_M`] (or not a number).
+    BufferTooSmall {
+        /// The buffer asked for, metres.
+        buffer_m: f64,
+    },
+    /// The grid one isochrone needs at this buffer would be too large.
+    GridTooLarge {
+        /// Cells (or values) needed.
+        cells: f64,
+        /// The limit.
+        limit: f64,
+        /// The smallest buffer (metres) that fits, for these thresholds.
+        min_buffer_m: f64,
+    },
+    /// More thresholds than [`MAX_THRESHOLDS`].
+    TooManyThresholds {
+        /// Thresholds asked for.
+        count: usize,
+    },
+    /// The simplification tolerance is negative or not a number.
+    BadSimplify {
+        /// The tolerance asked for, metres.
+        simplify_m: f64,
+    },
+}
+
+impl std::fmt::Display for IsoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IsoError::BufferTooSmall { buffer_m } => write!(
+                f,
+                "buffer {buffer_m} m is below the smallest, {MIN_BUFFER_M} m (output \
+                 coordinates have 7 decimals, about 1 cm)"
+            ),
+            IsoError::GridTooLarge {
+                cells,
+                limit,
+                min_buffer_m,
+            } => write!(
+                f,
+                "an isochrone would need a grid of {cells:.3e} cells, more than the limit of \
+                 {limit:.3e}; use a buffer of at least {min_buffer_m} m or shorter thresholds"
+            ),
+            IsoError::TooManyThresholds { count } => {
+                write!(f, "{count} thresholds, more than {MAX_THRESHOLDS}")
+            }
+            IsoError::BadSimplify { simplify_m } => {
+                write!(f, "simplification {simplify_m} m: must be 0 or more")
+            }
+        }
+    }
+}
+
+impl std::error::Error for IsoError {}
+
 impl IsoOptions {
-    /// Nested areas for `thresholds_mm` (sorted here) with a `buffer_m` buffer.
+    /// Nested areas for `thresholds_mm` (sorted here) with a `buffer_m` buffer,
+    /// simplified by 1 m.
     pub fn new(mut thresholds_mm: Vec<u32>, buffer_m: f64) -> Self {
         thresholds_mm.sort_unstable();
         thresholds_mm.dedup();
@@ -74,7 +171,83 @@ impl IsoOptions {
             cell_m: buffer_m / 2.5,
             ring_cell_m: buffer_m / 8.0,
             rings: false,
+            simplify_m: 1.0,
+            geometry: true,
         }
+    }
+
+    /// The grid sizes the largest threshold can need at buffer `r` (cells of `cell`):
+    /// (cells per grid, grid values over all levels).
+    fn grid_need(&self, r: f64, cell: f64) -> (f64, f64) {
+        let t = f64::from(self.thresholds_mm.last().copied().unwrap_or(0)) / 1000.0;
+        let side = 2.0 * (REACH_FACTOR * t + r) / cell + 6.0;
+        let cells = side * side;
+        (cells, cells * self.thresholds_mm.len() as f64)
+    }
+
+    /// Checks that [`isochrones`] can work with these options, before anything is
+    /// allocated: the buffer is at least [`MIN_BUFFER_M`], the grid of the largest
+    /// threshold fits the limits, and there are at most [`MAX_THRESHOLDS`].
+    ///
+    /// # Errors
+    /// The first problem found.
+    pub fn check(&self) -> Result<(), IsoError> {
+        if self.buffer_m.is_nan() || self.buffer_m < MIN_BUFFER_M {
+            return Err(IsoError::BufferTooSmall {
+                buffer_m: self.buffer_m,
+            });
+        }
+        if self.simplify_m.is_nan() || self.simplify_m < 0.0 {
+            return Err(IsoError::BadSimplify {
+                simplify_m: self.simplify_m,
+            });
+        }
+        if self.thresholds_mm.len() > MAX_THRESHOLDS {
+            return Err(IsoError::TooManyThresholds {
+                count: self.thresholds_mm.len(),
+            });
+        }
+        // The cells scale with the buffer (cell sizes are fixed fractions of it).
+        let (cell_f, ring_f) = (
+            self.cell_m / self.buffer_m,
+            self.ring_cell_m / self.buffer_m,
+        );
+        let over = |r: f64| -> Option<(f64, f64)> {
+            if self.rings {
+                let (cells, _) = self.grid_need(r, ring_f * r);
+                (cells > MAX_RING_CELLS).then_some((cells, MAX_RING_CELLS))
+            } else {
+                let (cells, values) = self.grid_need(r, cell_f * r);
+                if cells > MAX_GRID_CELLS {
+                    Some((cells, MAX_GRID_CELLS))
+                } else {
+                    (values > MAX_FIELD_VALUES).then_some((values, MAX_FIELD_VALUES))
+                }
+            }
+        };
+        if let Some((cells, limit)) = over(self.buffer_m) {
+            // The smallest buffer that fits, to two significant digits (rounded up).
+            let (mut lo, mut hi) = (self.buffer_m, self.buffer_m.max(1.0));
+            while over(hi).is_some() {
+                hi *= 2.0;
+            }
+            for _ in 0..60 {
+                let mid = (lo + hi) / 2.0;
+                if over(mid).is_some() {
+                    lo = mid
+                } else {
+                    hi = mid
+                }
+            }
+            let mag = 10f64.powf(hi.log10().floor() - 1.0);
+            let min_buffer_m = (hi / mag).ceil() * mag;
+            return Err(IsoError::GridTooLarge {
+                cells,
+                limit,
+                min_buffer_m,
+            });
+        }
+        Ok(())
     }
 }
 
@@ -83,17 +256,21 @@ impl IsoOptions {
 pub struct Isochrone {
     /// Index into [`IsoOptions::thresholds_mm`].
     pub threshold: usize,
-    /// The area in projected metres (exteriors counter-clockwise, holes clockwise).
+    /// The area in projected metres (exteriors counter-clockwise, holes clockwise),
+    /// every vertex on the output lattice ([`DECIMALS`]); empty without
+    /// [`IsoOptions::geometry`].
     pub shape: MultiPolygon,
-    /// Its area in square metres.
+    /// The area in square metres, as traced (before simplification and snapping): the
+    /// same with and without geometry.
     pub area_m2: f64,
     /// Length of reached network within the threshold, metres (for rings: within the band).
     pub network_m: f64,
 }
 
 /// Most bytes of edge stamps one thread keeps (about 16 bytes per metre of street at a
-/// 20 m buffer: some 8,000 km); beyond, the cache starts over.
-const STAMP_CACHE_BYTES: usize = 128 << 20;
+/// 20 m buffer: some 2,000 km, far more than the places near each other share);
+/// beyond, the cache starts over.
+const STAMP_CACHE_BYTES: usize = 32 << 20;
 
 /// Reusable per-thread state.
 pub struct IsoScratch {
@@ -112,6 +289,11 @@ pub struct IsoScratch {
     /// Whether fully reached edges are drawn from stamps (tests compare both ways).
     pub(crate) use_stamps: bool,
     grid: Grid,
+    lattice: Lattice,
+    rings: contour::Rings,
+    arr: Arrangement,
+    simp: simplify::Simplifier,
+    protected: Vec<[i32; 2]>,
 }
 
 impl IsoScratch {
@@ -146,6 +328,11 @@ impl IsoScratch {
                 level: Vec::new(),
                 extent: Vec::new(),
             },
+            lattice: Lattice::new(*g.projection()),
+            rings: contour::Rings::default(),
+            arr: Arrangement::default(),
+            simp: simplify::Simplifier::default(),
+            protected: Vec::new(),
         }
     }
 
@@ -261,14 +448,22 @@ pub fn reached_network(
 /// The isochrones of `spot` for every threshold, in threshold order.
 ///
 /// # Complexity
-/// One bounded search, then O(cells covered) rasterisation per threshold and
-/// O(grid cells) tracing per threshold.
+/// One bounded search, then O(cells covered) work per threshold to build the field,
+/// O(grid cells) to trace it, and the simplification (see `simplify.rs`).
+///
+/// # Panics
+/// If `opts.check()` fails (call it once before).
 pub fn isochrones(
     g: &WalkGraph,
     spot: &Spot,
     opts: &IsoOptions,
     s: &mut IsoScratch,
 ) -> Vec<Isochrone> {
+    assert!(
+        opts.check().is_ok(),
+        "IsoOptions::check failed: {:?}",
+        opts.check()
+    );
     let Some(&max_t) = opts.thresholds_mm.last() else {
         return Vec::new();
     };
@@ -303,7 +498,18 @@ pub fn isochrones(
             ];
         }
     }
+    // The reached part lies within the budget of the place: a long, partly reached
+    // edge does not widen the grid beyond what `IsoOptions::check` allowed.
+    let reach_m = REACH_FACTOR * f64::from(max_t) / 1000.0 + r;
+    bbox = [
+        bbox[0].max(origin[0] - reach_m),
+        bbox[1].max(origin[1] - reach_m),
+        bbox[2].min(origin[0] + reach_m),
+        bbox[3].min(origin[1] + reach_m),
+    ];
     let mut network_m = vec![0.0; per_t.len()];
+    let levels = per_t.len();
+    let mut areas = vec![0.0; levels];
     let mut parts = Vec::new();
     if !opts.rings {
         // Nested areas: contours of one distance field per threshold.
@@ -316,7 +522,7 @@ pub fn isochrones(
             s.stamp_key = (opts.cell_m, reach);
         }
         s.stamps.resize_with(g.edge_count(), || None);
-        s.field.reset(bbox, opts.cell_m, per_t.len());
+        s.field.reset(bbox, opts.cell_m, levels);
         s.field.segment(0, origin, origin, reach);
         // Each stretch is drawn once, at the smallest threshold that reaches it:
         // the part of level k's stretch not already reached at level k - 1.
@@ -325,7 +531,15 @@ pub fn isochrones(
                 let len = f64::from(g.edge(st.edge).length_mm) / 1000.0;
                 network_m[k] += (st.end - st.start) * len;
                 let inner: &[EdgeReach] = if k > 0 { &per_t[k - 1] } else { &[] };
-                minus(st, inner, &mut parts);
+                if s.use_stamps && st.start == 0.0 && st.end == 1.0 {
+                    // A fully reached edge: drawn whole from its stamp, even where a
+                    // smaller threshold reached part of it (that part is in the
+                    // smaller threshold's grid, folded into this one anyway).
+                    parts.clear();
+                    parts.push((0.0, 1.0));
+                } else {
+                    minus(st, inner, &mut parts);
+                }
                 for &(a, b) in &parts {
                     if s.use_stamps && a == 0.0 && b == 1.0 {
                         // A fully reached edge: its precomputed distances.
@@ -354,66 +568,180 @@ pub fn isochrones(
                 }
             }
         }
-        return (0..per_t.len())
-            .map(|k| {
-                let shape = s.field.polygons(k, r);
-                Isochrone {
-                    threshold: k,
-                    area_m2: shape.unsigned_area(),
-                    shape,
-                    network_m: network_m[k],
-                }
-            })
-            .collect();
-    }
-    s.grid.reset(bbox, opts.ring_cell_m);
-    for (k, stretches) in per_t.iter().enumerate().rev() {
-        let level = k as u8;
-        s.grid.capsule(origin, origin, r, level);
-        for st in stretches {
-            let len = f64::from(g.edge(st.edge).length_mm) / 1000.0;
-            network_m[k] += (st.end - st.start) * len;
-            cut(g.edge_xy(st.edge), st.start, st.end, &mut piece);
-            if piece.len() == 1 {
-                s.grid.capsule(piece[0], piece[0], r, level);
-            }
-            for w in piece.windows(2) {
-                s.grid.capsule(w[0], w[1], r, level);
+        // One level shares no vertices with another: no lookup.
+        let shared = levels > 1;
+        if opts.geometry {
+            s.arr.reset(if shared { s.field.edge_ids() } else { 0 });
+        }
+        for (k, area) in areas.iter_mut().enumerate() {
+            if opts.geometry {
+                *area = s.field.scan(k, r, CLEAR_M, Some(&mut s.rings));
+                let (field, lattice) = (&s.field, &s.lattice);
+                s.arr.add(k as u32, &s.rings, shared, |x| {
+                    let (id, p, cell) = field.crossing(x);
+                    (id, lattice.snap(p), cell)
+                });
+            } else {
+                *area = s.field.scan(k, r, CLEAR_M, None);
             }
         }
-    }
-    let grid = &s.grid;
-    (0..per_t.len())
-        .map(|k| {
-            let kk = k as u8;
-            // Trace only the part of the grid this level reaches.
-            let [ex0, ey0, ex1, ey1] = grid.extent_upto(kk).unwrap_or([0, 0, 0, 0]);
-            let inside = |x: usize, y: usize| {
-                let l = grid.at(x + ex0, y + ey0);
-                // Rings only: nested areas returned above.
-                l == kk
-            };
-            let shape = trace::polygons(
-                ex1 - ex0 + 1,
-                ey1 - ey0 + 1,
-                grid.x0 + ex0 as f64 * grid.cell,
-                grid.y0 + ey0 as f64 * grid.cell,
-                grid.cell,
-                &inside,
-            );
-            let network = if k > 0 {
-                network_m[k] - network_m[k - 1]
+        if opts.simplify_m > 0.0 && opts.geometry {
+            // A node reached within threshold k lies on the network drawn for every
+            // level from k on, at least r - sqrt(2)·cell inside each of their traced
+            // outlines (a cell the outline crosses has a corner beyond r); changes
+            // stay within twice the tolerance of the outline, or outside it (restored
+            // corners). So protecting the nodes matters only for large tolerances.
+            let depth = r - std::f64::consts::SQRT_2 * opts.cell_m;
+            if 2.0 * opts.simplify_m >= 0.9 * depth {
+                protect(g, origin, max_t, s);
             } else {
-                network_m[k]
+                s.protected.clear();
+            }
+            // Corners cut by the grid: across segments of up to 1.5 cells.
+            let f = &s.field;
+            let grid = simplify::CellGrid {
+                x0: f.x0,
+                y0: f.y0,
+                cell: f.cell,
+                nx: f.nx - 1,
+                ny: f.ny - 1,
+            };
+            s.simp.run(
+                &s.arr,
+                &s.protected,
+                opts.simplify_m,
+                &s.lattice,
+                opts.cell_m,
+                Some(grid),
+            );
+        } else {
+            s.simp.flags.clear();
+            s.simp.flags.resize(s.arr.pts.len(), 0);
+            s.simp.pos.clear();
+            s.simp.pos.extend_from_slice(&s.arr.pts);
+        }
+    } else {
+        s.grid.reset(bbox, opts.ring_cell_m);
+        for (k, stretches) in per_t.iter().enumerate().rev() {
+            let level = k as u8;
+            s.grid.capsule(origin, origin, r, level);
+            for st in stretches {
+                let len = f64::from(g.edge(st.edge).length_mm) / 1000.0;
+                network_m[k] += (st.end - st.start) * len;
+                cut(g.edge_xy(st.edge), st.start, st.end, &mut piece);
+                if piece.len() == 1 {
+                    s.grid.capsule(piece[0], piece[0], r, level);
+                }
+                for w in piece.windows(2) {
+                    s.grid.capsule(w[0], w[1], r, level);
+                }
+            }
+        }
+        // Bands: the cells of each level; the network within the band.
+        for k in (1..levels).rev() {
+            network_m[k] -= network_m[k - 1];
+        }
+        let cell = s.grid.cell;
+        let corners = (s.grid.nx + 1) * (s.grid.ny + 1);
+        if opts.geometry {
+            s.arr.reset(corners);
+        }
+        for (k, area) in areas.iter_mut().enumerate() {
+            let kk = k as u8;
+            let grid = &s.grid;
+            *area = grid.level.iter().filter(|&&l| l == kk).count() as f64 * cell * cell;
+            if !opts.geometry {
+                continue;
+            }
+            // Trace only the part of the grid this level reaches.
+            let Some([ex0, ey0, ex1, ey1]) = grid.extent_upto(kk) else {
+                continue;
+            };
+            let (w, h) = (ex1 - ex0 + 1, ey1 - ey0 + 1);
+            let inside = |x: usize, y: usize| grid.at(x + ex0, y + ey0) == kk;
+            trace::rings(w, h, &inside, &mut s.rings);
+            // Window corner ids to grid corner ids.
+            let nxc = grid.nx + 1;
+            for id in &mut s.rings.ids {
+                let (x, y) = (*id as usize % (w + 1), *id as usize / (w + 1));
+                *id = ((y + ey0) * nxc + x + ex0) as u32;
+            }
+            let (x0, y0) = (grid.x0, grid.y0);
+            let lattice = &s.lattice;
+            let at = |id: u32| {
+                let (x, y) = (id as usize % nxc, id as usize / nxc);
+                (
+                    id,
+                    lattice.snap([x0 + x as f64 * cell, y0 + y as f64 * cell]),
+                    u32::MAX,
+                )
+            };
+            s.arr.add(k as u32, &s.rings, true, at);
+        }
+        if opts.geometry {
+            if opts.simplify_m > 0.0 {
+                protect(g, origin, max_t, s);
+            } else {
+                s.protected.clear();
+            }
+            s.simp.run(
+                &s.arr,
+                &s.protected,
+                opts.simplify_m,
+                &s.lattice,
+                4.0 * opts.ring_cell_m,
+                None,
+            );
+        }
+    }
+    (0..levels)
+        .map(|k| {
+            let shape = if opts.geometry {
+                let flags = &s.simp.flags;
+                let lattice = &s.lattice;
+                shape::assemble(
+                    &s.arr,
+                    k as u32,
+                    &s.simp.pos,
+                    |v| flags[v as usize] & simplify::DEAD == 0,
+                    |q| lattice.xy(q),
+                )
+            } else {
+                MultiPolygon::new(Vec::new())
             };
             Isochrone {
                 threshold: k,
-                area_m2: shape.unsigned_area(),
                 shape,
-                network_m: network,
+                area_m2: areas[k],
+                network_m: network_m[k],
             }
         })
         .collect()
+}
+
+/// `shape` (an [`Isochrone::shape`] of graph `g`) in lon/lat: each coordinate is the
+/// lattice value (an integer number of 1e-7 degrees) as written with [`DECIMALS`]
+/// decimals, so `round7` leaves it unchanged.
+pub fn lonlat(g: &WalkGraph, shape: &MultiPolygon) -> MultiPolygon {
+    use geo::MapCoords;
+    let l = Lattice::new(*g.projection());
+    shape.map_coords(|c| {
+        let q = l.snap([c.x, c.y]);
+        let [lon, lat] = l.deg(q);
+        geo::Coord { x: lon, y: lat }
+    })
+}
+
+/// The points the simplification keeps on their side of every ring: the place and
+/// every node reached within the largest threshold.
+fn protect(g: &WalkGraph, origin: [f64; 2], max_t: u32, s: &mut IsoScratch) {
+    s.protected.clear();
+    s.protected.push(s.lattice.snap(origin));
+    for &n in s.search.settled() {
+        if s.search.dist(n).is_some_and(|d| d <= max_t) {
+            s.protected.push(s.lattice.snap(g.node_xy(n)));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //! segments computed with `geo`'s `Buffer` (i_overlay), on a seeded irregular grid.
 
 use geo::{
-    Area, BooleanOps, Buffer, Contains, Coord, LineString, MultiLineString, Point, Validation,
+    Area, BooleanOps, Buffer, Contains, Coord, CoordsIter, LineString, MapCoords, MultiLineString,
+    Point, Validation,
 };
 use livingcircle_graph::{BuildOptions, WalkGraph};
 use livingcircle_osm::{WalkWay, rules::FootDirection};
@@ -63,6 +64,18 @@ fn exact(g: &WalkGraph, spot: &Spot, s: &IsoScratch, t: u32, r: f64) -> MultiPol
     MultiLineString::new(lines).buffer(r)
 }
 
+/// A shape as written: lon/lat rounded to 7 decimals.
+fn lonlat7(g: &WalkGraph, mp: &MultiPolygon) -> MultiPolygon {
+    let r7 = |x: f64| (x * 1e7).round() / 1e7;
+    mp.map_coords(|c| {
+        let [lon, lat] = g.projection().unproject([c.x, c.y]);
+        Coord {
+            x: r7(lon),
+            y: r7(lat),
+        }
+    })
+}
+
 #[test]
 fn matches_the_exact_buffered_union_nests_and_is_valid() {
     let g = city(14, 7);
@@ -82,6 +95,12 @@ fn matches_the_exact_buffered_union_nests_and_is_valid() {
                 i.shape.is_valid(),
                 "edge {e} t{k}: {:?}",
                 i.shape.validation_errors()
+            );
+            let written = lonlat7(&g, &i.shape);
+            assert!(
+                written.is_valid(),
+                "edge {e} t{k} as written: {:?}",
+                written.validation_errors()
             );
             let reference = exact(&g, &spot, &s, opts.thresholds_mm[k], 25.0);
             let (a, b) = (i.shape.unsigned_area(), reference.unsigned_area());
@@ -214,4 +233,163 @@ fn edge_stamps_give_exactly_the_directly_computed_areas() {
     // really computed every edge directly.
     assert!(with.stamp_bytes() > 0);
     assert_eq!(without.stamp_bytes(), 0);
+}
+
+#[test]
+fn every_vertex_lies_on_the_output_lattice() {
+    let g = city(10, 9);
+    let mut s = IsoScratch::new(&g);
+    for opts in [
+        IsoOptions::new(vec![250_000, 600_000], 25.0),
+        IsoOptions {
+            rings: true,
+            ..IsoOptions::new(vec![250_000, 600_000], 25.0)
+        },
+        IsoOptions {
+            simplify_m: 0.0,
+            ..IsoOptions::new(vec![250_000, 600_000], 13.0)
+        },
+    ] {
+        for e in (0..g.edge_count() as u32).step_by(11) {
+            let spot = Spot {
+                edge: e,
+                offset_mm: 1_000,
+                leg_mm: 0,
+            };
+            for i in isochrones(&g, &spot, &opts, &mut s) {
+                assert!(i.shape.coords_count() >= 4);
+                for c in i.shape.coords_iter() {
+                    for v in g.projection().unproject([c.x, c.y]) {
+                        let q = v * 1e7;
+                        assert!((q - q.round()).abs() < 1e-6, "{v} is not on the lattice");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn areas_and_lengths_are_the_same_without_geometry() {
+    let g = city(12, 13);
+    let mut s = IsoScratch::new(&g);
+    for rings in [false, true] {
+        let with = IsoOptions {
+            rings,
+            ..IsoOptions::new(vec![200_000, 450_000, 700_000], 25.0)
+        };
+        let without = IsoOptions {
+            geometry: false,
+            ..with.clone()
+        };
+        for e in (0..g.edge_count() as u32).step_by(13) {
+            let spot = Spot {
+                edge: e,
+                offset_mm: 0,
+                leg_mm: 2_000,
+            };
+            let a = isochrones(&g, &spot, &with, &mut s);
+            let b = isochrones(&g, &spot, &without, &mut s);
+            for (x, y) in a.iter().zip(&b) {
+                assert_eq!((x.area_m2, x.network_m), (y.area_m2, y.network_m));
+                assert!(y.shape.0.is_empty());
+                // The traced area, not the simplified shape's (restored corners make
+                // holes larger), within 1.5 %.
+                let drawn = x.shape.unsigned_area();
+                assert!(
+                    (drawn - x.area_m2).abs() <= 0.015 * x.area_m2,
+                    "rings {rings}: {drawn} {}",
+                    x.area_m2
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn options_are_checked_before_anything_is_allocated() {
+    let ok = IsoOptions::new(vec![400_000, 800_000, 1_200_000], 25.0);
+    assert_eq!(ok.check(), Ok(()));
+    let tiny = IsoOptions::new(vec![1_080_000], 0.0001);
+    assert_eq!(
+        tiny.check(),
+        Err(IsoError::BufferTooSmall { buffer_m: 0.0001 })
+    );
+    // 100 km at a 5 m buffer: a grid far over the limit; the suggested buffer fits
+    // and a tenth less does not.
+    let huge = IsoOptions::new(vec![100_000_000], 5.0);
+    let Err(IsoError::GridTooLarge {
+        cells,
+        limit,
+        min_buffer_m,
+    }) = huge.check()
+    else {
+        panic!("{:?}", huge.check());
+    };
+    assert!(cells > limit);
+    assert_eq!(
+        IsoOptions::new(vec![100_000_000], min_buffer_m).check(),
+        Ok(())
+    );
+    assert!(
+        IsoOptions::new(vec![100_000_000], 0.9 * min_buffer_m)
+            .check()
+            .is_err()
+    );
+    let many = IsoOptions {
+        rings: true,
+        ..IsoOptions::new((1..=300).map(|m| m * 1000).collect(), 25.0)
+    };
+    assert_eq!(
+        many.check(),
+        Err(IsoError::TooManyThresholds { count: 300 })
+    );
+    let negative = IsoOptions {
+        simplify_m: -1.0,
+        ..ok.clone()
+    };
+    assert!(matches!(
+        negative.check(),
+        Err(IsoError::BadSimplify { .. })
+    ));
+}
+
+#[test]
+fn simplification_keeps_the_nodes_inside_even_at_large_tolerances() {
+    let g = city(14, 21);
+    let mut s = IsoScratch::new(&g);
+    for tol in [3.0, 8.0, 20.0] {
+        let opts = IsoOptions {
+            simplify_m: tol,
+            ..IsoOptions::new(vec![300_000, 600_000, 900_000], 25.0)
+        };
+        for e in (0..g.edge_count() as u32).step_by(10) {
+            let spot = Spot {
+                edge: e,
+                offset_mm: g.edge(e).length_mm / 2,
+                leg_mm: 0,
+            };
+            let iso = isochrones(&g, &spot, &opts, &mut s);
+            for (k, i) in iso.iter().enumerate() {
+                assert!(lonlat7(&g, &i.shape).is_valid(), "tol {tol} edge {e} t{k}");
+                for n in 0..g.node_count() as u32 {
+                    if s.search.dist(n).is_some_and(|d| d <= opts.thresholds_mm[k]) {
+                        let p = g.node_xy(n);
+                        assert!(
+                            i.shape.contains(&Point::new(p[0], p[1])),
+                            "tol {tol} edge {e} t{k}: node {n} outside"
+                        );
+                    }
+                }
+                if k > 0 {
+                    let out = iso[k - 1].shape.difference(&i.shape).unsigned_area();
+                    assert!(
+                        out < 1e-6,
+                        "tol {tol} edge {e}: t{} sticks out by {out}",
+                        k - 1
+                    );
+                }
+            }
+        }
+    }
 }

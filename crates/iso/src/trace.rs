@@ -1,52 +1,44 @@
-//! Tracing cell boundaries into polygons with holes.
+//! Tracing cell boundaries into rings.
 //!
 //! Boundary edges run along grid lines with the covered cell on their left, so outer
 //! rings come out counter-clockwise and holes clockwise (RFC 7946). Where two covered
-//! cells touch only at a corner, the trace turns left and keeps them apart, so no
-//! ring crosses itself. Holes go to the polygon of the covered cell beside them.
+//! cells touch only at a corner, the trace turns left and keeps them apart, and a ring
+//! that still passes a corner twice is split there, so no ring crosses or touches
+//! itself. Rings are lists of grid corner ids `y * (nx + 1) + x`.
 
 use std::collections::HashMap;
 
-use geo::{Coord, LineString, MultiPolygon, Polygon};
+use crate::contour::Rings;
 
-/// A grid corner or cell, `(x, y)`.
-type Cell = (isize, isize);
-
-/// Traces the cells for which `inside(x, y)` holds, on an `nx × ny` grid with origin
-/// `(x0, y0)` and square cells of side `cell`.
-pub(crate) fn polygons(
-    nx: usize,
-    ny: usize,
-    x0: f64,
-    y0: f64,
-    cell: f64,
-    inside: &dyn Fn(usize, usize) -> bool,
-) -> MultiPolygon {
+/// Traces the cells for which `inside(x, y)` holds, on an `nx × ny` grid, into `out`
+/// (cleared first).
+pub(crate) fn rings(nx: usize, ny: usize, inside: &dyn Fn(usize, usize) -> bool, out: &mut Rings) {
+    out.ids.clear();
+    out.ends.clear();
     let is_in = |x: isize, y: isize| {
         x >= 0 && y >= 0 && (x as usize) < nx && (y as usize) < ny && inside(x as usize, y as usize)
     };
-    // Directed boundary edges between grid corners `(from, to, cell on the left)`,
-    // sorted by `from`: at most two leave a corner.
+    // Directed boundary edges between grid corners `(from, to)`, sorted by `from`: at
+    // most two leave a corner.
     let w = nx + 1;
     let corner = |x: isize, y: isize| (y as usize * w + x as usize) as u32;
-    let mut edges: Vec<(u32, u32, u32)> = Vec::new();
+    let mut edges: Vec<(u32, u32)> = Vec::new();
     for y in 0..ny as isize {
         for x in 0..nx as isize {
             if !is_in(x, y) {
                 continue;
             }
-            let c = (y as usize * nx + x as usize) as u32;
             if !is_in(x, y - 1) {
-                edges.push((corner(x, y), corner(x + 1, y), c));
+                edges.push((corner(x, y), corner(x + 1, y)));
             }
             if !is_in(x + 1, y) {
-                edges.push((corner(x + 1, y), corner(x + 1, y + 1), c));
+                edges.push((corner(x + 1, y), corner(x + 1, y + 1)));
             }
             if !is_in(x, y + 1) {
-                edges.push((corner(x + 1, y + 1), corner(x, y + 1), c));
+                edges.push((corner(x + 1, y + 1), corner(x, y + 1)));
             }
             if !is_in(x - 1, y) {
-                edges.push((corner(x, y + 1), corner(x, y), c));
+                edges.push((corner(x, y + 1), corner(x, y)));
             }
         }
     }
@@ -59,13 +51,12 @@ pub(crate) fn polygons(
         lo..hi
     };
     // Link edges into rings, turning left at corners shared by two rings.
-    let mut rings: Vec<(Vec<Cell>, u32)> = Vec::new();
     for i0 in 0..edges.len() {
         if used[i0] {
             continue;
         }
         used[i0] = true;
-        let (s0, e0, cell0) = edges[i0];
+        let (s0, e0) = edges[i0];
         let start = xy(s0);
         let mut end = xy(e0);
         let mut ring = vec![start, end];
@@ -95,74 +86,11 @@ pub(crate) fn polygons(
             ring.push(end);
         }
         for r in split_pinches(ring) {
-            rings.push((simplify_collinear(r), cell0));
+            out.ids
+                .extend(r[..r.len() - 1].iter().map(|&(x, y)| corner(x, y)));
+            out.ends.push(out.ids.len() as u32);
         }
     }
-    let to_ls = |r: &[Cell]| {
-        LineString::from(
-            r.iter()
-                .map(|&(i, j)| Coord {
-                    x: x0 + i as f64 * cell,
-                    y: y0 + j as f64 * cell,
-                })
-                .collect::<Vec<_>>(),
-        )
-    };
-    // Exteriors are counter-clockwise; each hole goes to the innermost exterior that
-    // contains the centre of a covered cell beside it.
-    let area2 = |r: &[Cell]| -> i64 {
-        r.windows(2)
-            .map(|w| (w[0].0 * w[1].1 - w[1].0 * w[0].1) as i64)
-            .sum()
-    };
-    let mut outers: Vec<(i64, &Vec<Cell>, Vec<LineString>)> = Vec::new();
-    let mut holes: Vec<(&Vec<Cell>, u32)> = Vec::new();
-    for (ring, c) in &rings {
-        let a = area2(ring);
-        if a > 0 {
-            outers.push((a, ring, Vec::new()));
-        } else {
-            holes.push((ring, *c));
-        }
-    }
-    for (ring, c) in holes {
-        // Centre of the covered cell, in corner units doubled to stay integral.
-        let (cx, cy) = (
-            (c as usize % nx) as i64 * 2 + 1,
-            (c as usize / nx) as i64 * 2 + 1,
-        );
-        let owner = outers
-            .iter_mut()
-            .filter(|(_, o, _)| contains2(o, cx, cy))
-            .min_by_key(|(a, _, _)| *a);
-        if let Some((_, _, hs)) = owner {
-            hs.push(to_ls(ring));
-        }
-    }
-    MultiPolygon::new(
-        outers
-            .into_iter()
-            .map(|(_, o, hs)| Polygon::new(to_ls(o), hs))
-            .collect(),
-    )
-}
-
-/// Whether the point `(px / 2, py / 2)` (never on a grid line) lies inside `ring`.
-fn contains2(ring: &[Cell], px: i64, py: i64) -> bool {
-    let mut inside = false;
-    for w in ring.windows(2) {
-        let (ax, ay) = (w[0].0 as i64 * 2, w[0].1 as i64 * 2);
-        let (bx, by) = (w[1].0 as i64 * 2, w[1].1 as i64 * 2);
-        if (ay > py) != (by > py) {
-            // x of the crossing at height py, compared exactly with integers.
-            let lhs = (px - ax) * (by - ay);
-            let rhs = (bx - ax) * (py - ay);
-            if (by > ay && lhs < rhs) || (by < ay && lhs > rhs) {
-                inside = !inside;
-            }
-        }
-    }
-    inside
 }
 
 /// Splits a closed ring that passes a vertex twice (a pinch) into simple rings.
@@ -193,37 +121,43 @@ fn split_pinches(ring: Vec<(isize, isize)>) -> Vec<Vec<(isize, isize)>> {
     out
 }
 
-/// Drops vertices in the middle of straight runs (keeps the ring closed).
-fn simplify_collinear(ring: Vec<(isize, isize)>) -> Vec<(isize, isize)> {
-    let n = ring.len() - 1; // closed: last == first
-    let pts = &ring[..n];
-    let mut out: Vec<(isize, isize)> = Vec::with_capacity(n + 1);
-    for i in 0..n {
-        let prev = pts[(i + n - 1) % n];
-        let cur = pts[i];
-        let next = pts[(i + 1) % n];
-        let cross = (cur.0 - prev.0) * (next.1 - cur.1) - (cur.1 - prev.1) * (next.0 - cur.0);
-        if cross != 0 {
-            out.push(cur);
-        }
-    }
-    if let Some(&f) = out.first() {
-        out.push(f);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use geo::{Area, Validation};
+    use crate::shape::{Arrangement, Lattice, assemble};
+    use crate::simplify::{DEAD, Simplifier};
+    use geo::{Area, MultiPolygon, Validation};
+    use livingcircle_osm::proj::LocalProjection;
 
+    /// Traces the picture's `#` cells (unit squares) into rings, drops the vertices in
+    /// the middle of straight runs and assembles the polygons, as `isochrones` does.
     fn trace(cells: &[&str]) -> MultiPolygon {
         let ny = cells.len();
         let nx = cells[0].len();
         // Row 0 of the picture is the top.
         let inside = |x: usize, y: usize| cells[ny - 1 - y].as_bytes()[x] == b'#';
-        polygons(nx, ny, 0.0, 0.0, 1.0, &inside)
+        let mut r = Rings::default();
+        rings(nx, ny, &inside, &mut r);
+        let mut a = Arrangement::default();
+        a.reset((nx + 1) * (ny + 1));
+        let w = nx + 1;
+        a.add(0, &r, true, |id| {
+            (
+                id,
+                [(id as usize % w) as i32, (id as usize / w) as i32],
+                u32::MAX,
+            )
+        });
+        let mut s = Simplifier::default();
+        let lattice = Lattice::new(LocalProjection::new(0.0, 0.0));
+        s.run(&a, &[], 0.0, &lattice, 1.0, None);
+        assemble(
+            &a,
+            0,
+            &s.pos,
+            |v| s.flags[v as usize] & DEAD == 0,
+            |q| [f64::from(q[0]), f64::from(q[1])],
+        )
     }
 
     #[test]
