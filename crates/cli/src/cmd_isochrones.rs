@@ -433,10 +433,7 @@ pub(crate) fn write_layer(
                         }
                         out.push(Feature {
                             props: props(o, k, iso.area_m2, iso.network_m, population, &counts),
-                            geometry: job
-                                .options
-                                .geometry
-                                .then(|| livingcircle_iso::lonlat(g, &iso.shape)),
+                            geometry: job.options.geometry.then(|| livingcircle_iso::lonlat(&iso)),
                         });
                     }
                     for &h in &reached_h {

@@ -1,6 +1,6 @@
 //! Building the graph from walkable ways.
 
-use livingcircle_osm::proj::{LocalProjection, haversine_m};
+use livingcircle_osm::proj::{EARTH_RADIUS_M, LocalProjection, haversine_m};
 use livingcircle_osm::{WalkNetwork, WalkWay, rules::FootDirection};
 use petgraph::unionfind::UnionFind;
 use rayon::prelude::*;
@@ -292,9 +292,24 @@ impl WalkGraph {
             .collect();
         drop((keep, labels, size));
         let proj = LocalProjection::centred_on(nodes.iter().map(|&n| coord[n as usize]));
+        // The order only needs nearby nodes near each other: an equirectangular
+        // frame at the centre (cheaper than the graph's, and the node numbering of
+        // earlier versions).
+        let [lon0, lat0] = proj.origin();
+        let ky = EARTH_RADIUS_M * std::f64::consts::PI / 180.0;
+        let kx = ky * lat0.to_radians().cos();
         let xy: Vec<[f64; 2]> = nodes
             .par_iter()
-            .map(|&n| proj.project(coord[n as usize]))
+            .map(|&n| {
+                let [lon, lat] = coord[n as usize];
+                let mut d = lon - lon0;
+                if d > 180.0 {
+                    d -= 360.0;
+                } else if d < -180.0 {
+                    d += 360.0;
+                }
+                [d * kx, (lat - lat0) * ky]
+            })
             .collect();
         let (mut minx, mut miny, mut maxx, mut maxy) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
         for p in &xy {

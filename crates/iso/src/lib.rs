@@ -52,6 +52,7 @@ mod trace;
 
 use geo::MultiPolygon;
 use livingcircle_graph::WalkGraph;
+use livingcircle_osm::proj::Tangent;
 use livingcircle_reach::{EdgeReach, Scratch, Spot, search_from_spot, stretches_within};
 
 use raster::Grid;
@@ -93,11 +94,12 @@ pub const MAX_FIELD_VALUES: f64 = (1u64 << 24) as f64;
 pub const MAX_RING_CELLS: f64 = (1u64 << 26) as f64;
 /// The most thresholds (levels are bytes in the rings raster, one value is "none").
 pub const MAX_THRESHOLDS: usize = 254;
-/// Reached network lies within this factor of the budget from the place in the
-/// projection (haversine lengths against a local equirectangular projection: 5 %
-/// holds for extracts up to a few hundred kilometres north to south).
+/// Reached network lies within this factor of the budget (ground metres, times the
+/// frame's scale at the place) from the place: haversine lengths are within 0.5 % of
+/// the ellipsoid's, and the scale changes by less than 0.1 % across an isochrone.
 const REACH_FACTOR: f64 = 1.05;
-/// Crossings stay this far (metres) from the grid vertices, two lattice steps.
+/// Crossings stay this far (ground metres) from the grid vertices, about two lattice
+/// steps.
 const CLEAR_M: f64 = 0.02;
 
 /// Options that [`isochrones`] cannot work with.
@@ -251,6 +253,26 @@ impl IsoOptions {
     }
 }
 
+/// The frame scale rounded to steps of 2^-13 (0.012 %): places near each other share
+/// the cached edge stamps, which hold for one cell size and buffer.
+fn quantize_scale(scale: f64) -> f64 {
+    (scale * 8192.0).round() / 8192.0
+}
+
+impl IsoOptions {
+    /// These options with every length in frame metres at frame scale `scale`.
+    fn scaled(&self, scale: f64) -> Self {
+        IsoOptions {
+            thresholds_mm: self.thresholds_mm.clone(),
+            buffer_m: self.buffer_m * scale,
+            cell_m: self.cell_m * scale,
+            ring_cell_m: self.ring_cell_m * scale,
+            simplify_m: self.simplify_m * scale,
+            ..*self
+        }
+    }
+}
+
 /// One isochrone polygon.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Isochrone {
@@ -260,6 +282,9 @@ pub struct Isochrone {
     /// every vertex on the output lattice ([`DECIMALS`]); empty without
     /// [`IsoOptions::geometry`].
     pub shape: MultiPolygon,
+    /// The affine frame it is drawn in, tangent to the graph's at the place
+    /// ([`lonlat`] writes the shape with it).
+    pub frame: Tangent,
     /// The area in square metres, as traced (before simplification and snapping): the
     /// same with and without geometry.
     pub area_m2: f64,
@@ -328,7 +353,7 @@ impl IsoScratch {
                 level: Vec::new(),
                 extent: Vec::new(),
             },
-            lattice: Lattice::new(*g.projection()),
+            lattice: Lattice::new(g.projection().tangent_at(g.projection().origin())),
             rings: contour::Rings::default(),
             arr: Arrangement::default(),
             simp: simplify::Simplifier::default(),
@@ -479,6 +504,20 @@ pub fn isochrones(
     let mut piece = Vec::new();
     cut(own, frac, frac, &mut piece);
     let origin = piece[0];
+    // Drawn in the affine frame tangent at the place, with the buffer, cells and
+    // tolerance in frame metres: the graph's frame is conformal, so a ground metre
+    // there is `scale` frame metres in every direction.
+    let proj = g.projection();
+    let frame = proj.tangent_at(proj.unproject(origin));
+    let scale = quantize_scale(proj.scale_at_y(origin[1]));
+    s.lattice = Lattice::new(frame);
+    let scaled;
+    let opts = if scale == 1.0 {
+        opts
+    } else {
+        scaled = opts.scaled(scale);
+        &scaled
+    };
 
     let per_t: Vec<Vec<EdgeReach>> = opts
         .thresholds_mm
@@ -500,7 +539,7 @@ pub fn isochrones(
     }
     // The reached part lies within the budget of the place: a long, partly reached
     // edge does not widen the grid beyond what `IsoOptions::check` allowed.
-    let reach_m = REACH_FACTOR * f64::from(max_t) / 1000.0 + r;
+    let reach_m = REACH_FACTOR * f64::from(max_t) / 1000.0 * scale + r;
     bbox = [
         bbox[0].max(origin[0] - reach_m),
         bbox[1].max(origin[1] - reach_m),
@@ -575,14 +614,14 @@ pub fn isochrones(
         }
         for (k, area) in areas.iter_mut().enumerate() {
             if opts.geometry {
-                *area = s.field.scan(k, r, CLEAR_M, Some(&mut s.rings));
+                *area = s.field.scan(k, r, CLEAR_M * scale, Some(&mut s.rings));
                 let (field, lattice) = (&s.field, &s.lattice);
                 s.arr.add(k as u32, &s.rings, shared, |x| {
                     let (id, p, cell) = field.crossing(x);
                     (id, lattice.snap(p), cell)
                 });
             } else {
-                *area = s.field.scan(k, r, CLEAR_M, None);
+                *area = s.field.scan(k, r, CLEAR_M * scale, None);
             }
         }
         if opts.simplify_m > 0.0 && opts.geometry {
@@ -712,20 +751,21 @@ pub fn isochrones(
             Isochrone {
                 threshold: k,
                 shape,
-                area_m2: areas[k],
+                frame,
+                area_m2: areas[k] / (scale * scale),
                 network_m: network_m[k],
             }
         })
         .collect()
 }
 
-/// `shape` (an [`Isochrone::shape`] of graph `g`) in lon/lat: each coordinate is the
-/// lattice value (an integer number of 1e-7 degrees) as written with [`DECIMALS`]
-/// decimals, so `round7` leaves it unchanged.
-pub fn lonlat(g: &WalkGraph, shape: &MultiPolygon) -> MultiPolygon {
+/// An isochrone's shape in lon/lat: each coordinate is the lattice value (an
+/// integer number of 1e-7 degrees) as written with [`DECIMALS`] decimals, so
+/// `round7` leaves it unchanged.
+pub fn lonlat(iso: &Isochrone) -> MultiPolygon {
     use geo::MapCoords;
-    let l = Lattice::new(*g.projection());
-    shape.map_coords(|c| {
+    let l = Lattice::new(iso.frame);
+    iso.shape.map_coords(|c| {
         let q = l.snap([c.x, c.y]);
         let [lon, lat] = l.deg(q);
         geo::Coord { x: lon, y: lat }

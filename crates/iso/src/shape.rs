@@ -1,10 +1,11 @@
 //! Outlines on the output lattice: every level's rings as lists of shared vertices,
 //! and their assembly into polygons with holes.
 //!
-//! Vertices are snapped to the lattice of output coordinates (1e-7 degrees of the
-//! graph's projection, what GeoJSON's 7 decimals write), so every decision about
-//! validity is taken on the very numbers written, with exact integer arithmetic.
-//! Snapping is monotone in each axis and the projection is affine, so a marching
+//! Vertices are snapped to the lattice of output coordinates (1e-7 degrees in the
+//! affine frame tangent to the graph's at the place, what GeoJSON's 7 decimals
+//! write), so every decision about validity is taken on the very numbers written,
+//! with exact integer arithmetic.
+//! Snapping is monotone in each axis and the frame is affine, so a marching
 //! squares outline whose crossings stay more than a lattice step away from the grid
 //! vertices (`Field::scan`'s `clear_m`) keeps its topology: the chords of a cell stay
 //! chords of the snapped cell, in the same order along its boundary, and rings neither
@@ -12,7 +13,7 @@
 //! same lattice point become one shared vertex.
 
 use geo::{Coord, LineString, MultiPolygon, Polygon};
-use livingcircle_osm::proj::LocalProjection;
+use livingcircle_osm::proj::Tangent;
 
 use crate::contour::Rings;
 
@@ -22,7 +23,7 @@ pub const DECIMALS: i32 = 7;
 /// Conversions between projected metres and the output lattice.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Lattice {
-    proj: LocalProjection,
+    proj: Tangent,
     /// Lattice units per degree.
     per_deg: f64,
     /// Metres per lattice unit along x and y.
@@ -33,20 +34,22 @@ pub(crate) struct Lattice {
 }
 
 impl Lattice {
-    pub(crate) fn new(proj: LocalProjection) -> Self {
+    pub(crate) fn new(proj: Tangent) -> Self {
         let per_deg = 10f64.powi(DECIMALS);
         debug_assert!(round_i(2.5) == 3 && round_i(-2.5) == -3 && round_i(-0.4) == 0);
-        let o = proj.project([0.0, 0.0]);
-        let x = proj.project([1.0, 0.0]);
-        let y = proj.project([0.0, 1.0]);
-        let scale = [(x[0] - o[0]) / per_deg, (y[1] - o[1]) / per_deg];
-        let origin = proj.origin();
+        let k = proj.per_deg();
+        let scale = [k[0] / per_deg, k[1] / per_deg];
+        let per_m = [1.0 / scale[0], 1.0 / scale[1]];
+        let (o, oxy) = (proj.origin(), proj.origin_xy());
         Lattice {
             proj,
             per_deg,
             scale,
-            per_m: [1.0 / scale[0], 1.0 / scale[1]],
-            at0: [origin[0] * per_deg, origin[1] * per_deg],
+            per_m,
+            at0: [
+                o[0] * per_deg - oxy[0] * per_m[0],
+                o[1] * per_deg - oxy[1] * per_m[1],
+            ],
         }
     }
 

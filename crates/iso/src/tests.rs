@@ -65,10 +65,10 @@ fn exact(g: &WalkGraph, spot: &Spot, s: &IsoScratch, t: u32, r: f64) -> MultiPol
 }
 
 /// A shape as written: lon/lat rounded to 7 decimals.
-fn lonlat7(g: &WalkGraph, mp: &MultiPolygon) -> MultiPolygon {
+fn lonlat7(i: &Isochrone) -> MultiPolygon {
     let r7 = |x: f64| (x * 1e7).round() / 1e7;
-    mp.map_coords(|c| {
-        let [lon, lat] = g.projection().unproject([c.x, c.y]);
+    i.shape.map_coords(|c| {
+        let [lon, lat] = i.frame.unproject([c.x, c.y]);
         Coord {
             x: r7(lon),
             y: r7(lat),
@@ -96,7 +96,7 @@ fn matches_the_exact_buffered_union_nests_and_is_valid() {
                 "edge {e} t{k}: {:?}",
                 i.shape.validation_errors()
             );
-            let written = lonlat7(&g, &i.shape);
+            let written = lonlat7(i);
             assert!(
                 written.is_valid(),
                 "edge {e} t{k} as written: {:?}",
@@ -259,7 +259,7 @@ fn every_vertex_lies_on_the_output_lattice() {
             for i in isochrones(&g, &spot, &opts, &mut s) {
                 assert!(i.shape.coords_count() >= 4);
                 for c in i.shape.coords_iter() {
-                    for v in g.projection().unproject([c.x, c.y]) {
+                    for v in i.frame.unproject([c.x, c.y]) {
                         let q = v * 1e7;
                         assert!((q - q.round()).abs() < 1e-6, "{v} is not on the lattice");
                     }
@@ -371,7 +371,7 @@ fn simplification_keeps_the_nodes_inside_even_at_large_tolerances() {
             };
             let iso = isochrones(&g, &spot, &opts, &mut s);
             for (k, i) in iso.iter().enumerate() {
-                assert!(lonlat7(&g, &i.shape).is_valid(), "tol {tol} edge {e} t{k}");
+                assert!(lonlat7(i).is_valid(), "tol {tol} edge {e} t{k}");
                 for n in 0..g.node_count() as u32 {
                     if s.search.dist(n).is_some_and(|d| d <= opts.thresholds_mm[k]) {
                         let p = g.node_xy(n);
@@ -390,6 +390,65 @@ fn simplification_keeps_the_nodes_inside_even_at_large_tolerances() {
                     );
                 }
             }
+        }
+    }
+}
+
+/// On a graph 20 degrees wide (short streets at 100°E 25°N, 110°E 35°N and 120°E
+/// 45°N), a place's buffer is the same on the ground wherever it is: every vertex of
+/// a 200 m disc lies 200 m from the place on the ellipsoid (`geo`'s geodesic), and
+/// its area is the disc's, within 0.1 %.
+#[test]
+fn buffers_are_true_on_the_ground_across_a_wide_extract() {
+    use geo::{Distance, Geodesic};
+    let places = [[100.0, 25.0], [110.0, 35.0], [120.0, 45.0]];
+    let ways: Vec<WalkWay> = places
+        .iter()
+        .enumerate()
+        .map(|(i, &[lon, lat])| WalkWay {
+            way_id: i as i64,
+            nodes: vec![10 * i as i64 + 1, 10 * i as i64 + 2],
+            coords: vec![[lon, lat], [lon + 0.01, lat]],
+            direction: FootDirection::Both,
+            highway: "footway".into(),
+            name: None,
+        })
+        .collect();
+    let opts = BuildOptions {
+        keep_all_components: true,
+    };
+    let g = WalkGraph::build(&ways, &opts).unwrap().0;
+    assert_eq!(g.edge_count(), 3);
+    let r = 200.0;
+    let iso = IsoOptions {
+        cell_m: 4.0,
+        simplify_m: 0.0,
+        ..IsoOptions::new(vec![0], r)
+    };
+    let mut s = IsoScratch::new(&g);
+    for e in 0..3 {
+        let len = g.edge(e).length_mm;
+        let spot = Spot {
+            edge: e,
+            offset_mm: len / 2,
+            leg_mm: 0,
+        };
+        let place = {
+            let xy = g.edge_xy(e);
+            g.projection()
+                .unproject([(xy[0][0] + xy[1][0]) / 2.0, (xy[0][1] + xy[1][1]) / 2.0])
+        };
+        let out = isochrones(&g, &spot, &iso, &mut s);
+        let disc = std::f64::consts::PI * r * r;
+        assert!(
+            (out[0].area_m2 - disc).abs() / disc < 1e-3,
+            "{place:?}: {} vs {disc}",
+            out[0].area_m2
+        );
+        let shape = lonlat(&out[0]);
+        for c in shape.coords_iter() {
+            let d = Geodesic.distance(Point::new(place[0], place[1]), Point::new(c.x, c.y));
+            assert!((d - r).abs() < 0.2 + 1e-3 * r, "{place:?}: vertex at {d} m");
         }
     }
 }

@@ -149,7 +149,7 @@ mod tests {
             )
         });
         let mut s = Simplifier::default();
-        let lattice = Lattice::new(LocalProjection::new(0.0, 0.0));
+        let lattice = Lattice::new(LocalProjection::new(0.0, 0.0).tangent_at([0.0, 0.0]));
         s.run(&a, &[], 0.0, &lattice, 1.0, None);
         assemble(
             &a,

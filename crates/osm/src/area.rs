@@ -1,11 +1,11 @@
 //! Closing outlines into polygons, and the measures residences need.
 
 use geo::{
-    Area, BoundingRect, Centroid, Contains, Coord, InteriorPoint, LineString, MultiPolygon, Point,
+    Area, Centroid, Contains, Coord, CoordsIter, InteriorPoint, LineString, MultiPolygon, Point,
     Polygon,
 };
 
-use crate::proj::LocalProjection;
+use crate::proj::Tangent;
 
 /// Joins open or closed node sequences into closed rings of node ids.
 ///
@@ -80,9 +80,8 @@ pub(crate) fn multipolygon(outers: Vec<Vec<[f64; 2]>>, inners: Vec<Vec<[f64; 2]>
 
 /// Area in square metres and centroid `[lon, lat]` of a lon/lat multipolygon.
 pub(crate) fn area_and_centroid(mp: &MultiPolygon) -> Option<(f64, [f64; 2])> {
-    let rect = mp.bounding_rect()?;
-    let c = rect.center();
-    let proj = LocalProjection::new(c.x, c.y);
+    let [lon, lat] = crate::proj::centre(mp.coords_iter().map(|c| [c.x, c.y]))?;
+    let proj = Tangent::at(lon, lat);
     let projected = project(mp, &proj);
     let area = projected.unsigned_area();
     let centroid = projected.centroid()?;
@@ -92,18 +91,8 @@ pub(crate) fn area_and_centroid(mp: &MultiPolygon) -> Option<(f64, [f64; 2])> {
 /// [`area_and_centroid`] of the polygon a closed ring `[lon, lat]` bounds, with the
 /// same numbers.
 pub(crate) fn ring_area_and_centroid(ring: &[[f64; 2]]) -> Option<(f64, [f64; 2])> {
-    let (mut w, mut s, mut e, mut n) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-    for &[x, y] in ring.iter() {
-        w = w.min(x);
-        e = e.max(x);
-        s = s.min(y);
-        n = n.max(y);
-    }
-    if ring.is_empty() {
-        return None;
-    }
-    let c = geo::Rect::new(Coord { x: w, y: s }, Coord { x: e, y: n }).center();
-    let proj = LocalProjection::new(c.x, c.y);
+    let [lon, lat] = crate::proj::centre(ring.iter().copied())?;
+    let proj = Tangent::at(lon, lat);
     let ls = LineString::from(
         ring.iter()
             .map(|&p| {
@@ -196,7 +185,7 @@ pub(crate) fn interior_point(mp: &MultiPolygon) -> Option<[f64; 2]> {
     mp.interior_point().map(|p| [p.x(), p.y()])
 }
 
-fn project(mp: &MultiPolygon, proj: &LocalProjection) -> MultiPolygon {
+fn project(mp: &MultiPolygon, proj: &Tangent) -> MultiPolygon {
     let f = |ls: &LineString| {
         LineString::from(
             ls.0.iter()
@@ -276,7 +265,7 @@ mod tests {
 
     #[test]
     fn area_of_a_100m_square() {
-        let proj = LocalProjection::new(11.0, 48.0);
+        let proj = Tangent::at(11.0, 48.0);
         let sq: Vec<[f64; 2]> = [
             [0.0, 0.0],
             [100.0, 0.0],
@@ -292,5 +281,55 @@ mod tests {
         assert!((a - 10_000.0).abs() < 5.0, "{a}");
         let back = proj.project(c);
         assert!((back[0] - 50.0).abs() < 0.1 && (back[1] - 50.0).abs() < 0.1);
+    }
+
+    /// Areas agree with the ellipsoid's (`geo`'s geodesic area, Karney) within
+    /// 0.01 % at any latitude, and across the ±180° meridian.
+    #[test]
+    fn areas_are_geodesic() {
+        use geo::GeodesicArea;
+        for (lon, lat) in [
+            (0.0, 0.0),
+            (118.8, 32.0),
+            (11.0, 48.0),
+            (-70.0, -33.0),
+            (25.0, 69.5),
+        ] {
+            // A 300 m x 180 m L-shaped building, turned by 20 degrees.
+            let pts = [
+                [0.0, 0.0],
+                [300.0, 0.0],
+                [300.0, 80.0],
+                [120.0, 80.0],
+                [120.0, 180.0],
+                [0.0, 180.0],
+            ];
+            let t = Tangent::at(lon, lat);
+            let (c, s) = (20f64.to_radians().cos(), 20f64.to_radians().sin());
+            let mut ring: Vec<[f64; 2]> = pts
+                .iter()
+                .map(|&[x, y]| t.unproject([x * c - y * s, x * s + y * c]))
+                .collect();
+            ring.push(ring[0]);
+            let (ours, _) = ring_area_and_centroid(&ring).unwrap();
+            let mp = multipolygon(vec![ring], vec![]);
+            let truth = mp.geodesic_area_unsigned();
+            assert!(
+                (ours - truth).abs() / truth < 1e-4,
+                "{lon},{lat}: {ours} {truth}"
+            );
+        }
+        let across = vec![
+            [179.999, 10.0],
+            [-179.998, 10.0],
+            [-179.998, 10.002],
+            [179.999, 10.002],
+            [179.999, 10.0],
+        ];
+        let (ours, c) = ring_area_and_centroid(&across).unwrap();
+        let across = across.clone();
+        let truth = multipolygon(vec![across], vec![]).geodesic_area_unsigned();
+        assert!((ours - truth).abs() / truth < 1e-4, "{ours} {truth}");
+        assert!((c[0].abs() - 179.9995).abs() < 1e-9 && c[0] < 0.0, "{c:?}");
     }
 }

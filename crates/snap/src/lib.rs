@@ -43,7 +43,8 @@ pub struct Snap {
     /// Distance along the edge from its `u` end, in millimetres of the edge's length
     /// (`0 ..= length_mm`).
     pub offset_mm: u32,
-    /// Off-network distance in metres (projected).
+    /// Off-network distance in metres on the ground (the frame distance divided by
+    /// the frame's scale there).
     pub dist_m: f64,
     /// The snapped point in projected metres.
     pub xy: [f64; 2],
@@ -60,6 +61,12 @@ impl Snap {
 /// one edge (fewer entries than one per segment make the index faster to build and
 /// to search; the nearest segment within a run is found by a scan).
 const RUN: usize = 8;
+
+/// Edges whose distances from a point differ by at most this (ground metres) are
+/// equally near: the lowest edge id wins. A millimetre is below what any input
+/// position means, and above the frame's own rounding, so the choice does not hang
+/// on floating-point noise or on the projection.
+pub const TIE_M: f64 = 0.001;
 
 /// A run of consecutive segments of one edge.
 struct Run<'g> {
@@ -152,27 +159,40 @@ impl<'g> Snapper<'g> {
     }
 
     /// Snaps a projected point to the nearest point of the nearest edge, if it lies
-    /// within `max_m` metres. Ties go to the lowest edge id, then segment.
+    /// within `max_m` metres on the ground. Ties go to the lowest edge id, then
+    /// segment.
+    ///
+    /// The graph's frame is conformal, so the nearest point in the frame is the
+    /// nearest on the ground; frame distances are turned into ground metres by the
+    /// frame's scale at `p` (see [`livingcircle_osm::proj`]).
     pub fn snap_point(&self, p: [f64; 2], max_m: f64) -> Option<Snap> {
-        let max2 = max_m * max_m;
+        let scale = self.graph.projection().scale_at_y(p[1]);
+        let max_frame = max_m * scale;
+        let tie = TIE_M * scale;
+        // Runs come nearest first: the first is the nearest; those within `tie` of it
+        // are ties, and the lowest (edge, segment) among them wins.
         let mut best: Option<(f64, (EdgeId, u32))> = None;
         for (run, d2) in self.tree.nearest_neighbor_iter_with_distance_2(&p) {
-            if d2 > max2 {
+            let d = d2.sqrt();
+            if d > max_frame {
                 break;
             }
             let key = (run.edge, run.nearest(&p).1);
             match best {
-                None => best = Some((d2, key)),
-                Some((bd, bk)) if d2 <= bd => {
-                    if d2 < bd || key < bk {
-                        best = Some((d2, key));
+                None => best = Some((d, key)),
+                Some((nearest, bk)) if d <= nearest + tie => {
+                    if key < bk {
+                        best = Some((nearest, key));
                     }
                 }
                 Some(_) => break,
             }
         }
         let (_, (edge, seg)) = best?;
-        Some(self.locate(p, edge, seg as usize))
+        let snap = self.locate(p, edge, seg as usize, scale);
+        // The cut is on ground metres (the frame's squared distance can round the
+        // other way at the very edge).
+        (snap.dist_m <= max_m).then_some(snap)
     }
 
     /// [`Snapper::snap_point`] for many points, in parallel; results in input order.
@@ -217,9 +237,13 @@ impl<'g> Snapper<'g> {
     ) -> Option<(usize, Snap)> {
         let mut best: Option<(usize, Snap)> = None;
         for (i, p) in rings.iter().flatten().enumerate() {
-            let limit = best.map_or(max_m, |b| b.1.dist_m);
+            let limit = best.map_or(max_m, |b| (b.1.dist_m + TIE_M).min(max_m));
             if let Some(s) = self.snap_point(*p, limit)
-                && best.is_none_or(|b| (s.dist_m, s.edge) < (b.1.dist_m, b.1.edge))
+                && best.is_none_or(|b| {
+                    // Within TIE_M the lower edge wins, then the first vertex.
+                    s.dist_m < b.1.dist_m - TIE_M
+                        || (s.dist_m <= b.1.dist_m + TIE_M && s.edge < b.1.edge)
+                })
             {
                 best = Some((i, s));
             }
@@ -227,7 +251,7 @@ impl<'g> Snapper<'g> {
         best
     }
 
-    fn locate(&self, p: [f64; 2], edge: EdgeId, seg: usize) -> Snap {
+    fn locate(&self, p: [f64; 2], edge: EdgeId, seg: usize, scale: f64) -> Snap {
         let xy = self.graph.edge_xy(edge);
         let line = Line::new(xy[seg], xy[seg + 1]);
         let q = line.nearest_point(&p);
@@ -251,7 +275,7 @@ impl<'g> Snapper<'g> {
         Snap {
             edge,
             offset_mm,
-            dist_m: line.distance_2(&p).sqrt(),
+            dist_m: line.distance_2(&p).sqrt() / scale,
             xy: q,
         }
     }
@@ -282,10 +306,22 @@ mod tests {
     use proptest::prelude::*;
 
     fn grid(n: i64) -> WalkGraph {
-        // An n x n street grid with 0.001 degree spacing and a kink in every street.
-        let id = |x: i64, y: i64| y * 1000 + x + 1;
-        let at = |x: i64, y: i64| [11.0 + x as f64 * 0.001, 48.0 + y as f64 * 0.001];
         let mut ways = Vec::new();
+        grid_ways(n, [11.0, 48.0], 0, &mut ways);
+        WalkGraph::build(&ways, &BuildOptions::default()).unwrap().0
+    }
+
+    /// An n x n street grid with 0.001 degree spacing and a kink in every street,
+    /// south-west corner at `sw`, node ids from `base`.
+    fn grid_ways(n: i64, sw: [f64; 2], base: i64, ways: &mut Vec<WalkWay>) {
+        let id = |x: i64, y: i64| base + y * 1000 + x + 1;
+        let at = |x: i64, y: i64| {
+            let mut lon = sw[0] + x as f64 * 0.001;
+            if lon > 180.0 {
+                lon -= 360.0;
+            }
+            [lon, sw[1] + y as f64 * 0.001]
+        };
         for y in 0..n {
             for x in 0..n {
                 for (dx, dy) in [(1, 0), (0, 1)] {
@@ -297,7 +333,11 @@ mod tests {
                         ];
                         ways.push(WalkWay {
                             way_id: ways.len() as i64,
-                            nodes: vec![id(x, y), 900_000 + ways.len() as i64, id(x + dx, y + dy)],
+                            nodes: vec![
+                                id(x, y),
+                                900_000_000 + ways.len() as i64,
+                                id(x + dx, y + dy),
+                            ],
                             coords: vec![a, mid, b],
                             direction: FootDirection::Both,
                             highway: "footway".into(),
@@ -307,22 +347,25 @@ mod tests {
                 }
             }
         }
-        WalkGraph::build(&ways, &BuildOptions::default()).unwrap().0
     }
 
     /// The nearest segment by brute force: distance, then the lowest edge and
     /// segment among equally near ones.
     fn brute(g: &WalkGraph, p: [f64; 2]) -> (f64, EdgeId) {
-        let mut best = (f64::MAX, (EdgeId::MAX, 0));
+        let mut all = Vec::new();
         for e in 0..g.edge_count() as EdgeId {
             for (i, w) in g.edge_xy(e).windows(2).enumerate() {
-                let d2 = Line::new(w[0], w[1]).distance_2(&p);
-                if d2 < best.0 || (d2 == best.0 && (e, i) < best.1) {
-                    best = (d2, (e, i));
-                }
+                all.push((Line::new(w[0], w[1]).distance_2(&p).sqrt(), e, i));
             }
         }
-        (best.0.sqrt(), best.1.0)
+        let nearest = all.iter().map(|a| a.0).fold(f64::INFINITY, f64::min);
+        let tie = TIE_M * g.projection().scale_at_y(p[1]);
+        let (_, e, _) = all
+            .iter()
+            .filter(|a| a.0 <= nearest + tie)
+            .min_by_key(|a| (a.1, a.2))
+            .unwrap();
+        (nearest, *e)
     }
 
     proptest! {
@@ -335,6 +378,7 @@ mod tests {
             let p = [o[0] + x, o[1] + y];
             let snap = s.snap_point(p, 1e9).unwrap();
             let (d, e) = brute(&g, p);
+            let d = d / g.projection().scale_at_y(p[1]);
             prop_assert!((snap.dist_m - d).abs() < 1e-9);
             prop_assert_eq!(snap.edge, e);
             prop_assert!(snap.offset_mm <= g.edge(snap.edge).length_mm);
@@ -404,5 +448,127 @@ mod tests {
         ];
         let snap = s.snap_outline(&[ring], 200.0).unwrap();
         assert!((snap.dist_m - 30.0).abs() < 2.0, "{}", snap.dist_m);
+    }
+
+    /// On a graph 20 degrees wide (grids from 100°E 25°N to 120°E 45°N, one across
+    /// the ±180° meridian), snap distances and the max-snap cut agree with the
+    /// ellipsoidal geodesic (`geo`'s Karney) within 0.01 %.
+    #[test]
+    fn snap_distances_are_geodesic_on_a_wide_extract() {
+        use geo::{Distance, Geodesic, Point};
+        let mut ways = Vec::new();
+        let corners = [
+            [100.0, 25.0],
+            [110.0, 35.0],
+            [120.0, 45.0],
+            [100.0, 45.0],
+            [120.0, 25.0],
+        ];
+        for (i, &sw) in corners.iter().enumerate() {
+            grid_ways(4, sw, (i as i64 + 1) * 1_000_000, &mut ways);
+        }
+        let opts = BuildOptions {
+            keep_all_components: true,
+        };
+        let g = WalkGraph::build(&ways, &opts).unwrap().0;
+        let s = Snapper::new(&g);
+        let proj = g.projection();
+        let mut checked = 0;
+        for sw in corners {
+            for k in 0..40 {
+                let f = f64::from(k);
+                // Points up to ~500 m around the grid, in every direction.
+                let q = [
+                    sw[0] - 0.002 + (f * 0.37).fract() * 0.008,
+                    sw[1] - 0.002 + (f * 0.61).fract() * 0.008,
+                ];
+                let p = proj.project(q);
+                let snap = s.snap_point(p, 1e9).unwrap();
+                let on = proj.unproject(snap.xy);
+                let truth = Geodesic.distance(Point::new(q[0], q[1]), Point::new(on[0], on[1]));
+                assert!(
+                    (snap.dist_m - truth).abs() <= 1e-4 * truth + 1e-6,
+                    "{q:?}: {} vs {truth}",
+                    snap.dist_m
+                );
+                if truth > 1.0 {
+                    assert!(s.snap_point(p, truth * 1.001).is_some(), "{q:?}");
+                    assert!(s.snap_point(p, truth * 0.999).is_none(), "{q:?}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 150, "{checked}");
+    }
+
+    #[test]
+    fn snapping_across_the_antimeridian() {
+        use geo::{Distance, Geodesic, Point};
+        let mut ways = Vec::new();
+        // Streets from 179.998°E to 179.999°W.
+        grid_ways(4, [179.998, 60.0], 0, &mut ways);
+        let g = WalkGraph::build(&ways, &BuildOptions::default()).unwrap().0;
+        let mut ok = Vec::new();
+        grid_ways(4, [11.0, 48.0], 0, &mut ok);
+        let plain = WalkGraph::build(&ok, &BuildOptions::default()).unwrap().0;
+        assert_eq!(g.node_count(), plain.node_count());
+        assert_eq!(g.edge_count(), plain.edge_count());
+        let s = Snapper::new(&g);
+        for q in [
+            [-179.9995, 60.0012],
+            [179.9985, 59.9995],
+            [-179.9989, 60.0031],
+        ] {
+            let p = g.projection().project(q);
+            let snap = s.snap_point(p, 1000.0).unwrap();
+            let on = g.projection().unproject(snap.xy);
+            let truth = Geodesic.distance(Point::new(q[0], q[1]), Point::new(on[0], on[1]));
+            assert!(
+                truth < 100.0 && (snap.dist_m - truth).abs() <= 1e-4 * truth + 1e-6,
+                "{q:?} {on:?}"
+            );
+        }
+    }
+
+    /// A point midway in latitude between two streets is equally near both (on the
+    /// ellipsoid they differ by micrometres; the frame's own scale change by a tenth
+    /// of a millimetre): the lowest edge id wins, on either side of the centre.
+    #[test]
+    fn sub_millimetre_differences_are_ties() {
+        let street = |id: i64, lat: f64| WalkWay {
+            way_id: id,
+            nodes: vec![id * 10, id * 10 + 1],
+            coords: vec![[11.0, lat], [11.002, lat]],
+            direction: FootDirection::Both,
+            highway: "footway".into(),
+            name: None,
+        };
+        let ways = vec![
+            street(1, 48.0),
+            street(2, 48.001),
+            street(3, 49.0),
+            street(4, 49.001),
+        ];
+        let opts = BuildOptions {
+            keep_all_components: true,
+        };
+        let g = WalkGraph::build(&ways, &opts).unwrap().0;
+        let s = Snapper::new(&g);
+        // Midway, and 0.3 mm north and south of it.
+        let shifts = [0.0, 2.7e-9, -2.7e-9];
+        for (lat, pair) in shifts
+            .iter()
+            .flat_map(|d| [(48.0005 + d, [48.0, 48.001]), (49.0005 + d, [49.0, 49.001])])
+        {
+            let snap = s
+                .snap_point(g.projection().project([11.001, lat]), 100.0)
+                .unwrap();
+            let ids: Vec<EdgeId> = (0..4)
+                .filter(|&e| pair.contains(&g.edge_lonlat(e)[0][1]))
+                .collect();
+            assert_eq!(ids.len(), 2);
+            assert_eq!(snap.edge, ids[0].min(ids[1]), "at {lat}");
+            assert!((snap.dist_m - 55.6).abs() < 0.1, "{}", snap.dist_m);
+        }
     }
 }
