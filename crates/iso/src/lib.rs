@@ -253,10 +253,11 @@ impl IsoOptions {
     }
 }
 
-/// The frame scale rounded to steps of 2^-13 (0.012 %): places near each other share
-/// the cached edge stamps, which hold for one cell size and buffer.
+/// The frame scale rounded to steps of 2^-11 (0.05 %, buffers within 0.025 % of
+/// true): places near each other share the cached edge stamps, which hold for one
+/// cell size and buffer (a city 50 km across spans a dozen steps).
 fn quantize_scale(scale: f64) -> f64 {
-    (scale * 8192.0).round() / 8192.0
+    (scale * 2048.0).round() / 2048.0
 }
 
 impl IsoOptions {
@@ -305,10 +306,9 @@ pub struct IsoScratch {
     /// Edge geometries simplified by 0.5 m (Douglas–Peucker), what the areas buffer.
     simple: Vec<Vec<[f64; 2]>>,
     field: contour::Field,
-    /// Per edge, its distance stamp for `stamp_key` (cell size, reach), made on first
+    /// Per edge, its distance stamp and the (cell size, reach) it was made for, made on first
     /// use.
-    stamps: Vec<Option<contour::Stamp>>,
-    stamp_key: (f64, f64),
+    stamps: Vec<Option<((f64, f64), contour::Stamp)>>,
     /// Bytes held by `stamps`.
     stamp_bytes: usize,
     /// Whether fully reached edges are drawn from stamps (tests compare both ways).
@@ -341,7 +341,6 @@ impl IsoScratch {
             simple,
             field: contour::Field::new(),
             stamps: Vec::new(),
-            stamp_key: (0.0, 0.0),
             stamp_bytes: 0,
             use_stamps: true,
             grid: Grid {
@@ -555,11 +554,9 @@ pub fn isochrones(
         // Every corner of a cell the outline crosses lies within `r + cell` of the
         // network (distances are 1-Lipschitz), so farther vertices stay infinite.
         let reach = r + 1.05 * opts.cell_m;
-        if s.stamp_key != (opts.cell_m, reach) {
-            s.stamps.clear();
-            s.stamp_bytes = 0;
-            s.stamp_key = (opts.cell_m, reach);
-        }
+        // Stamps hold for one cell size and reach; places in different scale steps
+        // (see `quantize_scale`) remake only the edges they draw.
+        let key = (opts.cell_m, reach);
         s.stamps.resize_with(g.edge_count(), || None);
         s.field.reset(bbox, opts.cell_m, levels);
         s.field.segment(0, origin, origin, reach);
@@ -583,17 +580,20 @@ pub fn isochrones(
                     if s.use_stamps && a == 0.0 && b == 1.0 {
                         // A fully reached edge: its precomputed distances.
                         let e = st.edge as usize;
-                        if s.stamps[e].is_none() {
+                        if s.stamps[e].as_ref().is_none_or(|(k, _)| *k != key) {
                             let stamp = contour::Stamp::new(&s.simple[e], reach, opts.cell_m);
+                            if let Some((_, old)) = s.stamps[e].take() {
+                                s.stamp_bytes -= old.bytes();
+                            }
                             s.stamp_bytes += stamp.bytes();
                             if s.stamp_bytes > STAMP_CACHE_BYTES {
                                 // Bounded memory on huge networks: start over.
                                 s.stamps.iter_mut().for_each(|x| *x = None);
                                 s.stamp_bytes = stamp.bytes();
                             }
-                            s.stamps[e] = Some(stamp);
+                            s.stamps[e] = Some((key, stamp));
                         }
-                        let stamp = s.stamps[e].as_ref().expect("made above");
+                        let (_, stamp) = s.stamps[e].as_ref().expect("made above");
                         s.field.stamp(k, stamp);
                         continue;
                     }
