@@ -498,17 +498,12 @@ pub fn analyze_with_progress<E>(
             hierarchy_pays(g, &spots, budget_mm)
         }
     };
-    let t = std::time::Instant::now();
-    let ch = if use_ch {
-        early_ch.or_else(|| {
-            Some(Ch::build_with_progress(g, &|k, n| {
-                progress(Progress::Hierarchy(k, n));
-            }))
-        })
-    } else {
-        None
+    // A hierarchy built early and not chosen is dropped; its time still counts.
+    let (ch, ch_s) = match (use_ch, early_ch) {
+        (true, None) => build_ch(),
+        (true, ch) => (ch, early_ch_s),
+        (false, _) => (None, early_ch_s),
     };
-    let ch_s = early_ch_s + t.elapsed().as_secs_f64();
     let engine = ManyToMany::new(g, ch.as_ref(), &targets, budget_mm);
     let mut multi = SearchStats::default();
     for (_, s) in &per_cat {

@@ -101,24 +101,16 @@ pub(crate) fn load_with(
 }
 
 /// Peak memory of a run, predicted from the size of its `.osm.pbf`: 7 bytes per byte
-/// of the file plus 32 MiB. Measured peaks (README, "Memory") were 6.5 × the file
-/// plus about 20 MiB on the metros of 9–227 MB, up to 13 × on small road-heavy
-/// extracts, where the fixed part dominates.
+/// of the file plus 32 MiB. Measured peaks (README, "Performance", memory model)
+/// were 6.5 × the file plus about 20 MiB on the metros of 82 and 227 MB, and 12 ×
+/// on liechtenstein (2.5 MB), where the fixed part dominates.
 pub(crate) fn predicted_peak(file_bytes: u64) -> u64 {
     file_bytes.saturating_mul(7).saturating_add(32 << 20)
 }
 
 /// Memory this machine has available now (Linux `MemAvailable`), if known.
 fn available_memory() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let kib: u64 = info
-        .lines()
-        .find(|l| l.starts_with("MemAvailable:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some(kib * 1024)
+    crate::progress::proc_kib("/proc/meminfo", "MemAvailable:").map(|kib| kib * 1024)
 }
 
 /// Stops before reading when the run is predicted to need more memory than

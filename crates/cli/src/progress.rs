@@ -10,18 +10,20 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 /// Resident memory now and at its peak so far, in MiB (Linux `/proc/self/status`;
 /// `None` elsewhere).
 pub(crate) fn memory_mib() -> Option<(f64, f64)> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))?
-            .split_whitespace()
-            .nth(1)?
-            .parse::<f64>()
-            .ok()
-            .map(|kib| kib / 1024.0)
-    };
-    Some((field("VmRSS:")?, field("VmHWM:")?))
+    let mib = |name| proc_kib("/proc/self/status", name).map(|kib| kib as f64 / 1024.0);
+    Some((mib("VmRSS:")?, mib("VmHWM:")?))
+}
+
+/// The value of a `Name:   N kB` line of a Linux `/proc` file, in KiB.
+pub(crate) fn proc_kib(file: &str, name: &str) -> Option<u64> {
+    std::fs::read_to_string(file)
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with(name))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 /// The stage display.

@@ -110,6 +110,20 @@ fn capsule_rows(
 /// Stamp runs come in whole groups of this many values.
 const LANES: usize = 8;
 
+/// Lowers row `j` of a grid `nx` wide from column `i` by `vals`, growing the written
+/// extent `ext` (`[x0, y0, x1, y1]`).
+#[inline]
+fn lower_run(g: &mut [f32], nx: usize, i: usize, j: usize, vals: &[f32], ext: &mut [usize; 4]) {
+    let at = j * nx + i;
+    lower(&mut g[at..at + vals.len()], vals);
+    *ext = [
+        ext[0].min(i),
+        ext[1].min(j),
+        ext[2].max(i + vals.len() - 1),
+        ext[3].max(j),
+    ];
+}
+
 /// `v = min(v, d)` element by element (equal lengths), in groups of [`LANES`] and a
 /// scalar rest (the compiler turns each group into SIMD `min`s; stamp runs have no
 /// rest).
@@ -302,15 +316,14 @@ impl Field {
             (ox, ox + nx as i64 - 1),
             &mut row,
             |gj, gi, vals| {
-                let (i, j) = ((gi - ox) as usize, (gj - oy) as usize);
-                let at = j * nx + i;
-                lower(&mut g[at..at + vals.len()], vals);
-                ext = [
-                    ext[0].min(i),
-                    ext[1].min(j),
-                    ext[2].max(i + vals.len() - 1),
-                    ext[3].max(j),
-                ];
+                lower_run(
+                    g,
+                    nx,
+                    (gi - ox) as usize,
+                    (gj - oy) as usize,
+                    vals,
+                    &mut ext,
+                );
             },
         );
         if ext[0] <= ext[2] {
@@ -340,14 +353,7 @@ impl Field {
             let vals =
                 &st.values[(start as i64 + lo - gi) as usize..(start as i64 + hi - gi) as usize];
             let (i, j) = ((lo - ox) as usize, (gj - oy) as usize);
-            let at = j * nx as usize + i;
-            lower(&mut g[at..at + vals.len()], vals);
-            ext = [
-                ext[0].min(i),
-                ext[1].min(j),
-                ext[2].max(i + vals.len() - 1),
-                ext[3].max(j),
-            ];
+            lower_run(g, nx as usize, i, j, vals, &mut ext);
         }
         if ext[0] <= ext[2] {
             self.wrote(k, ext[0], ext[1], ext[2], ext[3]);

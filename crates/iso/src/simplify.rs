@@ -465,13 +465,7 @@ impl Simplifier {
             self.mark[v as usize] = self.stamp;
         }
         let (pa, pb) = (self.m[chain[i] as usize], self.m[chain[j] as usize]);
-        let r2 = d2 * (1.0 + 1e-9) + 1e-9;
-        let r = r2.sqrt();
-        self.near.clear();
-        for row in self.bucket(pa[1].min(pb[1]) - r, 1)..=self.bucket(pa[1].max(pb[1]) + r, 1) {
-            let cols = self.cols(row, pa, pb, r);
-            self.collect(row, cols);
-        }
+        let r2 = self.gather_near(pa, pb, d2);
         self.poly.clear();
         let seg = Seg::new(pa, pb);
         for k in 0..self.near.len() {
@@ -837,7 +831,9 @@ impl Simplifier {
     /// Whether no live unmarked vertex and no protected point lies inside or on the
     /// closed polygon `poly`, which lies within `sqrt(d2)` metres of segment `pa–pb`
     /// (metres).
-    fn points_clear(&mut self, pa: [f64; 2], pb: [f64; 2], d2: f64, poly: &[[i64; 2]]) -> bool {
+    /// Fills `near` with the bucketed items within `sqrt(d2)` (and a hair) of segment
+    /// `pa`–`pb`'s rows and columns; returns the squared radius to test them against.
+    fn gather_near(&mut self, pa: [f64; 2], pb: [f64; 2], d2: f64) -> f64 {
         let r2 = d2 * (1.0 + 1e-9) + 1e-9;
         let r = r2.sqrt();
         self.near.clear();
@@ -845,6 +841,11 @@ impl Simplifier {
             let cols = self.cols(row, pa, pb, r);
             self.collect(row, cols);
         }
+        r2
+    }
+
+    fn points_clear(&mut self, pa: [f64; 2], pb: [f64; 2], d2: f64, poly: &[[i64; 2]]) -> bool {
+        let r2 = self.gather_near(pa, pb, d2);
         let seg = Seg::new(pa, pb);
         for k in 0..self.near.len() {
             let it = self.near[k] as usize;

@@ -76,6 +76,36 @@ fn lonlat7(i: &Isochrone) -> MultiPolygon {
     })
 }
 
+/// Every node reached within threshold `k` lies inside isochrone `k`, and isochrone
+/// `k - 1` lies inside it (up to float noise).
+fn holds_nodes_and_nests(
+    g: &WalkGraph,
+    s: &IsoScratch,
+    opts: &IsoOptions,
+    iso: &[Isochrone],
+    k: usize,
+    what: &str,
+) {
+    let shape = &iso[k].shape;
+    for n in 0..g.node_count() as u32 {
+        if s.search.dist(n).is_some_and(|d| d <= opts.thresholds_mm[k]) {
+            let p = g.node_xy(n);
+            assert!(
+                shape.contains(&Point::new(p[0], p[1])),
+                "{what} t{k}: node {n} outside"
+            );
+        }
+    }
+    if k > 0 {
+        let out = iso[k - 1].shape.difference(shape).unsigned_area();
+        assert!(
+            out < 1e-6,
+            "{what}: t{} sticks out of t{k} by {out} m2",
+            k - 1
+        );
+    }
+}
+
 #[test]
 fn matches_the_exact_buffered_union_nests_and_is_valid() {
     let g = city(14, 7);
@@ -116,25 +146,7 @@ fn matches_the_exact_buffered_union_nests_and_is_valid() {
                     "edge {e} t{k}: symmetric difference {sym} of {b}"
                 );
             }
-            // Every node reached within the threshold lies inside.
-            for n in 0..g.node_count() as u32 {
-                if s.search.dist(n).is_some_and(|d| d <= opts.thresholds_mm[k]) {
-                    let p = g.node_xy(n);
-                    assert!(
-                        i.shape.contains(&Point::new(p[0], p[1])),
-                        "edge {e} t{k}: node {n} outside"
-                    );
-                }
-            }
-            if k > 0 {
-                // Nested: the smaller lies inside the larger (up to float noise).
-                let outside = iso[k - 1].shape.difference(&i.shape).unsigned_area();
-                assert!(
-                    outside < 1e-6,
-                    "edge {e}: t{} sticks out of t{k} by {outside} m2",
-                    k - 1
-                );
-            }
+            holds_nodes_and_nests(&g, &s, &opts, &iso, k, &format!("edge {e}"));
         }
     }
     // Printed for the README: the worst relative area and symmetric differences.
@@ -372,23 +384,7 @@ fn simplification_keeps_the_nodes_inside_even_at_large_tolerances() {
             let iso = isochrones(&g, &spot, &opts, &mut s);
             for (k, i) in iso.iter().enumerate() {
                 assert!(lonlat7(i).is_valid(), "tol {tol} edge {e} t{k}");
-                for n in 0..g.node_count() as u32 {
-                    if s.search.dist(n).is_some_and(|d| d <= opts.thresholds_mm[k]) {
-                        let p = g.node_xy(n);
-                        assert!(
-                            i.shape.contains(&Point::new(p[0], p[1])),
-                            "tol {tol} edge {e} t{k}: node {n} outside"
-                        );
-                    }
-                }
-                if k > 0 {
-                    let out = iso[k - 1].shape.difference(&i.shape).unsigned_area();
-                    assert!(
-                        out < 1e-6,
-                        "tol {tol} edge {e}: t{} sticks out by {out}",
-                        k - 1
-                    );
-                }
+                holds_nodes_and_nests(&g, &s, &opts, &iso, k, &format!("tol {tol} edge {e}"));
             }
         }
     }
