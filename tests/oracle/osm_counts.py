@@ -12,8 +12,9 @@ Rules (tag values are compared exactly, case-sensitive; no ';'-lists, no trimmin
  3. walkable_ways: hw = highway value. Walkable: footway path pedestrian steps living_street residential
     service unclassified track tertiary(_link) secondary(_link) primary(_link) road corridor;
     cycleway/bridleway only if foot in {yes,designated,permissive}; motorway(_link)/trunk(_link) only if
-    foot == yes; any other value (or no highway) -> not walkable. Then foot == no -> not walkable;
-    access in {no,private} and foot not in {yes,designated,permissive} -> not walkable. sidewalk:* ignored.
+    foot == yes; any other value (or no highway) -> not walkable. Then foot in {no,private} -> not walkable;
+    access in {no,private,agricultural,forestry,delivery,military} and foot not in {yes,designated,permissive}
+    -> not walkable. sidewalk:* ignored.
  4. missing_node_refs: refs of walkable ways (repeats counted) to nodes absent from the file;
     ways_cut: walkable ways with >= 1 missing ref.
  5. residential_buildings: closed ways (refs[0] == refs[-1] and len(refs) >= 4) plus relations with
@@ -34,6 +35,9 @@ Verification (osmium-tool 1.15; munchen, nanjing, stockholm, hoyerswerda: every 
  - walkable_ways: built with chained `osmium tags-filter -R` (w/highway=<list>, -i w/foot=no,
    w/access=no,private minus those with w/foot=yes,designated,permissive, plus cycleway/bridleway and
    motorway/trunk(_link) with the foot filters); way ids joined with sort/comm.
+   The access values agricultural/forestry/delivery/military and foot=private (added 2026-12-07) occur on
+   none of the four files' walkable ways (their JSON did not change); on liechtenstein.osm.pbf, where they
+   remove 55 graph edges, this script and `livingcircle graph` both count 6783 walkable ways.
  - walk_nodes_distinct == node count of `osmium getid -r FILE -i walk.ids`; walk_segments == awk over the
    OPL node lists of those ways, and == sum of (vertices - 1) from `osmium export` (location-based).
  - missing_node_refs/ways_cut: `osmium check-refs` finds no missing nodes in these 4 files (all 0). The
@@ -59,6 +63,7 @@ WALKABLE = {"footway", "path", "pedestrian", "steps", "living_street", "resident
 FOOT_OK = {"yes", "designated", "permissive"}
 RESIDENTIAL = {"residential", "apartments", "house", "detached", "semidetached_house", "terrace",
                "dormitory", "bungalow"}
+CLOSED_ACCESS = {"no", "private", "agricultural", "forestry", "delivery", "military"}
 POI_KEYS = ("amenity", "shop", "leisure", "healthcare", "office", "social_facility", "public_transport")
 POI_RAILWAY = {"station", "halt", "tram_stop", "subway_entrance"}
 POI_TAGS = [("amenity", "kindergarten"), ("amenity", "school"), ("amenity", "pharmacy"),
@@ -75,9 +80,9 @@ def is_walkable(t):
         ok = foot == "yes"
     else:
         ok = False
-    if foot == "no":
+    if foot in ("no", "private"):
         ok = False
-    if access in ("no", "private") and foot not in FOOT_OK:
+    if access in CLOSED_ACCESS and foot not in FOOT_OK:
         ok = False
     return ok
 

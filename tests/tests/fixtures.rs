@@ -108,6 +108,17 @@ fn rule6_private_access_unless_foot_permitted() {
 }
 
 #[test]
+fn rule6b_farm_forestry_delivery_military_access_and_foot_private() {
+    assert_eq!(graph_counts("access_special", &[]), (4, 8, 7, 1, 0));
+    let (_, ids) = graph_osm_nodes(
+        "access_special",
+        WalkRules::default(),
+        BuildOptions::default(),
+    );
+    assert_eq!(ids, [1, 3, 4, 5, 6, 22, 23, 24]);
+}
+
+#[test]
 fn rule7_pedestrian_area_walked_along_its_outline() {
     assert_eq!(graph_counts("pedestrian_area", &[]), (3, 4, 4, 1, 0));
     let (g, _) = graph_osm_nodes(

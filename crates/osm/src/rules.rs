@@ -110,10 +110,18 @@ impl WalkRules {
             // escape and every value not listed above.
             false
         };
-        if !allowed || get(tags, "foot") == Some("no") {
+        // `foot=private` closes a way to the public as `foot=no` does.
+        if !allowed || matches!(get(tags, "foot"), Some("no" | "private")) {
             return WayClass::NotWalkable;
         }
-        if matches!(get(tags, "access"), Some("no" | "private")) && !foot_permitted(tags) {
+        // Closed to the public, or open only to farm, forestry, delivery or
+        // military traffic, unless pedestrians are let in explicitly (as OSRM's and
+        // GraphHopper's foot profiles read these tags).
+        if matches!(
+            get(tags, "access"),
+            Some("no" | "private" | "agricultural" | "forestry" | "delivery" | "military")
+        ) && !foot_permitted(tags)
+        {
             return WayClass::NotWalkable;
         }
         let separate = sidewalk_separate(tags);
@@ -211,6 +219,46 @@ mod tests {
             ("highway", "service"),
             ("access", "destination")
         ]));
+    }
+
+    #[test]
+    fn foot_private_is_not_walkable() {
+        for hw in ["footway", "residential", "path", "service"] {
+            assert!(!walkable(&[("highway", hw), ("foot", "private")]), "{hw}");
+        }
+        // Even where `access` would let everyone in.
+        assert!(!walkable(&[
+            ("highway", "track"),
+            ("access", "yes"),
+            ("foot", "private")
+        ]));
+    }
+
+    #[test]
+    fn access_for_farm_forestry_delivery_military_only_unless_foot_permitted() {
+        for access in ["agricultural", "forestry", "delivery", "military"] {
+            assert!(
+                !walkable(&[("highway", "track"), ("access", access)]),
+                "{access}"
+            );
+            assert!(
+                !walkable(&[("highway", "service"), ("access", access)]),
+                "{access}"
+            );
+            for foot in ["yes", "designated", "permissive"] {
+                assert!(
+                    walkable(&[("highway", "track"), ("access", access), ("foot", foot)]),
+                    "{access} {foot}"
+                );
+            }
+        }
+        // Other restrictions leave pedestrians alone.
+        for access in ["destination", "customers", "permissive", "yes"] {
+            assert!(
+                walkable(&[("highway", "service"), ("access", access)]),
+                "{access}"
+            );
+        }
     }
 
     #[test]
