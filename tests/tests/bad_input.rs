@@ -111,6 +111,12 @@ fn unknown_option_and_bad_values() {
     assert!(err.contains("gb50180"), "{err}");
     let err = fails(d.path(), &["bench", "--sources", "many"]);
     assert!(err.contains("--sources"), "{err}");
+    // An H3 resolution outside 0-15 is refused, not taken as 9.
+    for res in ["16", "255", "nine"] {
+        let err = fails(d.path(), &["analyze", "--hex-res", res, "--out", "o"]);
+        assert!(err.contains("--hex-res") && err.contains("0-15"), "{err}");
+    }
+    assert!(!d.path().join("o").exists());
 }
 
 #[test]
@@ -201,4 +207,52 @@ fn memory_budget_too_small_stops_before_reading() {
         err.contains("--max-memory") || err.contains("lots"),
         "{err}"
     );
+}
+
+/// Paths that are not UTF-8 (legal on Unix) are taken as given: the run writes
+/// into them, and a missing input is named in one line (no panic, exit 2).
+#[cfg(unix)]
+#[test]
+fn non_utf8_paths_are_paths() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let d = tmp();
+    let out_dir = OsStr::from_bytes(b"out\xff");
+    let run = |args: &[&OsStr]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_lc"))
+            .args(args)
+            .current_dir(d.path())
+            .output()
+            .expect("the binary runs")
+    };
+    let osm = data("munchen.osm.pbf");
+    let o = run(&[
+        OsStr::new("-q"),
+        OsStr::new("analyze"),
+        OsStr::new("--osm"),
+        osm.as_os_str(),
+        OsStr::new("--no-report"),
+        OsStr::new("--out"),
+        out_dir,
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(d.path().join(out_dir).join("residences.geojson").is_file());
+    let mut missing = osm.into_os_string();
+    missing.push(OsStr::from_bytes(b"\xff"));
+    let o = run(&[
+        OsStr::new("graph"),
+        OsStr::new("--osm"),
+        &missing,
+        OsStr::new("--out"),
+        OsStr::new("g"),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        err.contains("munchen.osm.pbf") && err.contains("No such file"),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
 }

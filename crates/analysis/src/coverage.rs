@@ -77,7 +77,7 @@ pub struct AnalyzeOptions {
     /// Places farther than this from every walkable edge are unsnapped.
     pub max_snap_m: f64,
     /// H3 resolution of the gap cells.
-    pub hex_res: u8,
+    pub hex_res: Resolution,
     /// Distances are searched up to this multiple of the largest threshold.
     pub report_factor: f64,
     /// Search budget in metres, overriding `report_factor` (the bench and `site`
@@ -107,7 +107,7 @@ impl Default for AnalyzeOptions {
         AnalyzeOptions {
             speed_kmh: 4.0,
             max_snap_m: 200.0,
-            hex_res: 9,
+            hex_res: Resolution::Nine,
             report_factor: 2.0,
             budget_m: None,
             engine: Engine::Auto,
@@ -522,7 +522,7 @@ pub fn analyze_with_progress<E>(
     let mut cat_acc: Vec<CategoryAcc> = (0..ncat).map(|_| CategoryAcc::new(budget_mm)).collect();
     let mut level_acc: Vec<(u32, f64)> = vec![(0, 0.0); level_categories.len()];
     let mut gaps: BTreeMap<(CellIndex, usize), GapCell> = BTreeMap::new();
-    let res = Resolution::try_from(opts.hex_res).unwrap_or(Resolution::Nine);
+    let res = opts.hex_res;
     let mut cross_check_mismatches = 0u64;
     let mut per_res = PerResidence::default();
     let mut engine_s = 0.0;

@@ -157,6 +157,15 @@ pub(crate) fn positive_f64(s: &str) -> Result<f64, String> {
     }
 }
 
+/// An H3 resolution, 0 to 15.
+pub(crate) fn hex_res(s: &str) -> Result<livingcircle_analysis::Resolution, String> {
+    let v: u8 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not an H3 resolution (0-15)"))?;
+    livingcircle_analysis::Resolution::try_from(v)
+        .map_err(|_| format!("`{s}` is not an H3 resolution (0-15)"))
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct AnalyzeArgs {
     #[command(flatten)]
@@ -175,8 +184,8 @@ pub(crate) struct AnalyzeArgs {
     #[arg(long, value_name = "M", default_value_t = 200.0, value_parser = positive_f64)]
     pub(crate) max_snap_m: f64,
     /// H3 resolution of the gap cells (0-15; 9 is about 0.1 km²).
-    #[arg(long, value_name = "RES", default_value_t = 9, value_parser = clap::value_parser!(u8).range(0..=15))]
-    pub(crate) hex_res: u8,
+    #[arg(long, value_name = "RES", default_value = "9", value_parser = hex_res)]
+    pub(crate) hex_res: livingcircle_analysis::Resolution,
     /// Print summary.json on stdout instead of the table.
     #[arg(long)]
     pub(crate) json: bool,

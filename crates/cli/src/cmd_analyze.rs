@@ -367,7 +367,7 @@ fn summary_json(
         "parameters": {
             "speed_kmh": speed_kmh,
             "max_snap_m": a.max_snap_m,
-            "hex_res": a.hex_res,
+            "hex_res": u8::from(a.hex_res),
             "search_budget_m": f64::from(an.budget_mm) / 1000.0,
             "keep_all_components": a.osm.keep_all_components,
             "drop_sidewalk_separate": a.osm.drop_sidewalk_separate,

@@ -67,7 +67,7 @@ pub(crate) struct Page<'a> {
     pub(crate) preset: &'a Preset,
     pub(crate) residences: usize,
     pub(crate) facilities: &'a [Facility],
-    pub(crate) hex_res: u8,
+    pub(crate) hex_res: livingcircle_analysis::Resolution,
     pub(crate) buffer_m: f64,
     pub(crate) sites: Vec<ProposedSite>,
 }

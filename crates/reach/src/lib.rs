@@ -162,7 +162,7 @@ pub fn search(
         let arcs = adj.arcs(n);
         relaxed += arcs.len() as u64;
         for &(m, len) in arcs {
-            let nd = d + len;
+            let nd = d.saturating_add(len);
             if nd <= budget && s.dist.lower(m as usize, nd) {
                 s.queue.push(nd, m);
             }

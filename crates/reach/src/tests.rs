@@ -353,3 +353,43 @@ fn results_do_not_depend_on_thread_count() {
         );
     }
 }
+
+/// Distances saturate at `u32::MAX` millimetres instead of wrapping: two 3,300 km
+/// edges in a row (each below the limit, their sum above it) leave the far node
+/// at the limit, not at a wrapped short distance.
+#[test]
+fn distances_saturate_instead_of_wrapping() {
+    let way = |id: i64, a: i64, b: i64, ca: [f64; 2], cb: [f64; 2]| WalkWay {
+        way_id: id,
+        nodes: vec![a, b],
+        coords: vec![ca, cb],
+        direction: FootDirection::Both,
+        highway: "footway".into(),
+        name: None,
+    };
+    let (west, mid, east, spur) = ([0.0, 0.0], [30.0, 0.0], [60.0, 0.0], [30.0, 0.001]);
+    // The spur keeps the middle node a junction, so the two long edges stay apart.
+    let ways = [
+        way(1, 1, 2, west, mid),
+        way(2, 2, 3, mid, east),
+        way(3, 2, 4, mid, spur),
+    ];
+    let (g, _) = WalkGraph::build(
+        &ways,
+        &BuildOptions {
+            keep_all_components: true,
+        },
+    )
+    .unwrap();
+    let node = |osm: i64| {
+        (0..g.node_count() as u32)
+            .find(|&n| g.node_osm_id(n) == osm)
+            .unwrap()
+    };
+    let (w, m, e) = (node(1), node(2), node(3));
+    let mut s = Scratch::new(g.node_count());
+    search(&g, Direction::Forward, &[(w, 0)], u32::MAX, &mut s);
+    let half = s.dist(m).unwrap();
+    assert!(half > u32::MAX / 2 && half < u32::MAX, "{half}");
+    assert_eq!(s.dist(e), Some(u32::MAX));
+}

@@ -69,9 +69,9 @@ const MIN_CELLS: usize = 20;
 const WORST: usize = 20;
 
 impl Cells {
-    pub(crate) fn new(hex_res: u8, ncat: usize) -> Cells {
+    pub(crate) fn new(hex_res: Resolution, ncat: usize) -> Cells {
         Cells {
-            res: Resolution::try_from(hex_res).unwrap_or(Resolution::Nine),
+            res: hex_res,
             ncat,
             index: HashMap::new(),
             finest: Level::default(),

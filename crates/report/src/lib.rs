@@ -148,7 +148,7 @@ pub struct ReportSetup<'a> {
     /// How many residences will be added (sets the self-check sample).
     pub residences: usize,
     /// H3 resolution of the gap cells (the finest aggregated level).
-    pub hex_res: u8,
+    pub hex_res: h3o::Resolution,
     /// Buffer (m) of the isochrones drawn on click.
     pub buffer_m: f64,
     /// Proposed sites, if any.
@@ -526,7 +526,7 @@ impl<'a> ReportBuilder<'a> {
             "network": net,
             "net_levels": net_levels,
             "h3": h3,
-            "hex_res": self.setup.hex_res,
+            "hex_res": u8::from(self.setup.hex_res),
             "gap_cells": gap_cells,
             "worst_gaps": worst,
             "hist": hist,

@@ -54,7 +54,7 @@ fn page(
         preset,
         facilities,
         residences: homes.len(),
-        hex_res: 9,
+        hex_res: h3o::Resolution::Nine,
         buffer_m: 25.0,
         sites: vec![],
         command: "livingcircle analyze".into(),
