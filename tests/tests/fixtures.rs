@@ -218,3 +218,80 @@ fn rule12_residences_and_facilities() {
     assert_eq!(mp.0[0].interiors().len(), 1, "the park keeps its hole");
     assert_eq!(d.stats.broken_areas, 0);
 }
+
+#[test]
+fn rule13_homes_points_on_the_surface_and_broken_rings() {
+    use geo::{Centroid, Contains, Point};
+    use livingcircle_osm::{ResidenceSource, Shape};
+    let d = read(&data("fixtures/homes.osm.pbf"), &ReadOptions::default()).expect("reads");
+    let res: Vec<(String, ResidenceSource)> = d
+        .residences
+        .iter()
+        .map(|r| (r.osm.to_string(), r.source))
+        .collect();
+    assert_eq!(
+        res,
+        [
+            (
+                "w301".to_owned(),
+                ResidenceSource::BuildingInResidentialArea
+            ),
+            (
+                "w308".to_owned(),
+                ResidenceSource::BuildingInResidentialArea
+            ),
+            ("w309".to_owned(), ResidenceSource::Building),
+            ("w310".to_owned(), ResidenceSource::Building),
+            ("r400".to_owned(), ResidenceSource::Building),
+        ]
+    );
+    assert_eq!((d.stats.broken_areas, d.stats.broken_rings), (0, 1));
+    // The U-shaped building: its centroid is in the courtyard, its point is not.
+    let u: Vec<[f64; 2]> = {
+        let (x0, y0) = (11.5705, 48.1410);
+        [
+            (0.0, 0.0),
+            (6.0, 0.0),
+            (6.0, 4.0),
+            (4.0, 4.0),
+            (4.0, 1.0),
+            (2.0, 1.0),
+            (2.0, 4.0),
+            (0.0, 4.0),
+            (0.0, 0.0),
+        ]
+        .iter()
+        .map(|&(x, y)| [x0 + x * 1e-4, y0 + y * 1e-4])
+        .collect()
+    };
+    let poly = geo::Polygon::new(
+        u.iter().map(|&[x, y]| geo::Coord { x, y }).collect(),
+        vec![],
+    );
+    let centroid = poly.centroid().expect("centroid");
+    assert!(
+        !poly.contains(&centroid),
+        "the fixture's centroid is outside"
+    );
+    let w310 = d
+        .residences
+        .iter()
+        .find(|r| r.osm.to_string() == "w310")
+        .unwrap();
+    let [x, y] = w310.point;
+    assert!(poly.contains(&Point::new(x, y)), "{:?}", w310.point);
+    // Buildings whose centroid lies inside keep it.
+    let w301 = &d.residences[0];
+    let c = [11.5702 + 1e-4, 48.1402 + 1e-4];
+    assert!(
+        (w301.point[0] - c[0]).abs() < 1e-7 && (w301.point[1] - c[1]).abs() < 1e-7,
+        "{:?}",
+        w301.point
+    );
+    // The shop, the kindergarten, the clinic… are facility candidates, not homes.
+    let feats: Vec<String> = d.features.iter().map(|f| f.osm.to_string()).collect();
+    for w in ["w302", "w303", "w304", "w307"] {
+        assert!(feats.contains(&w.to_owned()), "{w} in {feats:?}");
+    }
+    assert!(d.features.iter().all(|f| matches!(f.shape, Shape::Area(_))));
+}

@@ -376,7 +376,7 @@ fn written_polygons_are_valid_and_three_times_smaller() {
         simple["features"].as_array().unwrap(),
         raw["features"].as_array().unwrap(),
     );
-    assert_eq!(fs.len(), 2223);
+    assert_eq!(fs.len(), 2155);
     let polys: Vec<MultiPolygon> = fs.iter().map(|f| shape(&f["geometry"])).collect();
     let bad: Vec<String> = polys
         .par_iter()

@@ -387,6 +387,8 @@ fn summary_json(
             "graph_edges": city.graph.edge_count(),
             "network_km": r1(city.graph.total_length_m() / 1000.0),
             "components_dropped": city.report.components_dropped,
+            "broken_areas": city.data.stats.broken_areas,
+            "broken_rings": city.data.stats.broken_rings,
             "gap_cells": an.gaps.len(),
             "searches": an.per_residence.stats.searches,
             "cross_check_mismatches": an.cross_check_mismatches,

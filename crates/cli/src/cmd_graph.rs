@@ -77,6 +77,7 @@ pub(crate) fn run(global: &Global, a: &GraphArgs) -> anyhow::Result<()> {
             "residential_area": s.residences[2],
         },
         "broken_areas": s.broken_areas,
+        "broken_rings": s.broken_rings,
         "facilities_by_tag": by_tag,
         "seconds": { "read": city.read_s, "build": city.build_s, "write": write_s },
         "out": a.out.display().to_string(),
@@ -120,6 +121,13 @@ pub(crate) fn run(global: &Global, a: &GraphArgs) -> anyhow::Result<()> {
         s.residences[1],
         s.residences[2]
     );
+    if s.broken_areas + s.broken_rings > 0 {
+        outln!(
+            "  areas left out: {} whose outline does not close or misses nodes; {} rings of multipolygons kept without them",
+            s.broken_areas,
+            s.broken_rings
+        );
+    }
     let top: Vec<String> = {
         let mut v: Vec<_> = by_tag.iter().collect();
         v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));

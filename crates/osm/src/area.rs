@@ -78,19 +78,18 @@ pub(crate) fn multipolygon(outers: Vec<Vec<[f64; 2]>>, inners: Vec<Vec<[f64; 2]>
     )
 }
 
-/// Area in square metres and centroid `[lon, lat]` of a lon/lat multipolygon.
-pub(crate) fn area_and_centroid(mp: &MultiPolygon) -> Option<(f64, [f64; 2])> {
+/// Area in square metres and a point on the surface `[lon, lat]` of a lon/lat
+/// multipolygon: its centroid when that lies inside, else an interior point (the
+/// centroid of a courtyard block or an L-shaped building falls outside it).
+pub(crate) fn area_and_point(mp: &MultiPolygon) -> Option<(f64, [f64; 2])> {
     let [lon, lat] = crate::proj::centre(mp.coords_iter().map(|c| [c.x, c.y]))?;
     let proj = Tangent::at(lon, lat);
-    let projected = project(mp, &proj);
-    let area = projected.unsigned_area();
-    let centroid = projected.centroid()?;
-    Some((area, proj.unproject([centroid.x(), centroid.y()])))
+    measure(&project(mp, &proj), &proj)
 }
 
-/// [`area_and_centroid`] of the polygon a closed ring `[lon, lat]` bounds, with the
+/// [`area_and_point`] of the polygon a closed ring `[lon, lat]` bounds, with the
 /// same numbers.
-pub(crate) fn ring_area_and_centroid(ring: &[[f64; 2]]) -> Option<(f64, [f64; 2])> {
+pub(crate) fn ring_area_and_point(ring: &[[f64; 2]]) -> Option<(f64, [f64; 2])> {
     let [lon, lat] = crate::proj::centre(ring.iter().copied())?;
     let proj = Tangent::at(lon, lat);
     let ls = LineString::from(
@@ -101,10 +100,19 @@ pub(crate) fn ring_area_and_centroid(ring: &[[f64; 2]]) -> Option<(f64, [f64; 2]
             })
             .collect::<Vec<_>>(),
     );
-    let mp = MultiPolygon::new(vec![Polygon::new(ls, vec![])]);
-    let area = mp.unsigned_area();
-    let centroid = mp.centroid()?;
-    Some((area, proj.unproject([centroid.x(), centroid.y()])))
+    measure(&MultiPolygon::new(vec![Polygon::new(ls, vec![])]), &proj)
+}
+
+/// Area and point on the surface of a multipolygon projected with `proj`.
+fn measure(projected: &MultiPolygon, proj: &Tangent) -> Option<(f64, [f64; 2])> {
+    let area = projected.unsigned_area();
+    let centroid = projected.centroid()?;
+    let point = if projected.contains(&centroid) {
+        centroid
+    } else {
+        projected.interior_point().unwrap_or(centroid)
+    };
+    Some((area, proj.unproject([point.x(), point.y()])))
 }
 
 /// A polygon prepared for many point-in-polygon tests: its rings' edges bucketed by
@@ -178,11 +186,6 @@ impl Prepared {
         }
         inside
     }
-}
-
-/// A point surely inside the area, `[lon, lat]`.
-pub(crate) fn interior_point(mp: &MultiPolygon) -> Option<[f64; 2]> {
-    mp.interior_point().map(|p| [p.x(), p.y()])
 }
 
 fn project(mp: &MultiPolygon, proj: &Tangent) -> MultiPolygon {
@@ -277,7 +280,7 @@ mod tests {
         .map(|p| proj.unproject(p))
         .collect();
         let mp = multipolygon(vec![sq], vec![]);
-        let (a, c) = area_and_centroid(&mp).unwrap();
+        let (a, c) = area_and_point(&mp).unwrap();
         assert!((a - 10_000.0).abs() < 5.0, "{a}");
         let back = proj.project(c);
         assert!((back[0] - 50.0).abs() < 0.1 && (back[1] - 50.0).abs() < 0.1);
@@ -311,7 +314,7 @@ mod tests {
                 .map(|&[x, y]| t.unproject([x * c - y * s, x * s + y * c]))
                 .collect();
             ring.push(ring[0]);
-            let (ours, _) = ring_area_and_centroid(&ring).unwrap();
+            let (ours, _) = ring_area_and_point(&ring).unwrap();
             let mp = multipolygon(vec![ring], vec![]);
             let truth = mp.geodesic_area_unsigned();
             assert!(
@@ -326,7 +329,7 @@ mod tests {
             [179.999, 10.002],
             [179.999, 10.0],
         ];
-        let (ours, c) = ring_area_and_centroid(&across).unwrap();
+        let (ours, c) = ring_area_and_point(&across).unwrap();
         let across = across.clone();
         let truth = multipolygon(vec![across], vec![]).geodesic_area_unsigned();
         assert!((ours - truth).abs() / truth < 1e-4, "{ours} {truth}");

@@ -291,6 +291,10 @@ pub struct ReadStats {
     pub features: u64,
     /// Areas whose outline could not be closed (missing nodes or broken rings).
     pub broken_areas: u64,
+    /// Rings of multipolygon relations left out because they do not close or miss
+    /// nodes (the rest of the relation is kept; a relation with no outer ring left
+    /// is a broken area).
+    pub broken_rings: u64,
     /// Residences by source: buildings, `building=yes` in residential areas, areas.
     pub residences: [u64; 3],
     /// Newest element timestamp seen on ways (milliseconds since the epoch).

@@ -22,7 +22,7 @@ use geo::MultiPolygon;
 use rayon::prelude::*;
 use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
 
-use crate::area::{Prepared, area_and_centroid, assemble_rings, interior_point, multipolygon};
+use crate::area::{Prepared, area_and_point, assemble_rings, multipolygon};
 use crate::model::*;
 use crate::nodes::{Loc, NodeBlock, NodeBlockBuilder, NodeIndex};
 use crate::pbf::{
@@ -55,6 +55,16 @@ pub struct ReadOptions {
     pub network_only: bool,
 }
 
+/// Keys that make a `building=yes` something other than a home.
+const NOT_HOME_KEYS: [&str; 6] = [
+    "amenity",
+    "shop",
+    "office",
+    "tourism",
+    "craft",
+    "healthcare",
+];
+
 #[derive(Clone, Copy, Default)]
 struct Roles {
     poi: bool,
@@ -70,7 +80,12 @@ impl Roles {
         Roles {
             poi: pois.matches(tags),
             residential_building: building.is_some_and(|b| RESIDENTIAL_BUILDINGS.contains(&b)),
-            building_yes: building == Some("yes"),
+            // A plain building that carries a shop, office, amenity, hotel, workshop
+            // or practice is that, not a home, even inside a residential area.
+            building_yes: building == Some("yes")
+                && !NOT_HOME_KEYS
+                    .iter()
+                    .any(|k| get(k).is_some_and(|v| v != "no")),
             residential_landuse: get("landuse") == Some("residential"),
         }
     }
@@ -617,14 +632,16 @@ pub fn read_with_progress(
         .copied()
         .filter(|k| !only_building(area(k).1))
         .collect();
-    let shapes: Vec<Option<Shape>> = general
+    let (shapes, broken_rings): (Vec<Option<Shape>>, Vec<u32>) = general
         .par_iter()
         .with_min_len(64)
         .map(|k| {
             let (blob, a) = area(k);
             area_shape(blob, a, &index, &members)
         })
-        .collect();
+        .unzip();
+    stats.broken_rings = broken_rings.iter().map(|&b| u64::from(b)).sum();
+    drop(broken_rings);
     drop(members);
     let mut landuse: Vec<(OsmRef, Option<String>, MultiPolygon)> = Vec::new();
     // Buildings among the general areas: their shape, by area.
@@ -686,7 +703,7 @@ pub fn read_with_progress(
                     // Counted as broken above.
                     return Some((None, None));
                 };
-                match area_and_centroid(mp) {
+                match area_and_point(mp) {
                     Some(m) => m,
                     None => return Some((None, None)),
                 }
@@ -968,8 +985,8 @@ fn only_building(a: &RawArea) -> bool {
         && (a.roles.residential_building || a.roles.building_yes)
 }
 
-/// Footprint (m²) and centroid of a building way whose ring closes and whose nodes
-/// are all in the file (the same numbers as [`area_and_centroid`] of its polygon);
+/// Footprint (m²) and point on the surface of a building way whose ring closes and whose nodes
+/// are all in the file (the same numbers as [`area_and_point`] of its polygon);
 /// `None` otherwise (a broken area). `ring` is a buffer reused across calls.
 fn measure_ring(
     blob: &Decoded,
@@ -987,17 +1004,18 @@ fn measure_ring(
     if !closed || ring.len() != refs.len() {
         return None;
     }
-    crate::area::ring_area_and_centroid(ring)
+    crate::area::ring_area_and_point(ring)
 }
 
 /// The shape of a tagged way or relation: an area when its outline closes, else the
-/// mean of its known nodes, else `None`.
+/// mean of its known nodes, else `None`; and how many of a multipolygon's rings were
+/// left out because they do not close or miss nodes.
 fn area_shape(
     blob: &Decoded,
     a: &RawArea,
     index: &NodeIndex,
     member_refs: &HashMap<i64, Vec<i64>>,
-) -> Option<Shape> {
+) -> (Option<Shape>, u32) {
     let coord = |id: i64| index.get(id).map(|(_, loc)| loc.lonlat());
     let ring_coords = |ids: &[i64]| ids.iter().map(|&i| coord(i)).collect::<Option<Vec<_>>>();
     let mean = |ids: &mut dyn Iterator<Item = &i64>| {
@@ -1014,10 +1032,11 @@ fn area_shape(
         OsmType::Way => {
             let refs = a.refs.get(&blob.area_refs);
             let closed = refs.len() >= 4 && refs.first() == refs.last();
-            match ring_coords(refs) {
+            let shape = match ring_coords(refs) {
                 Some(ring) if closed => Some(Shape::Area(multipolygon(vec![ring], vec![]))),
                 _ => mean(&mut refs.iter()),
-            }
+            };
+            (shape, 0)
         }
         _ => {
             let parts = |ids: &[i64]| {
@@ -1026,15 +1045,17 @@ fn area_shape(
                     .collect::<Vec<_>>()
             };
             let outer_ids = a.outer.get(&blob.members);
-            let (outer, _) = assemble_rings(parts(outer_ids));
-            let (inner, _) = assemble_rings(parts(a.inner.get(&blob.members)));
+            let (outer, open_outer) = assemble_rings(parts(outer_ids));
+            let (inner, open_inner) = assemble_rings(parts(a.inner.get(&blob.members)));
+            let rings = outer.len() + inner.len();
             let outer: Vec<_> = outer.iter().filter_map(|r| ring_coords(r)).collect();
             let inner: Vec<_> = inner.iter().filter_map(|r| ring_coords(r)).collect();
+            let broken = (open_outer + open_inner + rings - outer.len() - inner.len()) as u32;
             if outer.is_empty() {
                 let all: Vec<i64> = parts(outer_ids).into_iter().flatten().collect();
-                return mean(&mut all.iter());
+                return (mean(&mut all.iter()), broken);
             }
-            Some(Shape::Area(multipolygon(outer, inner)))
+            (Some(Shape::Area(multipolygon(outer, inner))), broken)
         }
     }
 }
@@ -1110,17 +1131,10 @@ impl Landuse {
     }
 }
 
-/// A residential area without a home mapped inside, as one residence at its centroid
-/// (or an interior point when the centroid falls outside).
+/// A residential area without a home mapped inside, as one residence at a point on
+/// its surface.
 fn area_residence(osm: OsmRef, name: Option<String>, mp: &MultiPolygon) -> Option<Residence> {
-    use geo::{Contains, Point};
-    let (footprint_m2, centroid) = area_and_centroid(mp)?;
-    let inside = mp.contains(&Point::new(centroid[0], centroid[1]));
-    let point = if inside {
-        centroid
-    } else {
-        interior_point(mp).unwrap_or(centroid)
-    };
+    let (footprint_m2, point) = area_and_point(mp)?;
     Some(Residence {
         osm,
         name,
