@@ -80,7 +80,7 @@ fn site(c: &mut Criterion) {
         let g = WalkGraph::from_network(&d.network, &BuildOptions::default())
             .expect("graph")
             .0;
-        let homes = homes_from_osm(&d);
+        let homes = homes_from_osm(&d, &Default::default());
         let facilities = facilities_from_osm(&preset, &d.features);
         cases.push(("munchen".into(), g, homes, facilities));
     }

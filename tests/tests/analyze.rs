@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::util::{data, json, ok, root, s, shared_extracts, tmp};
+use crate::util::{data, fails, json, ok, root, s, shared_extracts, tmp};
 
 const LAYERS: &[&str] = &["residences.geojson", "facilities.geojson", "gaps.geojson"];
 
@@ -408,7 +408,7 @@ fn results_do_not_depend_on_the_chunk_size() {
     let preset = Preset::load("gb50180").unwrap();
     let d = read(&data("munchen.osm.pbf"), &ReadOptions::default()).unwrap();
     let (g, _) = WalkGraph::from_network(&d.network, &BuildOptions::default()).unwrap();
-    let homes = homes_from_osm(&d);
+    let homes = homes_from_osm(&d, &preset.population);
     let facilities = facilities_from_osm(&preset, &d.features);
     let run = |chunk_rows| {
         let opts = AnalyzeOptions {
@@ -434,4 +434,66 @@ fn results_do_not_depend_on_the_chunk_size() {
         assert_eq!(a.facilities, whole.facilities, "chunks of {chunk_rows}");
         assert_eq!(a.cross_check_mismatches, 0);
     }
+}
+
+/// Population estimates follow the preset's `[population]` and the flags that
+/// override it: w200 of the `features` fixture has 20 flats, w202 none (so 1).
+#[test]
+fn population_model_from_the_preset_and_the_flags() {
+    let dir = tmp();
+    let fixture = data("fixtures/features.osm.pbf");
+    let run = |out: &str, extra: &[&str]| -> (f64, serde_json::Value) {
+        let mut args = vec![
+            "analyze",
+            "--osm",
+            s(&fixture),
+            "--out",
+            out,
+            "-q",
+            "--no-report",
+        ];
+        args.extend_from_slice(extra);
+        ok(dir.path(), &args);
+        let res = json(&dir.path().join(out).join("residences.geojson"));
+        let w200 = res["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["properties"]["osm_id"] == "w200")
+            .expect("w200")["properties"]["population"]
+            .as_f64()
+            .unwrap();
+        (
+            w200,
+            json(&dir.path().join(out).join("summary.json"))["parameters"].clone(),
+        )
+    };
+    // gb50180 (the default): China's 2.62 persons per household.
+    let (p, params) = run("china", &[]);
+    assert_eq!(p, 52.4);
+    assert_eq!(params["persons_per_flat"], 2.62);
+    assert_eq!(params["floor_m2_per_person"], 40.0);
+    // 15min: the EU's 2.2.
+    let (p, params) = run("eu", &["--preset", "15min"]);
+    assert_eq!(p, 44.0);
+    assert_eq!(params["persons_per_flat"], 2.2);
+    // The flags win over either.
+    let (p, params) = run(
+        "flag",
+        &[
+            "--preset",
+            "15min",
+            "--persons-per-flat",
+            "3",
+            "--floor-m2-per-person",
+            "25",
+        ],
+    );
+    assert_eq!(p, 60.0);
+    assert_eq!(params["floor_m2_per_person"], 25.0);
+    let err = fails(
+        dir.path(),
+        &["analyze", "--persons-per-flat", "0", "--out", "x"],
+    );
+    assert!(err.contains("--persons-per-flat"), "{err}");
 }

@@ -219,7 +219,7 @@ fn places(path: &Path) -> (WalkGraph, Vec<Spot>) {
     let d = read(path, &ReadOptions::default()).unwrap();
     let (g, _) = WalkGraph::from_network(&d.network, &BuildOptions::default()).unwrap();
     let snapper = Snapper::new(&g);
-    let mut spots: Vec<Spot> = homes_from_osm(&d)
+    let mut spots: Vec<Spot> = homes_from_osm(&d, &Default::default())
         .iter()
         .filter_map(|h| snapper.snap_point(g.projection().project(h.lonlat), 200.0))
         .map(|s| Spot {
@@ -585,7 +585,7 @@ fn bundled_city_sample_matches_the_exact_buffered_union() {
     let d = read(&data("munchen.osm.pbf"), &ReadOptions::default()).unwrap();
     let (g, _) = WalkGraph::from_network(&d.network, &BuildOptions::default()).unwrap();
     let snapper = Snapper::new(&g);
-    let homes = homes_from_osm(&d);
+    let homes = homes_from_osm(&d, &Default::default());
     let mm_per_min = 4.8 * 1000.0 / 60.0 * 1000.0;
     let simplified = IsoOptions::new(
         [5.0, 10.0, 15.0]

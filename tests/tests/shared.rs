@@ -40,7 +40,7 @@ fn per_residence_equals_multi_source_and_threads_do_not_matter() {
         )
         .unwrap();
         let (g, _) = WalkGraph::from_network(&d.network, &BuildOptions::default()).unwrap();
-        let homes = homes_from_osm(&d);
+        let homes = homes_from_osm(&d, &preset.population);
         let facilities = facilities_from_osm(&preset, &d.features);
         let run = |threads| {
             rayon::ThreadPoolBuilder::new()

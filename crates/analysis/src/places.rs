@@ -2,15 +2,15 @@
 
 use livingcircle_osm::{Feature, OsmData, Shape};
 
-use crate::population::estimate;
+use crate::population::{PopulationModel, estimate};
 use crate::{Facility, Home, Origin, Preset};
 
 /// Residences of an OSM read, with estimated populations.
-pub fn homes_from_osm(data: &OsmData) -> Vec<Home> {
+pub fn homes_from_osm(data: &OsmData, model: &PopulationModel) -> Vec<Home> {
     data.residences
         .iter()
         .map(|r| {
-            let (population, population_source) = estimate(r);
+            let (population, population_source) = estimate(r, model);
             Home {
                 osm_id: Some(r.osm),
                 name: r.name.clone(),

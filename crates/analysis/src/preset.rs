@@ -4,6 +4,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::TagExpr;
+use crate::population::PopulationModel;
 
 /// The presets built into the binary: `(name, TOML source)`.
 pub const BUILTIN: &[(&str, &str)] = &[
@@ -83,6 +84,9 @@ pub struct Preset {
     pub speed_kmh: Option<f64>,
     /// Categories, in file order.
     pub categories: Vec<Category>,
+    /// How OSM residences' populations are estimated (`[population]`; default:
+    /// [`PopulationModel::CHINA`]).
+    pub population: PopulationModel,
     /// Where it came from (`builtin:<name>` or a path).
     pub origin: String,
 }
@@ -96,6 +100,17 @@ struct RawPreset {
     speed_kmh: Option<Spanned<f64>>,
     #[serde(default)]
     category: Vec<Spanned<RawCategory>>,
+    population: Option<RawPopulation>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPopulation {
+    persons_per_flat: Option<Spanned<f64>>,
+    floor_m2_per_person: Option<Spanned<f64>>,
+    /// Where the figures come from: accepted for the reader, not used.
+    #[allow(dead_code)]
+    source: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -195,7 +210,7 @@ impl Preset {
         let raw: RawPreset = toml::from_str(src).map_err(|e| {
             let msg = e.message().to_owned();
             let hint = if msg.contains("unknown field") {
-                " (preset keys: name, name_zh, description, speed_kmh, [[category]]; category keys: key, name, name_zh, tags, max_m, max_min, level, source)"
+                " (preset keys: name, name_zh, description, speed_kmh, [population], [[category]]; population keys: persons_per_flat, floor_m2_per_person, source; category keys: key, name, name_zh, tags, max_m, max_min, level, source)"
             } else {
                 ""
             };
@@ -208,6 +223,31 @@ impl Preset {
                 Some(s.span().start),
                 "speed_kmh must be a positive number".into(),
             ));
+        }
+        let mut population = PopulationModel::default();
+        if let Some(p) = &raw.population {
+            for (v, what, slot) in [
+                (
+                    &p.persons_per_flat,
+                    "persons_per_flat",
+                    &mut population.persons_per_flat,
+                ),
+                (
+                    &p.floor_m2_per_person,
+                    "floor_m2_per_person",
+                    &mut population.floor_m2_per_person,
+                ),
+            ] {
+                if let Some(s) = v {
+                    if !(s.get_ref().is_finite() && *s.get_ref() > 0.0) {
+                        return Err(err(
+                            Some(s.span().start),
+                            format!("population.{what} must be a positive number"),
+                        ));
+                    }
+                    *slot = *s.get_ref();
+                }
+            }
         }
         if raw.category.is_empty() {
             return Err(err(
@@ -304,6 +344,7 @@ impl Preset {
             description: raw.description,
             speed_kmh: raw.speed_kmh.map(|s| *s.get_ref()),
             categories,
+            population,
             origin: file.to_owned(),
         })
     }
@@ -339,6 +380,40 @@ mod tests {
             let p = Preset::load(n).unwrap();
             assert!(!p.categories.is_empty(), "{n}");
         }
+    }
+
+    #[test]
+    fn population_model_per_preset() {
+        let china = PopulationModel::CHINA;
+        assert_eq!(Preset::load("gb50180").unwrap().population, china);
+        assert_eq!(
+            Preset::load("complete-community").unwrap().population,
+            china
+        );
+        let eu = Preset::load("15min").unwrap().population;
+        assert_eq!((eu.persons_per_flat, eu.floor_m2_per_person), (2.2, 40.0));
+        // Without [population]: the default; one key given, the other default.
+        assert_eq!(Preset::parse(OK, "p.toml").unwrap().population, china);
+        let p = Preset::parse(
+            &format!("{OK}[population]\npersons_per_flat = 3.1\n"),
+            "p.toml",
+        )
+        .unwrap()
+        .population;
+        assert_eq!((p.persons_per_flat, p.floor_m2_per_person), (3.1, 40.0));
+        let e = Preset::parse(
+            &format!("{OK}[population]\nfloor_m2_per_person = -5\n"),
+            "p.toml",
+        )
+        .unwrap_err();
+        assert_eq!(e.line, Some(8), "{e}");
+        assert!(
+            e.to_string()
+                .contains("floor_m2_per_person must be a positive"),
+            "{e}"
+        );
+        let e = Preset::parse(&format!("{OK}[population]\nflats = 2\n"), "p.toml").unwrap_err();
+        assert!(e.to_string().contains("persons_per_flat"), "{e}");
     }
 
     #[test]

@@ -116,6 +116,30 @@ pub(crate) struct PlacesArgs {
     pub(crate) replace_osm_facilities: bool,
 }
 
+/// How OSM residences' populations are estimated (overriding the preset's
+/// `[population]`).
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct PopulationArgs {
+    /// Residents per dwelling: `building:flats × N` (default: the preset's; 2.62 for gb50180 and complete-community, 2.2 for 15min).
+    #[arg(long, value_name = "N", value_parser = positive_f64)]
+    pub(crate) persons_per_flat: Option<f64>,
+    /// Residential floor area per resident in m²: `footprint × building:levels / M2` (default: the preset's; 40).
+    #[arg(long, value_name = "M2", value_parser = positive_f64)]
+    pub(crate) floor_m2_per_person: Option<f64>,
+}
+
+impl PopulationArgs {
+    /// The preset's population model with these overrides.
+    pub(crate) fn apply(&self, preset: &mut livingcircle_analysis::Preset) {
+        if let Some(v) = self.persons_per_flat {
+            preset.population.persons_per_flat = v;
+        }
+        if let Some(v) = self.floor_m2_per_person {
+            preset.population.floor_m2_per_person = v;
+        }
+    }
+}
+
 /// Walking profiles: `adult` 4.8 km/h, `elderly` 4.0 km/h, `wheelchair` 3.6 km/h.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Profile {
@@ -169,6 +193,8 @@ pub(crate) fn hex_res(s: &str) -> Result<livingcircle_analysis::Resolution, Stri
 #[derive(Debug, Args)]
 pub(crate) struct AnalyzeArgs {
     #[command(flatten)]
+    pub(crate) population: PopulationArgs,
+    #[command(flatten)]
     pub(crate) osm: OsmArgs,
     /// Standard to check: gb50180, complete-community, 15min, or a preset FILE.toml.
     #[arg(long, default_value = "gb50180", value_name = "NAME|FILE")]
@@ -220,6 +246,8 @@ pub(crate) enum LangArg {
 
 #[derive(Debug, Args)]
 pub(crate) struct IsochronesArgs {
+    #[command(flatten)]
+    pub(crate) population: PopulationArgs,
     #[command(flatten)]
     pub(crate) osm: OsmArgs,
     /// Points (GeoJSON or CSV with lon,lat[,name]); default: every residence.
@@ -322,6 +350,8 @@ pub(crate) enum ByArg {
 
 #[derive(Debug, Args)]
 pub(crate) struct SiteArgs {
+    #[command(flatten)]
+    pub(crate) population: PopulationArgs,
     #[command(flatten)]
     pub(crate) osm: OsmArgs,
     /// Category to site: a key of the preset (e.g. kindergarten).

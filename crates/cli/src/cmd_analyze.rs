@@ -50,7 +50,7 @@ pub(crate) fn inputs(
     let city = load_with(osm, preset.poi_filter(), stages, |data| {
         homes = match user_homes {
             Some(p) => homes_from_places(p),
-            None => homes_from_osm(data),
+            None => homes_from_osm(data, &preset.population),
         };
         facilities = facilities_from_osm(preset, &data.features);
         data.residences = Vec::new();
@@ -74,7 +74,8 @@ pub(crate) fn inputs(
 
 pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
     let t_start = Instant::now();
-    let preset = Preset::load(&a.preset)?;
+    let mut preset = Preset::load(&a.preset)?;
+    a.population.apply(&mut preset);
     let speed_kmh = speed(&a.speed, &preset);
     ensure_dir(&a.out)?;
     let stages = Stages::new(global.quiet || a.json);
@@ -368,6 +369,8 @@ fn summary_json(
             "speed_kmh": speed_kmh,
             "max_snap_m": a.max_snap_m,
             "hex_res": u8::from(a.hex_res),
+            "persons_per_flat": preset.population.persons_per_flat,
+            "floor_m2_per_person": preset.population.floor_m2_per_person,
             "search_budget_m": f64::from(an.budget_mm) / 1000.0,
             "keep_all_components": a.osm.keep_all_components,
             "drop_sidewalk_separate": a.osm.drop_sidewalk_separate,

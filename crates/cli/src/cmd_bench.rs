@@ -64,7 +64,7 @@ pub(crate) fn run(global: &Global, a: &BenchArgs) -> anyhow::Result<()> {
         &Stages::new(global.quiet || a.json),
     )?;
     let g = &city.graph;
-    let homes = homes_from_osm(&city.data);
+    let homes = homes_from_osm(&city.data, &preset.population);
     let facilities = facilities_from_osm(&preset, &city.data.features);
     if matches!(sources_mode, Sources::Residences) && homes.is_empty() {
         anyhow::bail!(

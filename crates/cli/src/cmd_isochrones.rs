@@ -490,7 +490,8 @@ fn listed(r: &IsoReport, sep: &str) -> String {
 }
 
 pub(crate) fn run(global: &Global, a: &IsochronesArgs) -> anyhow::Result<()> {
-    let preset = Preset::load(&a.preset)?;
+    let mut preset = Preset::load(&a.preset)?;
+    a.population.apply(&mut preset);
     let speed_kmh = speed(&a.speed, &preset);
     let out: PathBuf = a.out.clone().unwrap_or_else(|| {
         if a.stats_only {
@@ -546,7 +547,7 @@ pub(crate) fn run(global: &Global, a: &IsochronesArgs) -> anyhow::Result<()> {
     let points = a.points.as_deref().map(read_places).transpose()?;
     let stages = Stages::new(global.quiet);
     let city = load(&a.osm, preset.poi_filter(), &stages)?;
-    let homes = homes_from_osm(&city.data);
+    let homes = homes_from_osm(&city.data, &preset.population);
     let facilities = facilities_from_osm(&preset, &city.data.features);
     let snapper = Snapper::new(&city.graph);
     let (home_snaps, fac_snaps) = snap_places(&snapper, &homes, &facilities, a.max_snap_m);

@@ -19,7 +19,8 @@ use crate::progress::Stages;
 
 pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
     let t_start = Instant::now();
-    let preset = Preset::load(&a.preset)?;
+    let mut preset = Preset::load(&a.preset)?;
+    a.population.apply(&mut preset);
     let category = preset
         .category_index(&a.category)
         .map_err(anyhow::Error::msg)?;

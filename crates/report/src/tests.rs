@@ -224,7 +224,7 @@ fn munchen() -> (WalkGraph, Preset, Vec<Home>, Vec<Facility>) {
     let g = WalkGraph::from_network(&data.network, &BuildOptions::default())
         .unwrap()
         .0;
-    let homes = homes_from_osm(&data);
+    let homes = homes_from_osm(&data, &preset.population);
     let facilities = facilities_from_osm(&preset, &data.features);
     (g, preset, homes, facilities)
 }
