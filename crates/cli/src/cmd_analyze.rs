@@ -96,10 +96,9 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
     let out = &a.out;
     // Residences are written chunk by chunk as the analysis answers them; the report
     // keeps only its own compact columns of them.
-    let mut residences = export::GeoJsonWriter::create(
-        &out.join("residences.geojson"),
-        &export::residences_schema(&preset),
-    )?;
+    let formats = &a.format.format.0;
+    let layers = export::Layers::create(out, formats)?;
+    let mut residences = layers.writer(&export::residences_schema(&preset))?;
     let mut report = (!a.no_report).then(|| {
         crate::report::start(crate::report::Page {
             lang: match a.lang {
@@ -172,18 +171,25 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
 
     stages.stage("writing layers");
     let t = Instant::now();
-    Box::new(residences).finish()?;
-    export::write_facilities(&out.join("facilities.geojson"), &preset, &facilities, &an)?;
-    export::write_gaps(&out.join("gaps.geojson"), &preset, &an)?;
-    export::write_unsnapped_csv(
-        &out.join("unsnapped.csv"),
-        &preset,
-        &homes,
-        &facilities,
-        &an,
-    )?;
-    export::write_nodes_csv(&city.graph, &out.join("nodes.csv"))?;
-    export::write_edges_csv(&city.graph, &out.join("edges.csv"))?;
+    residences.finish()?;
+    export::write_facilities(&layers, &preset, &facilities, &an)?;
+    export::write_gaps(&layers, &preset, &an)?;
+    let tables = crate::layers::table_formats(formats);
+    export::write_unsnapped(&layers, &tables, &preset, &homes, &facilities, &an)?;
+    export::write_nodes(&city.graph, &layers, &tables)?;
+    export::write_network(&city.graph, &layers, &tables)?;
+    if formats.contains(&export::Format::GeoJson) {
+        export::write_unsnapped_csv(
+            &out.join("unsnapped.csv"),
+            &preset,
+            &homes,
+            &facilities,
+            &an,
+        )?;
+        export::write_nodes_csv(&city.graph, &out.join("nodes.csv"))?;
+        export::write_edges_csv(&city.graph, &out.join("edges.csv"))?;
+    }
+    layers.finish()?;
     let write_s = write_s + t.elapsed().as_secs_f64();
     let summary = summary_json(
         &city,
@@ -393,6 +399,7 @@ fn summary_json(
         },
         "categories": categories,
         "levels": levels,
+        "layers": crate::layers::summary(&a.format.format.0, &crate::layers::ANALYZE),
         "seconds": {
             "read": city.read_s,
             "build": city.build_s,
@@ -499,8 +506,9 @@ fn print_table(s: &Value, out: &Path) -> std::io::Result<()> {
         );
     }
     outln!(
-        "layers in {}: residences.geojson facilities.geojson gaps.geojson unsnapped.csv nodes.csv edges.csv summary.json summary.csv{} ({:.2} s)",
+        "layers in {}: {} summary.json summary.csv{} ({:.2} s)",
         out.display(),
+        crate::layers::files_line(&s["layers"]),
         if s["parameters"]["report_html"].as_bool() == Some(true) {
             " report.html"
         } else {

@@ -1,0 +1,83 @@
+//! Which files a command's layers go to, for the summary and the closing line.
+
+use livingcircle_export::{Format, GPKG_NAME};
+use serde_json::{Value, json};
+
+/// A command's layers.
+pub(crate) struct LayerSet {
+    /// Layers written in every format.
+    pub(crate) spatial: &'static [&'static str],
+    /// Layers written in every format but GeoJSON, where `csv` stands for them.
+    pub(crate) tables: &'static [&'static str],
+    /// The CSV files written with GeoJSON.
+    pub(crate) csv: &'static [&'static str],
+}
+
+pub(crate) const ANALYZE: LayerSet = LayerSet {
+    spatial: &["residences", "facilities", "gaps"],
+    tables: &["unsnapped", "nodes", "network"],
+    csv: &["unsnapped.csv", "nodes.csv", "edges.csv"],
+};
+
+pub(crate) const GRAPH: LayerSet = LayerSet {
+    spatial: &["network"],
+    tables: &["nodes"],
+    csv: &["nodes.csv", "edges.csv"],
+};
+
+pub(crate) const SITE: LayerSet = LayerSet {
+    spatial: &["sites", "site_coverage"],
+    tables: &[],
+    csv: &[],
+};
+
+/// The formats in which the table layers are written as layers: all but GeoJSON
+/// (which has them as CSV).
+pub(crate) fn table_formats(formats: &[Format]) -> Vec<Format> {
+    formats
+        .iter()
+        .copied()
+        .filter(|f| *f != Format::GeoJson)
+        .collect()
+}
+
+/// The files written, in order.
+pub(crate) fn files(formats: &[Format], set: &LayerSet) -> Vec<String> {
+    let mut v = Vec::new();
+    for &f in formats {
+        match f {
+            Format::GeoJson => {
+                v.extend(set.spatial.iter().map(|l| format!("{l}.geojson")));
+                v.extend(set.csv.iter().map(|c| (*c).to_owned()));
+            }
+            Format::Gpkg => v.push(GPKG_NAME.to_owned()),
+            f => v.extend(
+                set.spatial
+                    .iter()
+                    .chain(set.tables)
+                    .map(|l| format!("{l}.{}", f.extension())),
+            ),
+        }
+    }
+    v
+}
+
+/// `"layers"` of a summary: the schema version, formats and files.
+pub(crate) fn summary(formats: &[Format], set: &LayerSet) -> Value {
+    json!({
+        "schema_version": livingcircle_export::SCHEMA_VERSION,
+        "formats": formats.iter().map(|f| f.name()).collect::<Vec<_>>(),
+        "files": files(formats, set),
+    })
+}
+
+/// The files of a summary's `"layers"`, space-separated.
+pub(crate) fn files_line(layers: &Value) -> String {
+    layers["files"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
