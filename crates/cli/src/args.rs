@@ -267,10 +267,14 @@ pub(crate) struct IsochronesArgs {
     /// Points farther than this from every walkable way get no polygon (metres).
     #[arg(long, value_name = "M", default_value_t = 200.0, value_parser = positive_f64)]
     pub(crate) max_snap_m: f64,
-    /// Output file: .geojson, or .csv with --stats-only (default isochrones.geojson,
-    /// isochrones.csv with --stats-only).
+    /// Output file: .geojson, .gpkg, .fgb, .parquet, or .csv with --stats-only (default
+    /// isochrones.geojson, isochrones.csv with --stats-only).
     #[arg(long, short, value_name = "FILE")]
     pub(crate) out: Option<PathBuf>,
+    /// Formats, comma-separated (geojson, gpkg, fgb, parquet): one file each, --out with
+    /// each format's extension (default: the format --out's extension names, else geojson).
+    #[arg(long, value_name = "LIST", value_parser = formats)]
+    pub(crate) format: Option<Formats>,
 }
 
 #[derive(Debug, Args)]

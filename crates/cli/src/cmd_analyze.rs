@@ -10,12 +10,11 @@ use livingcircle_analysis::{
     facilities_from_osm, homes_from_osm, pct, r1,
 };
 use livingcircle_export as export;
-use livingcircle_export::schema::LayerWriter;
 use livingcircle_snap::Snapper;
 use serde_json::{Value, json};
 
 use crate::args::{AnalyzeArgs, EngineArg, Global, LangArg, OsmArgs, PlacesArgs, SpeedArgs};
-use crate::cmd_isochrones::{IsoJob, Origin, write_isochrones};
+use crate::cmd_isochrones::{IsoJob, Origin, write_layer};
 use crate::load::{City, ensure_dir, load_with};
 use crate::progress::Stages;
 use livingcircle_iso::IsoOptions;
@@ -189,7 +188,6 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
         export::write_nodes_csv(&city.graph, &out.join("nodes.csv"))?;
         export::write_edges_csv(&city.graph, &out.join("edges.csv"))?;
     }
-    layers.finish()?;
     let write_s = write_s + t.elapsed().as_secs_f64();
     let summary = summary_json(
         &city,
@@ -238,8 +236,12 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
                 snap: an.home_snaps[i],
             })
             .collect();
-        write_isochrones(&job, &origins, &out.join("isochrones.geojson"), &stages)?;
+        let mut w = layers.writer(&crate::cmd_isochrones::schema(&job))?;
+        write_layer(&job, &origins, w.as_mut(), &stages)?;
+        w.finish()?;
     }
+    // The GeoPackage, with every layer, appears only now.
+    layers.finish()?;
     if let Some(report) = report {
         stages.stage("writing report.html");
         crate::report::finish(&out.join("report.html"), report, &an, &summary)?;
@@ -399,7 +401,7 @@ fn summary_json(
         },
         "categories": categories,
         "levels": levels,
-        "layers": crate::layers::summary(&a.format.format.0, &crate::layers::ANALYZE),
+        "layers": crate::layers::summary(&a.format.format.0, &crate::layers::analyze(a.isochrones)),
         "seconds": {
             "read": city.read_s,
             "build": city.build_s,

@@ -84,7 +84,7 @@ pub(crate) fn run(global: &Global, a: &GraphArgs) -> anyhow::Result<()> {
         },
         "broken_areas": s.broken_areas,
         "facilities_by_tag": by_tag,
-        "layers": crate::layers::summary(formats, &crate::layers::GRAPH),
+        "layers": crate::layers::summary(formats, &crate::layers::graph()),
         "seconds": { "read": city.read_s, "build": city.build_s, "write": write_s },
         "out": a.out.display().to_string(),
     });

@@ -159,7 +159,7 @@ pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
             "covering_someone": p.candidates.useful,
         },
         "reach_sets": { "pairs": p.pairs, "bytes": p.reach_bytes },
-        "layers": crate::layers::summary(formats, &crate::layers::SITE),
+        "layers": crate::layers::summary(formats, &crate::layers::site()),
         "residences": p.residences,
         "population": r1(p.population),
         "before": covered(p.covered_residences_before, p.covered_population_before),

@@ -6,30 +6,43 @@ use serde_json::{Value, json};
 /// A command's layers.
 pub(crate) struct LayerSet {
     /// Layers written in every format.
-    pub(crate) spatial: &'static [&'static str],
+    pub(crate) spatial: Vec<&'static str>,
     /// Layers written in every format but GeoJSON, where `csv` stands for them.
     pub(crate) tables: &'static [&'static str],
     /// The CSV files written with GeoJSON.
     pub(crate) csv: &'static [&'static str],
 }
 
-pub(crate) const ANALYZE: LayerSet = LayerSet {
-    spatial: &["residences", "facilities", "gaps"],
-    tables: &["unsnapped", "nodes", "network"],
-    csv: &["unsnapped.csv", "nodes.csv", "edges.csv"],
-};
+/// `analyze`'s layers (`isochrones` with `--isochrones`).
+pub(crate) fn analyze(isochrones: bool) -> LayerSet {
+    let mut spatial = vec!["residences", "facilities", "gaps"];
+    if isochrones {
+        spatial.push("isochrones");
+    }
+    LayerSet {
+        spatial,
+        tables: &["unsnapped", "nodes", "network"],
+        csv: &["unsnapped.csv", "nodes.csv", "edges.csv"],
+    }
+}
 
-pub(crate) const GRAPH: LayerSet = LayerSet {
-    spatial: &["network"],
-    tables: &["nodes"],
-    csv: &["nodes.csv", "edges.csv"],
-};
+/// `graph`'s layers.
+pub(crate) fn graph() -> LayerSet {
+    LayerSet {
+        spatial: vec!["network"],
+        tables: &["nodes"],
+        csv: &["nodes.csv", "edges.csv"],
+    }
+}
 
-pub(crate) const SITE: LayerSet = LayerSet {
-    spatial: &["sites", "site_coverage"],
-    tables: &[],
-    csv: &[],
-};
+/// `site`'s layers.
+pub(crate) fn site() -> LayerSet {
+    LayerSet {
+        spatial: vec!["sites", "site_coverage"],
+        tables: &[],
+        csv: &[],
+    }
+}
 
 /// The formats in which the table layers are written as layers: all but GeoJSON
 /// (which has them as CSV).
@@ -54,7 +67,7 @@ pub(crate) fn files(formats: &[Format], set: &LayerSet) -> Vec<String> {
             f => v.extend(
                 set.spatial
                     .iter()
-                    .chain(set.tables)
+                    .chain(set.tables.iter())
                     .map(|l| format!("{l}.{}", f.extension())),
             ),
         }

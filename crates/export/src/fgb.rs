@@ -19,8 +19,47 @@ use crate::{AtomicFile, Error};
 pub(crate) struct FgbLayer {
     fgb: FgbWriter<'static>,
     file: AtomicFile,
-    geometry: GeometryType,
-    names: Vec<String>,
+    schema: Schema,
+    rows: usize,
+}
+
+/// A writer for `schema`'s features, with or without the spatial index.
+fn writer(schema: &Schema, write_index: bool) -> flatgeobuf::Result<FgbWriter<'static>> {
+    let ty = match schema.geometry {
+        GeometryType::Point => FgbType::Point,
+        GeometryType::LineString => FgbType::LineString,
+        GeometryType::Polygon => FgbType::Polygon,
+        GeometryType::MultiPolygon => FgbType::MultiPolygon,
+    };
+    let mut fgb = FgbWriter::create_with_options(
+        &schema.name,
+        ty,
+        FgbWriterOptions {
+            write_index,
+            detect_type: false,
+            promote_to_multi: false,
+            crs: FgbCrs {
+                org: Some("EPSG"),
+                code: 4326,
+                ..FgbCrs::default()
+            },
+            ..FgbWriterOptions::default()
+        },
+    )?;
+    // Every column is declared up front, in schema order, whether or not any row
+    // has a value in it (a column first seen in a later row would shift the
+    // indices of the ones after it).
+    for f in &schema.fields {
+        let ct = match f.ty {
+            Type::Int => ColumnType::Long,
+            Type::Float => ColumnType::Double,
+            Type::Bool => ColumnType::Bool,
+            Type::Text => ColumnType::String,
+            Type::TextList => ColumnType::Json,
+        };
+        fgb.add_column(&f.name, ct, |_, col| col.nullable = true);
+    }
+    Ok(fgb)
 }
 
 impl FgbLayer {
@@ -30,46 +69,12 @@ impl FgbLayer {
     /// The directory is not writable.
     pub(crate) fn create(path: &Path, schema: &Schema) -> Result<Self, Error> {
         let file = AtomicFile::create(path)?;
-        let ty = match schema.geometry {
-            GeometryType::Point => FgbType::Point,
-            GeometryType::LineString => FgbType::LineString,
-            GeometryType::Polygon => FgbType::Polygon,
-            GeometryType::MultiPolygon => FgbType::MultiPolygon,
-        };
-        let mut fgb = FgbWriter::create_with_options(
-            &schema.name,
-            ty,
-            FgbWriterOptions {
-                write_index: true,
-                detect_type: false,
-                promote_to_multi: false,
-                crs: FgbCrs {
-                    org: Some("EPSG"),
-                    code: 4326,
-                    ..FgbCrs::default()
-                },
-                ..FgbWriterOptions::default()
-            },
-        )
-        .map_err(|e| Error::format(path, e))?;
-        // Every column is declared up front, in schema order, whether or not any row
-        // has a value in it (a column first seen in a later row would shift the
-        // indices of the ones after it).
-        for f in &schema.fields {
-            let ct = match f.ty {
-                Type::Int => ColumnType::Long,
-                Type::Float => ColumnType::Double,
-                Type::Bool => ColumnType::Bool,
-                Type::Text => ColumnType::String,
-                Type::TextList => ColumnType::Json,
-            };
-            fgb.add_column(&f.name, ct, |_, col| col.nullable = true);
-        }
+        let fgb = writer(schema, true).map_err(|e| Error::format(path, e))?;
         Ok(FgbLayer {
             fgb,
             file,
-            geometry: schema.geometry,
-            names: schema.fields.iter().map(|f| f.name.clone()).collect(),
+            schema: schema.clone(),
+            rows: 0,
         })
     }
 }
@@ -119,14 +124,15 @@ impl LayerWriter for FgbLayer {
     fn write(&mut self, rows: &dyn Rows) -> Result<(), Error> {
         let mut buf = RowBuf::default();
         let mut json = String::new();
+        self.rows += rows.len();
         for i in 0..rows.len() {
             buf.clear();
             rows.row(i, &mut buf);
-            let names = &self.names;
+            let fields = &self.schema.fields;
             let b = &buf;
             let mut result = Ok(());
             self.fgb
-                .add_feature_geom(Geom(Shape::new(self.geometry, b)), |feat| {
+                .add_feature_geom(Geom(Shape::new(self.schema.geometry, b)), |feat| {
                     for (k, v) in b.values.iter().enumerate() {
                         let cv = match *v {
                             // Absent from the feature: FlatGeobuf's null.
@@ -144,7 +150,7 @@ impl LayerWriter for FgbLayer {
                                 ColumnValue::Json(&json)
                             }
                         };
-                        if let Err(e) = feat.property(k, &names[k], &cv) {
+                        if let Err(e) = feat.property(k, &fields[k].name, &cv) {
                             result = Err(e);
                         }
                     }
@@ -156,8 +162,19 @@ impl LayerWriter for FgbLayer {
     }
 
     fn finish(self: Box<Self>) -> Result<(), Error> {
-        let FgbLayer { fgb, mut file, .. } = *self;
+        let FgbLayer {
+            fgb,
+            mut file,
+            schema,
+            rows,
+        } = *self;
         let path = file.path().to_owned();
+        // An empty layer has no index (readers cannot size a tree of no items).
+        let fgb = if rows == 0 {
+            writer(&schema, false).map_err(|e| Error::format(&path, e))?
+        } else {
+            fgb
+        };
         fgb.write(&mut file).map_err(|e| Error::format(&path, e))?;
         file.commit()
     }

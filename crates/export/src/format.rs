@@ -2,12 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::Error;
 use crate::fgb::FgbLayer;
 use crate::geojson_writer::GeoJsonWriter;
 use crate::geoparquet::ParquetLayer;
 use crate::gpkg::Gpkg;
 use crate::schema::{LayerWriter, Rows, Schema};
-use crate::Error;
 
 /// A layer format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -15,7 +15,7 @@ use crate::Error;
 pub enum Format {
     /// RFC 7946 GeoJSON (`.geojson`), one file per layer.
     GeoJson,
-    /// OGC GeoPackage 1.4 (`.gpkg`): all layers of a command in one file.
+    /// OGC GeoPackage 1.3 (`.gpkg`): all layers of a command in one file.
     Gpkg,
     /// FlatGeobuf with its packed Hilbert R-tree (`.fgb`), one file per layer.
     Fgb,
@@ -240,8 +240,8 @@ impl Layers {
     }
 }
 
-/// The same rows to several writers.
-struct Fanout(Vec<Box<dyn LayerWriter>>);
+/// The same rows to several writers (one per format); finishes them in order.
+pub struct Fanout(pub Vec<Box<dyn LayerWriter>>);
 
 impl LayerWriter for Fanout {
     fn write(&mut self, rows: &dyn Rows) -> Result<(), Error> {

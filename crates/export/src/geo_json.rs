@@ -152,7 +152,6 @@ pub fn feature_json_raw(geometry: &str, properties: &JsonObject) -> String {
     s
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,10 @@ use crate::{AtomicFile, Error};
 /// as it comes, and small enough that `bbox` statistics let readers skip groups.
 pub const ROW_GROUP_ROWS: usize = 65_536;
 
+/// A row group also ends once its encoded columns reach this many bytes (large
+/// polygons, e.g. isochrones), so the memory held stays bounded whatever the rows.
+pub const ROW_GROUP_BYTES: usize = 64 << 20;
+
 /// EPSG:4326 as PROJJSON (GeoParquet's `crs`); coordinates stay longitude,
 /// latitude (GeoParquet's axis order is always x, y).
 const WGS84_PROJJSON: &str = r#"{"$schema":"https://proj.org/schemas/v0.7/projjson.schema.json","type":"GeographicCRS","name":"WGS 84","datum":{"type":"GeodeticReferenceFrame","name":"World Geodetic System 1984","ellipsoid":{"name":"WGS 84","semi_major_axis":6378137,"inverse_flattening":298.257223563}},"coordinate_system":{"subtype":"ellipsoidal","axis":[{"name":"Geodetic latitude","abbreviation":"Lat","direction":"north","unit":"degree"},{"name":"Geodetic longitude","abbreviation":"Lon","direction":"east","unit":"degree"}]},"id":{"authority":"EPSG","code":4326}}"#;
@@ -128,8 +132,7 @@ impl ParquetLayer {
             })
             .collect();
         let mut geometry = BinaryBuilder::with_capacity(n, n * 21);
-        let mut bb: [Float32Builder; 4] =
-            std::array::from_fn(|_| Float32Builder::with_capacity(n));
+        let mut bb: [Float32Builder; 4] = std::array::from_fn(|_| Float32Builder::with_capacity(n));
         let mut buf = RowBuf::default();
         let mut wkb = Vec::new();
         for i in start..end {
@@ -244,6 +247,11 @@ impl LayerWriter for ParquetLayer {
             self.writer
                 .write(&batch)
                 .map_err(|e| Error::format(self.writer.inner().path(), e))?;
+            if self.writer.in_progress_size() >= ROW_GROUP_BYTES {
+                self.writer
+                    .flush()
+                    .map_err(|e| Error::format(self.writer.inner().path(), e))?;
+            }
             start = end;
         }
         Ok(())
@@ -254,9 +262,7 @@ impl LayerWriter for ParquetLayer {
         let geo = self.geo_metadata();
         self.writer
             .append_key_value_metadata(KeyValue::new("geo".into(), geo));
-        self.writer
-            .finish()
-            .map_err(|e| Error::format(&path, e))?;
+        // `into_inner` flushes the last row group and writes the footer.
         let file = self
             .writer
             .into_inner()

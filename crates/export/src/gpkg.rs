@@ -1,4 +1,4 @@
-//! OGC GeoPackage 1.4 through SQLite (rusqlite, bundled): the spec's tables
+//! OGC GeoPackage (1.3) through SQLite (rusqlite, bundled): the spec's tables
 //! (`gpkg_spatial_ref_sys` with EPSG:4326, `gpkg_contents`, `gpkg_geometry_columns`,
 //! `gpkg_extensions`), one feature table per layer with GeoPackage binary
 //! geometries, and an R-tree spatial index per layer built after its rows are in.
@@ -22,7 +22,7 @@ const TRANSACTION_ROWS: usize = 65_536;
 /// WGS 84 as OGC WKT 1 (the definition GDAL and QGIS write for EPSG:4326).
 const WGS84_WKT: &str = "GEOGCS[\"WGS 84\",DATUM[\"WGS_1984\",SPHEROID[\"WGS 84\",6378137,298.257223563,AUTHORITY[\"EPSG\",\"7030\"]],AUTHORITY[\"EPSG\",\"6326\"]],PRIMEM[\"Greenwich\",0,AUTHORITY[\"EPSG\",\"8901\"]],UNIT[\"degree\",0.0174532925199433,AUTHORITY[\"EPSG\",\"9122\"]],AXIS[\"Latitude\",NORTH],AXIS[\"Longitude\",EAST],AUTHORITY[\"EPSG\",\"4326\"]]";
 
-/// The spec's core tables (GeoPackage 1.4, clauses 1.1.2–1.1.3 and 2.1.5, 2.3).
+/// The spec's core tables (GeoPackage 1.3, clauses 1.1.2–1.1.3 and 2.1.5, 2.3).
 const CORE_SQL: &str = "
 CREATE TABLE gpkg_spatial_ref_sys (
   srs_name TEXT NOT NULL, srs_id INTEGER PRIMARY KEY, organization TEXT NOT NULL,
@@ -78,7 +78,9 @@ impl Db {
     }
 
     fn conn(&self) -> &Connection {
-        self.conn.as_ref().expect("the GeoPackage is open until committed")
+        self.conn
+            .as_ref()
+            .expect("the GeoPackage is open until committed")
     }
 }
 
@@ -110,7 +112,7 @@ impl Gpkg {
             .execute_batch(&format!(
                 "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
                  PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -65536;
-                 PRAGMA application_id = {}; PRAGMA user_version = 10400;
+                 PRAGMA application_id = {}; PRAGMA user_version = 10300;
                  BEGIN; {CORE_SQL} COMMIT;",
                 0x4750_4B47
             ))
@@ -340,10 +342,11 @@ impl LayerWriter for GpkgLayer {
                         .map_err(|e| db.err(e))?;
                 }
             }
-            tx.execute_batch(&rtree_triggers(n)).map_err(|e| db.err(e))?;
+            tx.execute_batch(&rtree_triggers(n))
+                .map_err(|e| db.err(e))?;
             tx.execute(
                 "INSERT INTO gpkg_extensions VALUES (?1, 'geom', 'gpkg_rtree_index',
-                 'http://www.geopackage.org/spec140/#extension_rtree', 'write-only')",
+                 'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
                 params![n],
             )
             .map_err(|e| db.err(e))?;
@@ -369,39 +372,31 @@ fn envelope(blob: &[u8]) -> [f64; 4] {
 }
 
 /// The triggers that keep `rtree_<t>_geom` current when the table is edited later
-/// (GeoPackage 1.4, Annex F.3: `insert`, `update2`, `update4`-`update7`, `delete`).
+/// (GeoPackage 1.3, Annex F.3: `insert`, `update1`-`update4`, `delete`).
 fn rtree_triggers(t: &str) -> String {
     let r = format!("\"rtree_{t}_geom\"");
     let q = quote(t);
     let bounds = "ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom)";
-    let present = |g: &str| format!("({g}.geom NOTNULL AND NOT ST_IsEmpty({g}.geom))");
-    let absent = |g: &str| format!("({g}.geom ISNULL OR ST_IsEmpty({g}.geom))");
+    let present = "(NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))";
+    let absent = "(NEW.geom ISNULL OR ST_IsEmpty(NEW.geom))";
     format!(
-        "CREATE TRIGGER \"rtree_{t}_geom_insert\" AFTER INSERT ON {q} WHEN {new_present}
+        "CREATE TRIGGER \"rtree_{t}_geom_insert\" AFTER INSERT ON {q} WHEN {present}
          BEGIN INSERT OR REPLACE INTO {r} VALUES (NEW.fid, {bounds}); END;
-         CREATE TRIGGER \"rtree_{t}_geom_update6\" AFTER UPDATE OF geom ON {q}
-           WHEN OLD.fid = NEW.fid AND {new_present} AND {old_present}
-         BEGIN UPDATE {r} SET minx = ST_MinX(NEW.geom), maxx = ST_MaxX(NEW.geom),
-           miny = ST_MinY(NEW.geom), maxy = ST_MaxY(NEW.geom) WHERE id = NEW.fid; END;
-         CREATE TRIGGER \"rtree_{t}_geom_update7\" AFTER UPDATE OF geom ON {q}
-           WHEN OLD.fid = NEW.fid AND {new_present} AND {old_absent}
-         BEGIN INSERT INTO {r} VALUES (NEW.fid, {bounds}); END;
+         CREATE TRIGGER \"rtree_{t}_geom_update1\" AFTER UPDATE OF geom ON {q}
+           WHEN OLD.fid = NEW.fid AND {present}
+         BEGIN INSERT OR REPLACE INTO {r} VALUES (NEW.fid, {bounds}); END;
          CREATE TRIGGER \"rtree_{t}_geom_update2\" AFTER UPDATE OF geom ON {q}
-           WHEN OLD.fid = NEW.fid AND {new_absent}
+           WHEN OLD.fid = NEW.fid AND {absent}
          BEGIN DELETE FROM {r} WHERE id = OLD.fid; END;
-         CREATE TRIGGER \"rtree_{t}_geom_update5\" AFTER UPDATE ON {q}
-           WHEN OLD.fid != NEW.fid AND {new_present}
+         CREATE TRIGGER \"rtree_{t}_geom_update3\" AFTER UPDATE ON {q}
+           WHEN OLD.fid != NEW.fid AND {present}
          BEGIN DELETE FROM {r} WHERE id = OLD.fid;
            INSERT OR REPLACE INTO {r} VALUES (NEW.fid, {bounds}); END;
          CREATE TRIGGER \"rtree_{t}_geom_update4\" AFTER UPDATE ON {q}
-           WHEN OLD.fid != NEW.fid AND {new_absent}
+           WHEN OLD.fid != NEW.fid AND {absent}
          BEGIN DELETE FROM {r} WHERE id IN (OLD.fid, NEW.fid); END;
          CREATE TRIGGER \"rtree_{t}_geom_delete\" AFTER DELETE ON {q} WHEN OLD.geom NOT NULL
-         BEGIN DELETE FROM {r} WHERE id = OLD.fid; END;",
-        new_present = present("NEW"),
-        old_present = present("OLD"),
-        new_absent = absent("NEW"),
-        old_absent = absent("OLD"),
+         BEGIN DELETE FROM {r} WHERE id = OLD.fid; END;"
     )
 }
 

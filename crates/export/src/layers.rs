@@ -37,8 +37,7 @@ fn residences_fields(cats: Vec<(String, String)>, levels: Vec<String>) -> Schema
         ),
         Field::new("name", Type::Text).doc("", "its name (OSM `name`, or the file's)"),
         Field::new("population", Type::Float).doc("people", "estimated (or given) residents"),
-        Field::new("population_source", Type::Text)
-            .doc("", "how the population was estimated"),
+        Field::new("population_source", Type::Text).doc("", "how the population was estimated"),
         Field::new("snap_m", Type::Float)
             .doc("m", "distance to the walking network; null when unsnapped"),
         Field::new("edge", Type::Int).doc("", "the network edge it joins (`id` of `network`)"),
@@ -46,12 +45,12 @@ fn residences_fields(cats: Vec<(String, String)>, levels: Vec<String>) -> Schema
             .doc("m", "where along that edge, from its `u` end"),
     ];
     for (key, name) in &cats {
-        f.push(
-            Field::new(format!("{key}_m"), Type::Float).doc(
-                "m",
-                format!("walking distance to the nearest {name}; null when none is within the search budget"),
+        f.push(Field::new(format!("{key}_m"), Type::Float).doc(
+            "m",
+            format!(
+                "walking distance to the nearest {name}; null when none is within the search budget"
             ),
-        );
+        ));
         f.push(
             Field::new(format!("{key}_ok"), Type::Bool)
                 .doc("", format!("whether {name} is within its threshold")),
@@ -64,10 +63,10 @@ fn residences_fields(cats: Vec<(String, String)>, levels: Vec<String>) -> Schema
             .doc("", "keys of the categories not within their threshold"),
     );
     for l in &levels {
-        f.push(
-            Field::new(format!("level{l}_ok"), Type::Bool)
-                .doc("", format!("every category of the {l}-minute circle is within its threshold")),
-        );
+        f.push(Field::new(format!("level{l}_ok"), Type::Bool).doc(
+            "",
+            format!("every category of the {l}-minute circle is within its threshold"),
+        ));
     }
     Schema {
         name: "residences".into(),
@@ -179,8 +178,10 @@ pub fn facilities_schema() -> Schema {
             Field::new("edge", Type::Int).doc("", "the network edge it joins (`id` of `network`)"),
             Field::new("edge_offset_m", Type::Float)
                 .doc("m", "where along that edge, from its `u` end"),
-            Field::new("residents", Type::Int)
-                .doc("residences", "residences for which it is the nearest of its category within the threshold"),
+            Field::new("residents", Type::Int).doc(
+                "residences",
+                "residences for which it is the nearest of its category within the threshold",
+            ),
             Field::new("population", Type::Float).doc("people", "their population"),
         ],
     }
@@ -318,7 +319,8 @@ pub fn unsnapped_schema() -> Schema {
             Field::new("kind", Type::Text).doc("", "`residence` or `facility`"),
             Field::new("id", Type::Int).doc("", "`id` in `residences` or `facilities`"),
             Field::new("osm_id", Type::Text).doc("", "its OSM object; null for a file's place"),
-            Field::new("category", Type::Text).doc("", "a facility's category; null for a residence"),
+            Field::new("category", Type::Text)
+                .doc("", "a facility's category; null for a residence"),
         ],
     }
 }
@@ -340,14 +342,16 @@ impl Rows for UnsnappedRows<'_> {
         let i = self.which[r];
         if let Some(h) = self.homes.get(i) {
             buf.coords.push(h.lonlat);
-            buf.values.extend([Value::Text("residence"), Value::Int(i as i64)]);
+            buf.values
+                .extend([Value::Text("residence"), Value::Int(i as i64)]);
             buf.push_display(h.osm_id.as_ref().map(|o| o as &dyn std::fmt::Display));
             buf.values.push(Value::Null);
         } else {
             let k = i - self.homes.len();
             let f = &self.facilities[k];
             buf.coords.push(f.lonlat);
-            buf.values.extend([Value::Text("facility"), Value::Int(k as i64)]);
+            buf.values
+                .extend([Value::Text("facility"), Value::Int(k as i64)]);
             buf.push_display(f.osm_id.as_ref().map(|o| o as &dyn std::fmt::Display));
             buf.values
                 .push(Value::Text(&self.preset.categories[f.category].key));

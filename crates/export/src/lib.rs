@@ -19,21 +19,25 @@ assert_eq!(std::fs::read_to_string(&path).unwrap(), "id\n");
 ```
 */
 
+mod csv_writer;
 mod fgb;
 mod format;
 mod geo_json;
 mod geojson_writer;
 mod geoparquet;
 mod gpkg;
+mod isochrones;
 mod layers;
 mod network;
 pub mod schema;
 mod sites;
 mod wkb;
 
-pub use format::{Format, GPKG_NAME, Layers, UnknownFormat, create_writer};
-pub use geoparquet::ROW_GROUP_ROWS;
+pub use csv_writer::CsvWriter;
+pub use format::{Fanout, Format, GPKG_NAME, Layers, UnknownFormat, create_writer};
+pub use geoparquet::{ROW_GROUP_BYTES, ROW_GROUP_ROWS};
 pub use gpkg::Gpkg;
+pub use isochrones::{IsoColumns, isochrones_schema, isochrones_schema_doc};
 
 /// The version of the layers' columns (names, types, meaning), written to
 /// `summary.json` and into the GeoPackage and GeoParquet files; raised whenever a

@@ -55,7 +55,8 @@ pub fn network_schema() -> Schema {
             Field::new("id", Type::Int).doc("", "edge index, from 0 (as in `edges.csv`)"),
             Field::new("u", Type::Int).doc("", "start node (`id` of `nodes`)"),
             Field::new("v", Type::Int).doc("", "end node"),
-            Field::new("length_m", Type::Float).doc("m", "length along the way (3 decimals, exact)"),
+            Field::new("length_m", Type::Float)
+                .doc("m", "length along the way (3 decimals, exact)"),
             Field::new("highway", Type::Text).doc("", "the way's `highway` tag"),
             Field::new("name", Type::Text).doc("", "the way's name"),
             Field::new("osm_way", Type::Int).doc("", "the OSM way id"),

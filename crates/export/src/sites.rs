@@ -19,16 +19,16 @@ pub fn sites_schema() -> Schema {
             Field::new("name", Type::Text).doc("", "the candidate's name, if the file gave one"),
             Field::new("candidate_id", Type::Text)
                 .doc("", "the candidate's id, if the file gave one"),
-            Field::new("node", Type::Int).doc(
-                "",
-                "graph node, when the candidates are the graph's nodes",
-            ),
+            Field::new("node", Type::Int)
+                .doc("", "graph node, when the candidates are the graph's nodes"),
             Field::new("gain_residents", Type::Int)
                 .doc("residences", "residences newly within the threshold"),
             Field::new("gain_population", Type::Float)
                 .doc("people", "people newly within the threshold"),
-            Field::new("covered_after_pct", Type::Float)
-                .doc("%", "people within the threshold with this and the earlier sites"),
+            Field::new("covered_after_pct", Type::Float).doc(
+                "%",
+                "people within the threshold with this and the earlier sites",
+            ),
             Field::new("covered_residences_after_pct", Type::Float).doc(
                 "%",
                 "residences within the threshold with this and the earlier sites",

@@ -159,7 +159,10 @@ mod tests {
         s.wkb(&mut w);
         assert_eq!(w.len(), 21);
         assert_eq!(&w[..5], &[1, 1, 0, 0, 0]);
-        assert_eq!(f64::from_le_bytes(w[5..13].try_into().unwrap()), 11.123_456_8);
+        assert_eq!(
+            f64::from_le_bytes(w[5..13].try_into().unwrap()),
+            11.123_456_8
+        );
         assert_eq!(s.bbox(), [11.123_456_8, 48.0, 11.123_456_8, 48.0]);
     }
 
@@ -169,7 +172,8 @@ mod tests {
         // Polygon 1: one ring of 4 points; polygon 2: two rings of 4 points.
         for k in 0..3 {
             let o = f64::from(k);
-            buf.coords.extend([[o, 0.0], [o + 1.0, 0.0], [o, 1.0], [o, 0.0]]);
+            buf.coords
+                .extend([[o, 0.0], [o + 1.0, 0.0], [o, 1.0], [o, 0.0]]);
             buf.end_ring();
             if k != 1 {
                 buf.end_polygon();
