@@ -308,6 +308,13 @@ fn output_files(
     formats: Option<&[Format]>,
     stats_only: bool,
 ) -> anyhow::Result<Option<Vec<(Format, PathBuf)>>> {
+    let named = Format::from_path(out);
+    if stats_only {
+        let given = formats.map_or_else(|| named.into_iter().collect(), <[_]>::to_vec);
+        if let Some(f) = given.iter().find(|f| **f != Format::GeoJson) {
+            anyhow::bail!("--format {f}: --stats-only writes no geometry; write .csv or .geojson");
+        }
+    }
     if csv {
         if let Some(f) = formats {
             anyhow::bail!(
@@ -318,13 +325,7 @@ fn output_files(
         }
         return Ok(None);
     }
-    let named = Format::from_path(out);
     let formats = formats.map_or_else(|| vec![named.unwrap_or(Format::GeoJson)], <[_]>::to_vec);
-    if stats_only {
-        if let Some(f) = formats.iter().find(|f| **f != Format::GeoJson) {
-            anyhow::bail!("--format {f}: --stats-only writes no geometry; write .csv or .geojson");
-        }
-    }
     Ok(Some(
         formats
             .into_iter()
