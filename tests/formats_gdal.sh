@@ -58,3 +58,28 @@ PY
 done
 
 "$VENV/bin/python" tests/formats_check.py "${dirs[@]}"
+
+# A full disk: every format on a 512 KiB tmpfs (needs the right to mount; skipped with
+# a note otherwise) must fail with one line naming the file, exit 2, and leave no
+# temporary file (layers completed before the disk filled stay, whole).
+TINY=$(mktemp -d)
+if mount -t tmpfs -o size=512k tmpfs "$TINY" 2>/dev/null; then
+  trap 'umount "$TINY"; rmdir "$TINY"' EXIT
+  for f in geojson gpkg fgb parquet; do
+    rm -rf "${TINY:?}"/*
+    set +e
+    "$BIN" analyze -q --no-report --format "$f" --out "$TINY/o" 2>"$WORK/full.err"
+    code=$?
+    set -e
+    lines=$(wc -l <"$WORK/full.err")
+    if [ "$code" != 2 ] || [ "$lines" != 1 ] || ! grep -qE "No space left|disk is full" "$WORK/full.err" \
+      || ls -A "$TINY/o" | grep -q '^\.livingcircle-'; then
+      echo "FAIL: full disk, --format $f: exit $code, $(cat "$WORK/full.err"), left: $(ls -A "$TINY/o")"
+      exit 1
+    fi
+    echo "full disk, --format $f: $(cat "$WORK/full.err")"
+  done
+else
+  rmdir "$TINY"
+  echo "note: cannot mount a tmpfs here; skipping the full-disk check"
+fi

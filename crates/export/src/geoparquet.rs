@@ -94,7 +94,7 @@ impl ParquetLayer {
             )]))
             .build();
         let writer = ArrowWriter::try_new(file, arrow.clone(), Some(props))
-            .map_err(|e| Error::format(path, e))?;
+            .map_err(|e| parquet_error(path, e))?;
         Ok(ParquetLayer {
             writer,
             schema: schema.clone(),
@@ -225,6 +225,18 @@ impl ParquetLayer {
     }
 }
 
+/// A Parquet error for `path`; an I/O error the writer wraps (a full disk) becomes
+/// the cause itself, so that it is shown once.
+fn parquet_error(path: &Path, e: parquet::errors::ParquetError) -> Error {
+    match e {
+        parquet::errors::ParquetError::External(inner) => Error::Format {
+            path: path.to_owned(),
+            source: inner,
+        },
+        e => Error::format(path, e),
+    }
+}
+
 /// The largest float32 not above `x`.
 fn down(x: f64) -> f32 {
     let f = x as f32;
@@ -246,11 +258,11 @@ impl LayerWriter for ParquetLayer {
             let batch = self.batch(rows, start, end);
             self.writer
                 .write(&batch)
-                .map_err(|e| Error::format(self.writer.inner().path(), e))?;
+                .map_err(|e| parquet_error(self.writer.inner().path(), e))?;
             if self.writer.in_progress_size() >= ROW_GROUP_BYTES {
                 self.writer
                     .flush()
-                    .map_err(|e| Error::format(self.writer.inner().path(), e))?;
+                    .map_err(|e| parquet_error(self.writer.inner().path(), e))?;
             }
             start = end;
         }
@@ -266,7 +278,7 @@ impl LayerWriter for ParquetLayer {
         let file = self
             .writer
             .into_inner()
-            .map_err(|e| Error::format(&path, e))?;
+            .map_err(|e| parquet_error(&path, e))?;
         file.commit()
     }
 }
