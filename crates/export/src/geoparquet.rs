@@ -1,7 +1,12 @@
 //! GeoParquet 1.1 on `arrow` and `parquet`: the geometry as WKB in `geometry`,
 //! a `bbox` covering column (struct of float32 `xmin`, `ymin`, `xmax`, `ymax`,
 //! rounded outward), and the `geo` file metadata; ZSTD, one row group per
-//! [`ROW_GROUP_ROWS`] rows, written as they come (memory bounded by a row group).
+//! [`ROW_GROUP_ROWS`] rows (or [`ROW_GROUP_BYTES`]), written as they come (memory
+//! bounded by a row group).
+//!
+//! Rows become Arrow arrays in parallel (slices of a batch on the pool's threads),
+//! and a row group's columns are encoded and compressed in parallel (one
+//! `ArrowColumnWriter` per leaf column), then appended to the file in order.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,10 +17,14 @@ use arrow_array::builder::{
 };
 use arrow_array::{ArrayRef, RecordBatch, StructArray};
 use arrow_schema::{DataType, Field as ArrowField, Fields, Schema as ArrowSchema};
-use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{ArrowRowGroupWriterFactory, compute_leaves};
+use parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
 use parquet::basic::{Compression, ZstdLevel};
+use parquet::errors::ParquetError;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
+use rayon::prelude::*;
 
 use crate::schema::{GeometryType, LayerWriter, RowBuf, Rows, Schema, Type, Value};
 use crate::wkb::{Bbox, EMPTY, Shape, grow, is_empty};
@@ -35,9 +44,15 @@ const WGS84_PROJJSON: &str = r#"{"$schema":"https://proj.org/schemas/v0.7/projjs
 
 /// A GeoParquet layer being written.
 pub(crate) struct ParquetLayer {
-    writer: ArrowWriter<AtomicFile>,
+    writer: SerializedFileWriter<AtomicFile>,
+    factory: ArrowRowGroupWriterFactory,
     schema: Schema,
     arrow: Arc<ArrowSchema>,
+    /// Batches of the row group being gathered, their rows and Arrow bytes.
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
+    pending_bytes: usize,
+    row_groups: usize,
     bbox: Bbox,
 }
 
@@ -85,7 +100,14 @@ impl ParquetLayer {
     pub(crate) fn create(path: &Path, schema: &Schema) -> Result<Self, Error> {
         let file = AtomicFile::create(path)?;
         let arrow = Arc::new(arrow_schema(schema));
-        let props = WriterProperties::builder()
+        // Dictionaries only for texts (categories, sources, names): numbers and
+        // flags compress better without (a 445k-residence layer 25.5 MB instead of
+        // 29.2 MB) at the same speed.
+        let mut builder = WriterProperties::builder().set_dictionary_enabled(false);
+        for f in schema.fields.iter().filter(|f| f.ty == Type::Text) {
+            builder = builder.set_column_dictionary_enabled(f.name.as_str().into(), true);
+        }
+        let mut props = builder
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
             .set_max_row_group_size(ROW_GROUP_ROWS)
             .set_key_value_metadata(Some(vec![KeyValue::new(
@@ -93,12 +115,25 @@ impl ParquetLayer {
                 crate::SCHEMA_VERSION.to_string(),
             )]))
             .build();
-        let writer = ArrowWriter::try_new(file, arrow.clone(), Some(props))
+        // The Arrow schema in the file, as `ArrowWriter` writes it, so that readers
+        // get the same Arrow types back.
+        add_encoded_arrow_schema_to_metadata(&arrow, &mut props);
+        let parquet = ArrowSchemaConverter::new()
+            .with_coerce_types(props.coerce_types())
+            .convert(&arrow)
             .map_err(|e| parquet_error(path, e))?;
+        let writer = SerializedFileWriter::new(file, parquet.root_schema_ptr(), Arc::new(props))
+            .map_err(|e| parquet_error(path, e))?;
+        let factory = ArrowRowGroupWriterFactory::new(&writer, arrow.clone());
         Ok(ParquetLayer {
             writer,
+            factory,
             schema: schema.clone(),
             arrow,
+            pending: Vec::new(),
+            pending_rows: 0,
+            pending_bytes: 0,
+            row_groups: 0,
             bbox: EMPTY,
         })
     }
@@ -107,8 +142,48 @@ impl ParquetLayer {
         self.writer.inner().path()
     }
 
-    /// One record batch of rows `range`.
-    fn batch(&mut self, rows: &dyn Rows, start: usize, end: usize) -> RecordBatch {
+    /// Encodes the gathered batches as one row group, its columns in parallel.
+    fn flush(&mut self) -> Result<(), ParquetError> {
+        if self.pending_rows == 0 {
+            return Ok(());
+        }
+        let batches = std::mem::take(&mut self.pending);
+        let fields = self.arrow.fields();
+        // Per batch, its leaf columns in file order (the bbox struct has four).
+        let leaves = batches
+            .par_iter()
+            .map(|b| -> Result<Vec<_>, ParquetError> {
+                let mut v = Vec::new();
+                for (f, a) in fields.iter().zip(b.columns()) {
+                    v.extend(compute_leaves(f, a)?);
+                }
+                Ok(v)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let writers = self.factory.create_column_writers(self.row_groups)?;
+        let chunks = writers
+            .into_par_iter()
+            .enumerate()
+            .map(|(k, mut w)| {
+                for b in &leaves {
+                    w.write(&b[k])?;
+                }
+                w.close()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut rg = self.writer.next_row_group()?;
+        for c in chunks {
+            c.append_to_row_group(&mut rg)?;
+        }
+        rg.close()?;
+        self.row_groups += 1;
+        self.pending_rows = 0;
+        self.pending_bytes = 0;
+        Ok(())
+    }
+
+    /// One record batch of rows `start..end`, and the box of their geometries.
+    fn batch(&self, rows: &dyn Rows, start: usize, end: usize) -> (RecordBatch, Bbox) {
         enum Col {
             Int(Int64Builder),
             Float(Float64Builder),
@@ -135,6 +210,7 @@ impl ParquetLayer {
         let mut bb: [Float32Builder; 4] = std::array::from_fn(|_| Float32Builder::with_capacity(n));
         let mut buf = RowBuf::default();
         let mut wkb = Vec::new();
+        let mut extent = EMPTY;
         for i in start..end {
             buf.clear();
             rows.row(i, &mut buf);
@@ -162,7 +238,7 @@ impl ParquetLayer {
             }
             let shape = Shape::new(self.schema.geometry, &buf);
             let bbox = shape.bbox();
-            grow(&mut self.bbox, &bbox);
+            grow(&mut extent, &bbox);
             wkb.clear();
             shape.wkb(&mut wkb);
             geometry.append_value(&wkb);
@@ -191,8 +267,9 @@ impl ParquetLayer {
             .map(|mut b| Arc::new(b.finish()) as ArrayRef)
             .collect();
         arrays.push(Arc::new(StructArray::new(bbox_fields(), bb, None)));
-        RecordBatch::try_new(self.arrow.clone(), arrays)
-            .expect("the columns are built from the schema")
+        let batch = RecordBatch::try_new(self.arrow.clone(), arrays)
+            .expect("the columns are built from the schema");
+        (batch, extent)
     }
 
     /// The `geo` metadata (GeoParquet 1.1).
@@ -249,20 +326,37 @@ fn up(x: f64) -> f32 {
     if f64::from(f) < x { f.next_up() } else { f }
 }
 
+/// Rows a thread turns into Arrow arrays at a time.
+const SLICE_ROWS: usize = 4096;
+
 impl LayerWriter for ParquetLayer {
     fn write(&mut self, rows: &dyn Rows) -> Result<(), Error> {
         let n = rows.len();
+        let threads = rayon::current_num_threads().max(1);
         let mut start = 0;
         while start < n {
-            let end = (start + ROW_GROUP_ROWS).min(n);
-            let batch = self.batch(rows, start, end);
-            self.writer
-                .write(&batch)
-                .map_err(|e| parquet_error(self.writer.inner().path(), e))?;
-            if self.writer.in_progress_size() >= ROW_GROUP_BYTES {
-                self.writer
-                    .flush()
-                    .map_err(|e| parquet_error(self.writer.inner().path(), e))?;
+            // Up to the rest of the row group, in slices built in parallel.
+            let end = (start + ROW_GROUP_ROWS - self.pending_rows).min(n);
+            let slice = (end - start).div_ceil(2 * threads).clamp(1, SLICE_ROWS);
+            let ranges: Vec<(usize, usize)> = (start..end)
+                .step_by(slice)
+                .map(|a| (a, (a + slice).min(end)))
+                .collect();
+            let built: Vec<(RecordBatch, Bbox)> = ranges
+                .into_par_iter()
+                .map(|(a, b)| self.batch(rows, a, b))
+                .collect();
+            for (batch, extent) in built {
+                grow(&mut self.bbox, &extent);
+                self.pending_rows += batch.num_rows();
+                self.pending_bytes += batch.get_array_memory_size();
+                self.pending.push(batch);
+                if self.pending_bytes >= ROW_GROUP_BYTES {
+                    self.flush().map_err(|e| parquet_error(self.path(), e))?;
+                }
+            }
+            if self.pending_rows >= ROW_GROUP_ROWS {
+                self.flush().map_err(|e| parquet_error(self.path(), e))?;
             }
             start = end;
         }
@@ -271,10 +365,11 @@ impl LayerWriter for ParquetLayer {
 
     fn finish(mut self: Box<Self>) -> Result<(), Error> {
         let path = self.path().to_owned();
+        self.flush().map_err(|e| parquet_error(&path, e))?;
         let geo = self.geo_metadata();
         self.writer
             .append_key_value_metadata(KeyValue::new("geo".into(), geo));
-        // `into_inner` flushes the last row group and writes the footer.
+        // `into_inner` writes the footer.
         let file = self
             .writer
             .into_inner()
