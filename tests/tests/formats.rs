@@ -1139,3 +1139,31 @@ fn unwritable_layer_fails_cleanly() {
     );
     assert!(err.contains("file/sub"), "{err}");
 }
+
+/// README's "Layers and columns" holds each layer's table exactly as its schema
+/// declares it (column, type, unit, meaning), so the documentation cannot drift.
+#[test]
+fn readme_documents_every_layer_as_declared() {
+    let readme = std::fs::read_to_string(crate::util::root().join("README.md")).unwrap();
+    let mut missing = String::new();
+    for schema in [
+        export::residences_schema_doc(),
+        export::facilities_schema(),
+        export::gaps_schema(),
+        export::unsnapped_schema(),
+        export::nodes_schema(),
+        export::network_schema(),
+        export::isochrones_schema_doc(),
+        export::sites_schema(),
+        export::site_coverage_schema(),
+    ] {
+        let table = schema.markdown();
+        if !readme.contains(&table) {
+            missing.push_str(&format!("\n`{}`:\n\n{table}", schema.name));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "README lacks or differs from these tables:\n{missing}"
+    );
+}

@@ -40,7 +40,7 @@ fn isochrones_fields(cats: Vec<(String, String)>, c: IsoColumns) -> Schema {
     let mut f = vec![
         Field::new("id", Type::Text).doc(
             "",
-            "the place: a residence's OSM object (`way/123`; its index when it has none), \
+            "the place: a residence's OSM object (`w123`; its index when it has none), \
              the row of `--points` from 0, or with `analyze --isochrones` the residence's `id`",
         ),
         Field::new("name", Type::Text).doc("", "its name"),

@@ -23,7 +23,7 @@ pub fn residences_schema(preset: &Preset) -> Schema {
 /// category of the preset and `level<N>_ok` for each level it uses.
 pub fn residences_schema_doc() -> Schema {
     residences_fields(
-        vec![("<category>".into(), "the category".into())],
+        vec![("<category>".into(), "facility of the category".into())],
         vec!["<N>".into()],
     )
 }
@@ -33,14 +33,17 @@ fn residences_fields(cats: Vec<(String, String)>, levels: Vec<String>) -> Schema
         Field::new("id", Type::Int).doc("", "index of the residence in this run, from 0"),
         Field::new("osm_id", Type::Text).doc(
             "",
-            "its OSM object (`way/123`, `node/4`, `relation/5`); null for a file's residence",
+            "its OSM object: `w123` (way), `n4` (node), `r5` (relation); null for a file's residence",
         ),
         Field::new("name", Type::Text).doc("", "its name (OSM `name`, or the file's)"),
         Field::new("population", Type::Float).doc("people", "estimated (or given) residents"),
-        Field::new("population_source", Type::Text).doc("", "how the population was estimated"),
+        Field::new("population_source", Type::Text).doc(
+            "",
+            "`user` (given), `flats` (OSM `building:flats`), `floor_area` (footprint × levels) or `default`",
+        ),
         Field::new("snap_m", Type::Float)
             .doc("m", "distance to the walking network; null when unsnapped"),
-        Field::new("edge", Type::Int).doc("", "the network edge it joins (`id` of `network`)"),
+        Field::new("edge", Type::Int).doc("", "the network edge it joins (`id` in `network` and `edges.csv`)"),
         Field::new("edge_offset_m", Type::Float)
             .doc("m", "where along that edge, from its `u` end"),
     ];
@@ -48,12 +51,12 @@ fn residences_fields(cats: Vec<(String, String)>, levels: Vec<String>) -> Schema
         f.push(Field::new(format!("{key}_m"), Type::Float).doc(
             "m",
             format!(
-                "walking distance to the nearest {name}; null when none is within the search budget"
+                "walking distance to the nearest {name}; null beyond the search (twice the largest threshold)"
             ),
         ));
         f.push(
             Field::new(format!("{key}_ok"), Type::Bool)
-                .doc("", format!("whether {name} is within its threshold")),
+                .doc("", format!("whether a {name} is within its threshold")),
         );
     }
     f.push(Field::new("met", Type::Int).doc("categories", "categories within their threshold"));
@@ -172,15 +175,18 @@ pub fn facilities_schema() -> Schema {
             Field::new("category", Type::Text).doc("", "its category (preset key)"),
             Field::new("name", Type::Text).doc("", "its name"),
             Field::new("osm_id", Type::Text).doc("", "its OSM object; null for a file's facility"),
-            Field::new("origin", Type::Text).doc("", "`osm` or `file`"),
+            Field::new("origin", Type::Text).doc("", "`osm`, or `user` (from `--facilities`)"),
             Field::new("snap_m", Type::Float)
                 .doc("m", "distance to the walking network; null when unsnapped"),
-            Field::new("edge", Type::Int).doc("", "the network edge it joins (`id` of `network`)"),
+            Field::new("edge", Type::Int).doc(
+                "",
+                "the network edge it joins (`id` in `network` and `edges.csv`)",
+            ),
             Field::new("edge_offset_m", Type::Float)
                 .doc("m", "where along that edge, from its `u` end"),
             Field::new("residents", Type::Int).doc(
                 "residences",
-                "residences for which it is the nearest of its category within the threshold",
+                "residences within its category's threshold of it (catchment load)",
             ),
             Field::new("population", Type::Float).doc("people", "their population"),
         ],
@@ -252,14 +258,16 @@ pub fn gaps_schema() -> Schema {
         name: "gaps".into(),
         geometry: GeometryType::Polygon,
         fields: vec![
-            Field::new("h3", Type::Text).doc("", "the H3 cell (`--hex-res`)"),
+            Field::new("h3", Type::Text).doc("", "the H3 cell (resolution `--hex-res`)"),
             Field::new("category", Type::Text).doc("", "the category missing (preset key)"),
-            Field::new("residents_missing", Type::Int)
-                .doc("residences", "residences in the cell without it within the threshold"),
+            Field::new("residents_missing", Type::Int).doc(
+                "residences",
+                "residences in the cell without it within the threshold",
+            ),
             Field::new("population_missing", Type::Float).doc("people", "their population"),
             Field::new("nearest_m", Type::Float).doc(
                 "m",
-                "the shortest walk to one from those residences; null when none is within the search budget",
+                "the shortest walk to one from those residences; null beyond the search",
             ),
         ],
     }

@@ -36,7 +36,10 @@ pub fn sites_schema() -> Schema {
             Field::new("snap_lon", Type::Float).doc("°", "where the site joins the network"),
             Field::new("snap_lat", Type::Float).doc("°", "where the site joins the network"),
             Field::new("snap_m", Type::Float).doc("m", "distance from the site to the network"),
-            Field::new("edge", Type::Int).doc("", "the network edge it joins (`id` of `network`)"),
+            Field::new("edge", Type::Int).doc(
+                "",
+                "the network edge it joins (`id` in `network` and `edges.csv`)",
+            ),
         ],
     }
 }
@@ -91,7 +94,7 @@ pub fn site_coverage_schema() -> Schema {
         geometry: GeometryType::Point,
         fields: vec![
             Field::new("id", Type::Int).doc("", "the residence (`id` of `residences`)"),
-            Field::new("osm_id", Type::Text).doc("", "its OSM object, e.g. `way/123`"),
+            Field::new("osm_id", Type::Text).doc("", "its OSM object, e.g. `w123`"),
             Field::new("name", Type::Text).doc("", "its name"),
             Field::new("population", Type::Float).doc("people", "its estimated population"),
             Field::new("rank", Type::Int).doc("", "the site that covers it (`rank` of `sites`)"),
