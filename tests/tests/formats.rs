@@ -1024,7 +1024,7 @@ fn site_layers_in_every_format_equal_the_geojson() {
     let dir = d.path().join("s");
     check_dir(
         &dir,
-        export::GPKG_NAME,
+        export::SITES_GPKG_NAME,
         &[export::sites_schema(), export::site_coverage_schema()],
         &BTreeMap::new(),
     );

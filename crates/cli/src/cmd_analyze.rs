@@ -96,7 +96,7 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
     // Residences are written chunk by chunk as the analysis answers them; the report
     // keeps only its own compact columns of them.
     let formats = &a.format.format.0;
-    let layers = export::Layers::create(out, formats)?;
+    let layers = export::Layers::create(out, formats, export::GPKG_NAME)?;
     let mut residences = layers.writer(&export::residences_schema(&preset))?;
     let mut report = (!a.no_report).then(|| {
         crate::report::start(crate::report::Page {

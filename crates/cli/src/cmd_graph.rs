@@ -32,7 +32,7 @@ pub(crate) fn run(global: &Global, a: &GraphArgs) -> anyhow::Result<()> {
     let t = Instant::now();
     let g = &city.graph;
     let formats = &a.format.format.0;
-    let layers = export::Layers::create(&a.out, formats)?;
+    let layers = export::Layers::create(&a.out, formats, export::GPKG_NAME)?;
     export::write_network(g, &layers, formats)?;
     export::write_nodes(g, &layers, &crate::layers::table_formats(formats))?;
     if formats.contains(&export::Format::GeoJson) {

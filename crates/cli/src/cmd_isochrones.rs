@@ -312,7 +312,11 @@ fn output_files(
     if stats_only {
         let given = formats.map_or_else(|| named.into_iter().collect(), <[_]>::to_vec);
         if let Some(f) = given.iter().find(|f| **f != Format::GeoJson) {
-            anyhow::bail!("--format {f}: --stats-only writes no geometry; write .csv or .geojson");
+            let flag = match formats {
+                Some(_) => format!("--format {f}"),
+                None => format!("--out {}", out.display()),
+            };
+            anyhow::bail!("{flag}: --stats-only writes no geometry; write .csv or .geojson");
         }
     }
     if csv {

@@ -74,7 +74,7 @@ pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
     stages.stage("writing layers");
     let t = Instant::now();
     let formats = &a.format.format.0;
-    let layers = export::Layers::create(&a.out, formats)?;
+    let layers = export::Layers::create(&a.out, formats, export::SITES_GPKG_NAME)?;
     let sites = export::SiteRows {
         graph: &city.graph,
         preset: &preset,
@@ -191,7 +191,14 @@ pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
         outln!("{}", serde_json::to_string_pretty(&summary)?);
     } else if !global.quiet {
         print_table(&summary, &p, &a.out).context("writing the table")?;
-        outln!("map: {}", crate::report::analyze_command(a));
+        if formats.contains(&export::Format::GeoJson) {
+            outln!("map: {}", crate::report::analyze_command(a));
+        } else {
+            // `analyze --sites` reads the GeoJSON.
+            outln!(
+                "map: add geojson to --format for the sites.geojson that `analyze --sites` reads"
+            );
+        }
     }
     Ok(())
 }

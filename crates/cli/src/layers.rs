@@ -1,6 +1,6 @@
 //! Which files a command's layers go to, for the summary and the closing line.
 
-use livingcircle_export::{Format, GPKG_NAME};
+use livingcircle_export::{Format, GPKG_NAME, SITES_GPKG_NAME};
 use serde_json::{Value, json};
 
 /// A command's layers.
@@ -11,6 +11,8 @@ pub(crate) struct LayerSet {
     pub(crate) tables: &'static [&'static str],
     /// The CSV files written with GeoJSON.
     pub(crate) csv: &'static [&'static str],
+    /// The GeoPackage that holds every layer.
+    pub(crate) gpkg: &'static str,
 }
 
 /// `analyze`'s layers (`isochrones` with `--isochrones`).
@@ -23,6 +25,7 @@ pub(crate) fn analyze(isochrones: bool) -> LayerSet {
         spatial,
         tables: &["unsnapped", "nodes", "network"],
         csv: &["unsnapped.csv", "nodes.csv", "edges.csv"],
+        gpkg: GPKG_NAME,
     }
 }
 
@@ -32,6 +35,7 @@ pub(crate) fn graph() -> LayerSet {
         spatial: vec!["network"],
         tables: &["nodes"],
         csv: &["nodes.csv", "edges.csv"],
+        gpkg: GPKG_NAME,
     }
 }
 
@@ -41,6 +45,7 @@ pub(crate) fn site() -> LayerSet {
         spatial: vec!["sites", "site_coverage"],
         tables: &[],
         csv: &[],
+        gpkg: SITES_GPKG_NAME,
     }
 }
 
@@ -63,7 +68,7 @@ pub(crate) fn files(formats: &[Format], set: &LayerSet) -> Vec<String> {
                 v.extend(set.spatial.iter().map(|l| format!("{l}.geojson")));
                 v.extend(set.csv.iter().map(|c| (*c).to_owned()));
             }
-            Format::Gpkg => v.push(GPKG_NAME.to_owned()),
+            Format::Gpkg => v.push(set.gpkg.to_owned()),
             f => v.extend(
                 set.spatial
                     .iter()

@@ -146,30 +146,36 @@ pub fn create_writer(
 
 /// The layers of one command in a directory, in one or more formats: one file per
 /// layer (`<layer>.<ext>`), except GeoPackage, where every layer goes into one file
-/// (`livingcircle.gpkg` by default). Files appear as their layers finish; the
+/// (named by the command: [`GPKG_NAME`] for `analyze` and `graph`, [`SITES_GPKG_NAME`]
+/// for `site`, so that `analyze --out` the same directory does not replace it). Files appear as their layers finish; the
 /// GeoPackage when [`Layers::finish`] succeeds.
 pub struct Layers {
     dir: PathBuf,
     formats: Vec<Format>,
+    gpkg_name: String,
     gpkg: Option<Gpkg>,
 }
 
-/// The GeoPackage that holds every layer of a command.
+/// The GeoPackage that holds every layer of `analyze` (and of `graph`).
 pub const GPKG_NAME: &str = "livingcircle.gpkg";
 
+/// The GeoPackage that holds `site`'s layers.
+pub const SITES_GPKG_NAME: &str = "sites.gpkg";
+
 impl Layers {
-    /// Layers in `dir`, in each of `formats`.
+    /// Layers in `dir`, in each of `formats`; a GeoPackage is `dir/gpkg_name`.
     ///
     /// # Errors
     /// The directory is not writable (for a GeoPackage, checked here).
-    pub fn create(dir: &Path, formats: &[Format]) -> Result<Self, Error> {
+    pub fn create(dir: &Path, formats: &[Format], gpkg_name: &str) -> Result<Self, Error> {
         let gpkg = formats
             .contains(&Format::Gpkg)
-            .then(|| Gpkg::create(&dir.join(GPKG_NAME)))
+            .then(|| Gpkg::create(&dir.join(gpkg_name)))
             .transpose()?;
         Ok(Layers {
             dir: dir.to_owned(),
             formats: formats.to_vec(),
+            gpkg_name: gpkg_name.to_owned(),
             gpkg,
         })
     }
@@ -182,7 +188,7 @@ impl Layers {
     /// The file that holds `layer` in `format`.
     pub fn path(&self, layer: &str, format: Format) -> PathBuf {
         match format {
-            Format::Gpkg => self.dir.join(GPKG_NAME),
+            Format::Gpkg => self.dir.join(&self.gpkg_name),
             f => self.dir.join(format!("{layer}.{}", f.extension())),
         }
     }

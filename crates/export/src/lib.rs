@@ -34,7 +34,9 @@ mod sites;
 mod wkb;
 
 pub use csv_writer::CsvWriter;
-pub use format::{Fanout, Format, GPKG_NAME, Layers, UnknownFormat, create_writer};
+pub use format::{
+    Fanout, Format, GPKG_NAME, Layers, SITES_GPKG_NAME, UnknownFormat, create_writer,
+};
 pub use geoparquet::{ROW_GROUP_BYTES, ROW_GROUP_ROWS};
 pub use gpkg::Gpkg;
 pub use isochrones::{IsoColumns, isochrones_schema, isochrones_schema_doc};
