@@ -4,6 +4,7 @@ mod analyze;
 mod bad_input;
 mod bundled;
 mod fixtures;
+mod formats;
 mod isochrones;
 mod report;
 mod shared;

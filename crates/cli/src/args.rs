@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use livingcircle_export::Format;
 
 /// Can every resident walk to the everyday services they need within 5, 10 and 15
 /// minutes? Walking-accessibility analysis from OpenStreetMap.
@@ -36,7 +37,7 @@ pub(crate) struct Global {
 pub(crate) enum Command {
     /// Check every residence against a standard; write coverage and gap layers.
     Analyze(AnalyzeArgs),
-    /// Build the walking graph and export it (network.geojson, nodes.csv, edges.csv).
+    /// Build the walking graph and export it (network, nodes, edges).
     Graph(GraphArgs),
     /// Time the search engine (per-residence and multi-source) on an extract.
     Bench(BenchArgs),
@@ -90,6 +91,23 @@ fn parse_size(s: &str) -> Result<u64, String> {
     Ok((v * mult as f64) as u64)
 }
 
+/// The formats of the layers written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Formats(pub(crate) Vec<Format>);
+
+fn formats(s: &str) -> Result<Formats, String> {
+    Format::parse_list(s)
+        .map(Formats)
+        .map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Args, Clone)]
+pub(crate) struct FormatArgs {
+    /// Layer formats, comma-separated: geojson, gpkg (every layer in one livingcircle.gpkg), fgb, parquet.
+    #[arg(long, value_name = "LIST", default_value = "geojson", value_parser = formats)]
+    pub(crate) format: Formats,
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct GraphArgs {
     #[command(flatten)]
@@ -97,6 +115,8 @@ pub(crate) struct GraphArgs {
     /// Output directory (created if missing).
     #[arg(long, short, value_name = "DIR", default_value = "livingcircle-graph")]
     pub(crate) out: PathBuf,
+    #[command(flatten)]
+    pub(crate) format: FormatArgs,
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     pub(crate) json: bool,
@@ -206,6 +226,8 @@ pub(crate) struct AnalyzeArgs {
     /// Output directory (created if missing).
     #[arg(long, short, value_name = "DIR", default_value = "livingcircle-out")]
     pub(crate) out: PathBuf,
+    #[command(flatten)]
+    pub(crate) format: FormatArgs,
     /// Places farther than this from every walkable way are reported as unsnapped (metres).
     #[arg(long, value_name = "M", default_value_t = 200.0, value_parser = positive_f64)]
     pub(crate) max_snap_m: f64,
@@ -282,10 +304,14 @@ pub(crate) struct IsochronesArgs {
     /// Points farther than this from every walkable way get no polygon (metres).
     #[arg(long, value_name = "M", default_value_t = 200.0, value_parser = positive_f64)]
     pub(crate) max_snap_m: f64,
-    /// Output file: .geojson, or .csv with --stats-only (default isochrones.geojson,
-    /// isochrones.csv with --stats-only).
+    /// Output file: .geojson, .gpkg, .fgb, .parquet, or .csv with --stats-only (default
+    /// isochrones.geojson, isochrones.csv with --stats-only).
     #[arg(long, short, value_name = "FILE")]
     pub(crate) out: Option<PathBuf>,
+    /// Formats, comma-separated (geojson, gpkg, fgb, parquet): one file each, --out with
+    /// each format's extension (default: the format --out's extension names, else geojson).
+    #[arg(long, value_name = "LIST", value_parser = formats)]
+    pub(crate) format: Option<Formats>,
 }
 
 #[derive(Debug, Args)]
@@ -385,6 +411,8 @@ pub(crate) struct SiteArgs {
     /// Output directory (created if missing).
     #[arg(long, short, value_name = "DIR", default_value = "livingcircle-sites")]
     pub(crate) out: PathBuf,
+    #[command(flatten)]
+    pub(crate) format: FormatArgs,
     /// Print sites_summary.json on stdout instead of the table.
     #[arg(long)]
     pub(crate) json: bool,

@@ -10,12 +10,11 @@ use livingcircle_analysis::{
     facilities_from_osm, homes_from_osm, pct, r1,
 };
 use livingcircle_export as export;
-use livingcircle_export::schema::LayerWriter;
 use livingcircle_snap::Snapper;
 use serde_json::{Value, json};
 
 use crate::args::{AnalyzeArgs, EngineArg, Global, LangArg, OsmArgs, PlacesArgs, SpeedArgs};
-use crate::cmd_isochrones::{IsoJob, Origin, write_isochrones};
+use crate::cmd_isochrones::{IsoJob, Origin, write_layer};
 use crate::load::{City, ensure_dir, load_with};
 use crate::progress::Stages;
 use livingcircle_iso::IsoOptions;
@@ -97,10 +96,9 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
     let out = &a.out;
     // Residences are written chunk by chunk as the analysis answers them; the report
     // keeps only its own compact columns of them.
-    let mut residences = export::GeoJsonWriter::create(
-        &out.join("residences.geojson"),
-        &export::residences_schema(&preset),
-    )?;
+    let formats = &a.format.format.0;
+    let layers = export::Layers::create(out, formats, export::GPKG_NAME)?;
+    let mut residences = layers.writer(&export::residences_schema(&preset))?;
     let mut report = (!a.no_report).then(|| {
         crate::report::start(crate::report::Page {
             lang: match a.lang {
@@ -122,6 +120,8 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
         })
     });
     let mut write_s = 0.0;
+    // Of which the residences layer (every format), for the benchmarks.
+    let mut residences_s = 0.0;
     let snapper = Snapper::new(&city.graph);
     let shown = std::sync::Mutex::new(None::<&'static str>);
     let progress = |p: Progress| {
@@ -157,6 +157,7 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
                 chunk: *chunk,
             };
             residences.write(&rows)?;
+            residences_s += t.elapsed().as_secs_f64();
             if let Some(r) = report.as_mut() {
                 crate::report::add(r, &homes, chunk);
             }
@@ -173,18 +174,25 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
 
     stages.stage("writing layers");
     let t = Instant::now();
-    Box::new(residences).finish()?;
-    export::write_facilities(&out.join("facilities.geojson"), &preset, &facilities, &an)?;
-    export::write_gaps(&out.join("gaps.geojson"), &preset, &an)?;
-    export::write_unsnapped_csv(
-        &out.join("unsnapped.csv"),
-        &preset,
-        &homes,
-        &facilities,
-        &an,
-    )?;
-    export::write_nodes_csv(&city.graph, &out.join("nodes.csv"))?;
-    export::write_edges_csv(&city.graph, &out.join("edges.csv"))?;
+    residences.finish()?;
+    residences_s += t.elapsed().as_secs_f64();
+    export::write_facilities(&layers, &preset, &facilities, &an)?;
+    export::write_gaps(&layers, &preset, &an)?;
+    let tables = crate::layers::table_formats(formats);
+    export::write_unsnapped(&layers, &tables, &preset, &homes, &facilities, &an)?;
+    export::write_nodes(&city.graph, &layers, &tables)?;
+    export::write_network(&city.graph, &layers, &tables)?;
+    if formats.contains(&export::Format::GeoJson) {
+        export::write_unsnapped_csv(
+            &out.join("unsnapped.csv"),
+            &preset,
+            &homes,
+            &facilities,
+            &an,
+        )?;
+        export::write_nodes_csv(&city.graph, &out.join("nodes.csv"))?;
+        export::write_edges_csv(&city.graph, &out.join("edges.csv"))?;
+    }
     let write_s = write_s + t.elapsed().as_secs_f64();
     let summary = summary_json(
         &city,
@@ -194,7 +202,7 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
         &homes,
         &facilities,
         &an,
-        write_s,
+        [write_s, residences_s],
         t_start,
     );
     export::write_atomic(&out.join("summary.json"), |f| {
@@ -233,8 +241,12 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
                 snap: an.home_snaps[i],
             })
             .collect();
-        write_isochrones(&job, &origins, &out.join("isochrones.geojson"), &stages)?;
+        let mut w = layers.writer(&crate::cmd_isochrones::schema(&job))?;
+        write_layer(&job, &origins, w.as_mut(), &stages)?;
+        w.finish()?;
     }
+    // The GeoPackage, with every layer, appears only now.
+    layers.finish()?;
     if let Some(report) = report {
         stages.stage("writing report.html");
         crate::report::finish(&out.join("report.html"), report, &an, &summary)?;
@@ -306,7 +318,7 @@ fn summary_json(
     homes: &[Home],
     facilities: &[Facility],
     an: &Analysis,
-    write_s: f64,
+    [write_s, residences_s]: [f64; 2],
     t_start: Instant,
 ) -> Value {
     let snapped: Vec<&Home> = homes
@@ -398,6 +410,7 @@ fn summary_json(
         },
         "categories": categories,
         "levels": levels,
+        "layers": crate::layers::summary(&a.format.format.0, &crate::layers::analyze(a.isochrones)),
         "seconds": {
             "read": city.read_s,
             "build": city.build_s,
@@ -406,6 +419,7 @@ fn summary_json(
             "per_residence": an.seconds[2],
             "multi_source": an.seconds[3],
             "write": write_s,
+            "write_residences": residences_s,
             "total": t_start.elapsed().as_secs_f64(),
         },
     })
@@ -504,8 +518,9 @@ fn print_table(s: &Value, out: &Path) -> std::io::Result<()> {
         );
     }
     outln!(
-        "layers in {}: residences.geojson facilities.geojson gaps.geojson unsnapped.csv nodes.csv edges.csv summary.json summary.csv{} ({:.2} s)",
+        "layers in {}: {} summary.json summary.csv{} ({:.2} s)",
         out.display(),
+        crate::layers::files_line(&s["layers"]),
         if s["parameters"]["report_html"].as_bool() == Some(true) {
             " report.html"
         } else {

@@ -31,9 +31,15 @@ pub(crate) fn run(global: &Global, a: &GraphArgs) -> anyhow::Result<()> {
     stages.stage("writing the graph");
     let t = Instant::now();
     let g = &city.graph;
-    export::write_network_geojson(g, &a.out.join("network.geojson"))?;
-    export::write_nodes_csv(g, &a.out.join("nodes.csv"))?;
-    export::write_edges_csv(g, &a.out.join("edges.csv"))?;
+    let formats = &a.format.format.0;
+    let layers = export::Layers::create(&a.out, formats, export::GPKG_NAME)?;
+    export::write_network(g, &layers, formats)?;
+    export::write_nodes(g, &layers, &crate::layers::table_formats(formats))?;
+    if formats.contains(&export::Format::GeoJson) {
+        export::write_nodes_csv(g, &a.out.join("nodes.csv"))?;
+        export::write_edges_csv(g, &a.out.join("edges.csv"))?;
+    }
+    layers.finish()?;
     let write_s = t.elapsed().as_secs_f64();
 
     let mut by_tag: BTreeMap<String, u64> = BTreeMap::new();
@@ -79,6 +85,7 @@ pub(crate) fn run(global: &Global, a: &GraphArgs) -> anyhow::Result<()> {
         "broken_areas": s.broken_areas,
         "broken_rings": s.broken_rings,
         "facilities_by_tag": by_tag,
+        "layers": crate::layers::summary(formats, &crate::layers::graph()),
         "seconds": { "read": city.read_s, "build": city.build_s, "write": write_s },
         "out": a.out.display().to_string(),
     });

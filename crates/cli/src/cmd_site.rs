@@ -74,14 +74,20 @@ pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
 
     stages.stage("writing layers");
     let t = Instant::now();
-    export::write_sites(
-        &a.out.join("sites.geojson"),
-        &city.graph,
-        &preset,
+    let formats = &a.format.format.0;
+    let layers = export::Layers::create(&a.out, formats, export::SITES_GPKG_NAME)?;
+    let sites = export::SiteRows {
+        graph: &city.graph,
+        preset: &preset,
         category,
-        &p,
+        plan: &p,
+    };
+    layers.write(&export::sites_schema(), &sites)?;
+    layers.write(
+        &export::site_coverage_schema(),
+        &export::SiteCoverageRows::new(&homes, &p),
     )?;
-    export::write_site_coverage(&a.out.join("site_coverage.geojson"), &homes, &p)?;
+    layers.finish()?;
     let write_s = t.elapsed().as_secs_f64();
     let cat = &preset.categories[category];
     let covered = |res: u32, popn: f64| {
@@ -154,6 +160,7 @@ pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
             "covering_someone": p.candidates.useful,
         },
         "reach_sets": { "pairs": p.pairs, "bytes": p.reach_bytes },
+        "layers": crate::layers::summary(formats, &crate::layers::site()),
         "residences": p.residences,
         "population": r1(p.population),
         "before": covered(p.covered_residences_before, p.covered_population_before),
@@ -185,7 +192,14 @@ pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
         outln!("{}", serde_json::to_string_pretty(&summary)?);
     } else if !global.quiet {
         print_table(&summary, &p, &a.out).context("writing the table")?;
-        outln!("map: {}", crate::report::analyze_command(a));
+        if formats.contains(&export::Format::GeoJson) {
+            outln!("map: {}", crate::report::analyze_command(a));
+        } else {
+            // `analyze --sites` reads the GeoJSON.
+            outln!(
+                "map: add geojson to --format for the sites.geojson that `analyze --sites` reads"
+            );
+        }
     }
     Ok(())
 }
@@ -253,8 +267,9 @@ fn print_table(s: &Value, p: &Plan, out: &Path) -> std::io::Result<()> {
     outln!("after:  {}", line(&s["after"]));
     outln!("stopped: {}", s["stop"].as_str().unwrap_or(""));
     outln!(
-        "layers in {}: sites.geojson site_coverage.geojson sites_summary.json ({:.2} s)",
+        "layers in {}: {} sites_summary.json ({:.2} s)",
         out.display(),
+        crate::layers::files_line(&s["layers"]),
         s["seconds"]["total"].as_f64().unwrap_or(0.0)
     );
     Ok(())

@@ -152,11 +152,6 @@ pub fn feature_json_raw(geometry: &str, properties: &JsonObject) -> String {
     s
 }
 
-/// A `[lon, lat]` position rounded to 7 decimals.
-pub(crate) fn pos(p: [f64; 2]) -> Vec<f64> {
-    vec![round7(p[0]), round7(p[1])]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

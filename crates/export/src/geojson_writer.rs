@@ -86,7 +86,18 @@ impl GeoJsonWriter {
             }
             out.push(b']');
         };
+        if buf.coords.is_empty() {
+            // No geometry (e.g. isochrone statistics without shapes).
+            out.extend_from_slice(b"null");
+            return;
+        }
         match self.geometry {
+            GeometryType::MultiPolygon if buf.polygons.len() == 1 => {
+                // One part: a Polygon, the smallest type that holds it (the other
+                // formats keep one geometry type per layer and say MultiPolygon).
+                out.extend_from_slice(b"{\"type\":\"Polygon\",\"coordinates\":");
+                polygon(out, &buf.rings, 0);
+            }
             GeometryType::Point => {
                 out.extend_from_slice(b"{\"type\":\"Point\",\"coordinates\":");
                 position(out, buf.coords[0]);
@@ -154,18 +165,22 @@ mod erased {
 impl LayerWriter for GeoJsonWriter {
     fn write(&mut self, rows: &dyn Rows) -> Result<(), Error> {
         let n = rows.len();
-        let tasks = n.div_ceil(TASK_ROWS);
+        let threads = rayon::current_num_threads().max(1);
+        // Up to TASK_ROWS rows a task, fewer when a batch is small (a chunk of
+        // isochrones: few rows, large ones), so that every thread gets work.
+        let task_rows = n.div_ceil(8 * threads).clamp(1, TASK_ROWS);
+        let tasks = n.div_ceil(task_rows);
         // Two tasks a thread at a time: enough to keep every thread busy, and the
         // text held at once stays a few megabytes.
-        let per_write = 2 * rayon::current_num_threads().max(1);
+        let per_write = 2 * threads;
         for batch in (0..tasks).step_by(per_write) {
             let end = (batch + per_write).min(tasks);
             let texts: Vec<Vec<u8>> = (batch..end)
                 .into_par_iter()
                 .map(|t| {
-                    let mut out = Vec::with_capacity(TASK_ROWS * 256);
+                    let mut out = Vec::with_capacity(task_rows * 256);
                     let mut buf = RowBuf::default();
-                    for i in t * TASK_ROWS..((t + 1) * TASK_ROWS).min(n) {
+                    for i in t * task_rows..((t + 1) * task_rows).min(n) {
                         buf.clear();
                         rows.row(i, &mut buf);
                         if i > 0 || t > 0 || !self.first {

@@ -4,31 +4,72 @@ use livingcircle_analysis::{Analysis, Facility, Home, HomeChunk, HomeResults, Pr
 use std::io::Write;
 use std::path::Path;
 
-use crate::geojson_writer::GeoJsonWriter;
-use crate::schema::{Field, GeometryType, LayerWriter, RowBuf, Rows, Schema, Type, Value};
-use crate::{Error, write_atomic};
+use crate::schema::{Field, GeometryType, RowBuf, Rows, Schema, Type, Value};
+use crate::{Error, Layers, write_atomic};
 
-/// The columns of `residences`: see README, "Outputs".
+/// The columns of `residences`: see README, "Layers and columns".
 pub fn residences_schema(preset: &Preset) -> Schema {
+    residences_fields(
+        preset
+            .categories
+            .iter()
+            .map(|c| (c.key.clone(), c.name.clone()))
+            .collect(),
+        levels(preset).iter().map(u8::to_string).collect(),
+    )
+}
+
+/// `residences` as README documents it: `<category>_m`, `<category>_ok` for each
+/// category of the preset and `level<N>_ok` for each level it uses.
+pub fn residences_schema_doc() -> Schema {
+    residences_fields(
+        vec![("<category>".into(), "facility of the category".into())],
+        vec!["<N>".into()],
+    )
+}
+
+fn residences_fields(cats: Vec<(String, String)>, levels: Vec<String>) -> Schema {
     let mut f = vec![
-        Field::new("id", Type::Int),
-        Field::new("osm_id", Type::Text),
-        Field::new("name", Type::Text),
-        Field::new("population", Type::Float),
-        Field::new("population_source", Type::Text),
-        Field::new("snap_m", Type::Float),
-        Field::new("edge", Type::Int),
-        Field::new("edge_offset_m", Type::Float),
+        Field::new("id", Type::Int).doc("", "index of the residence in this run, from 0"),
+        Field::new("osm_id", Type::Text).doc(
+            "",
+            "its OSM object: `w123` (way), `n4` (node), `r5` (relation); null for a file's residence",
+        ),
+        Field::new("name", Type::Text).doc("", "its name (OSM `name`, or the file's)"),
+        Field::new("population", Type::Float).doc("people", "estimated (or given) residents"),
+        Field::new("population_source", Type::Text).doc(
+            "",
+            "`user` (given), `flats` (OSM `building:flats`), `floor_area` (footprint × levels) or `default`",
+        ),
+        Field::new("snap_m", Type::Float)
+            .doc("m", "distance to the walking network; null when unsnapped"),
+        Field::new("edge", Type::Int).doc("", "the network edge it joins (`id` in `network` and `edges.csv`)"),
+        Field::new("edge_offset_m", Type::Float)
+            .doc("m", "where along that edge, from its `u` end"),
     ];
-    for cat in &preset.categories {
-        f.push(Field::new(format!("{}_m", cat.key), Type::Float));
-        f.push(Field::new(format!("{}_ok", cat.key), Type::Bool));
+    for (key, name) in &cats {
+        f.push(Field::new(format!("{key}_m"), Type::Float).doc(
+            "m",
+            format!(
+                "walking distance to the nearest {name}; null beyond the search (twice the largest threshold)"
+            ),
+        ));
+        f.push(
+            Field::new(format!("{key}_ok"), Type::Bool)
+                .doc("", format!("whether a {name} is within its threshold")),
+        );
     }
-    f.push(Field::new("met", Type::Int));
-    f.push(Field::new("required", Type::Int));
-    f.push(Field::new("missing", Type::TextList));
-    for l in levels(preset) {
-        f.push(Field::new(format!("level{l}_ok"), Type::Bool));
+    f.push(Field::new("met", Type::Int).doc("categories", "categories within their threshold"));
+    f.push(Field::new("required", Type::Int).doc("categories", "categories of the preset"));
+    f.push(
+        Field::new("missing", Type::TextList)
+            .doc("", "keys of the categories not within their threshold"),
+    );
+    for l in &levels {
+        f.push(Field::new(format!("level{l}_ok"), Type::Bool).doc(
+            "",
+            format!("every category of the {l}-minute circle is within its threshold"),
+        ));
     }
     Schema {
         name: "residences".into(),
@@ -97,12 +138,12 @@ impl Rows for ResidenceRows<'_> {
     }
 }
 
-/// `residences.geojson` from a whole analysis.
+/// `residences` from a whole (not streamed) analysis.
 ///
 /// # Errors
 /// Writing failed.
 pub fn write_residences(
-    path: &Path,
+    layers: &Layers,
     preset: &Preset,
     homes: &[Home],
     a: &Analysis,
@@ -113,17 +154,7 @@ pub fn write_residences(
         homes,
         chunk: results.rows(a),
     };
-    write_layer(path, &residences_schema(preset), &rows)
-}
-
-/// Writes one layer in one go.
-///
-/// # Errors
-/// Writing failed.
-pub fn write_layer(path: &Path, schema: &Schema, rows: &dyn Rows) -> Result<(), Error> {
-    let mut w: Box<dyn LayerWriter> = Box::new(GeoJsonWriter::create(path, schema)?);
-    w.write(rows)?;
-    w.finish()
+    layers.write(&residences_schema(preset), &rows)
 }
 
 /// Levels (5, 10, 15) that the preset uses.
@@ -140,16 +171,24 @@ pub fn facilities_schema() -> Schema {
         name: "facilities".into(),
         geometry: GeometryType::Point,
         fields: vec![
-            Field::new("id", Type::Int),
-            Field::new("category", Type::Text),
-            Field::new("name", Type::Text),
-            Field::new("osm_id", Type::Text),
-            Field::new("origin", Type::Text),
-            Field::new("snap_m", Type::Float),
-            Field::new("edge", Type::Int),
-            Field::new("edge_offset_m", Type::Float),
-            Field::new("residents", Type::Int),
-            Field::new("population", Type::Float),
+            Field::new("id", Type::Int).doc("", "index of the facility in this run, from 0"),
+            Field::new("category", Type::Text).doc("", "its category (preset key)"),
+            Field::new("name", Type::Text).doc("", "its name"),
+            Field::new("osm_id", Type::Text).doc("", "its OSM object; null for a file's facility"),
+            Field::new("origin", Type::Text).doc("", "`osm`, or `user` (from `--facilities`)"),
+            Field::new("snap_m", Type::Float)
+                .doc("m", "distance to the walking network; null when unsnapped"),
+            Field::new("edge", Type::Int).doc(
+                "",
+                "the network edge it joins (`id` in `network` and `edges.csv`)",
+            ),
+            Field::new("edge_offset_m", Type::Float)
+                .doc("m", "where along that edge, from its `u` end"),
+            Field::new("residents", Type::Int).doc(
+                "residences",
+                "residences within its category's threshold of it (catchment load)",
+            ),
+            Field::new("population", Type::Float).doc("people", "their population"),
         ],
     }
 }
@@ -183,12 +222,12 @@ impl Rows for FacilityRows<'_> {
     }
 }
 
-/// `facilities.geojson`: one Point per facility with its catchment load.
+/// `facilities`: one Point per facility with its catchment load.
 ///
 /// # Errors
 /// Writing failed.
 pub fn write_facilities(
-    path: &Path,
+    layers: &Layers,
     preset: &Preset,
     facilities: &[Facility],
     a: &Analysis,
@@ -198,7 +237,7 @@ pub fn write_facilities(
         facilities,
         a,
     };
-    write_layer(path, &facilities_schema(), &rows)
+    layers.write(&facilities_schema(), &rows)
 }
 
 /// Orients a closed ring counter-clockwise (RFC 7946 exterior rings).
@@ -219,11 +258,17 @@ pub fn gaps_schema() -> Schema {
         name: "gaps".into(),
         geometry: GeometryType::Polygon,
         fields: vec![
-            Field::new("h3", Type::Text),
-            Field::new("category", Type::Text),
-            Field::new("residents_missing", Type::Int),
-            Field::new("population_missing", Type::Float),
-            Field::new("nearest_m", Type::Float),
+            Field::new("h3", Type::Text).doc("", "the H3 cell (resolution `--hex-res`)"),
+            Field::new("category", Type::Text).doc("", "the category missing (preset key)"),
+            Field::new("residents_missing", Type::Int).doc(
+                "residences",
+                "residences in the cell without it within the threshold",
+            ),
+            Field::new("population_missing", Type::Float).doc("people", "their population"),
+            Field::new("nearest_m", Type::Float).doc(
+                "m",
+                "the shortest walk to one from those residences; null beyond the search",
+            ),
         ],
     }
 }
@@ -259,17 +304,95 @@ impl Rows for GapRows<'_> {
     }
 }
 
-/// `gaps.geojson`: one H3 hexagon per (cell, category) with residents missing it.
+/// `gaps`: one H3 hexagon per (cell, category) with residents missing it.
 ///
 /// # Errors
 /// Writing failed.
-pub fn write_gaps(path: &Path, preset: &Preset, a: &Analysis) -> Result<(), Error> {
+pub fn write_gaps(layers: &Layers, preset: &Preset, a: &Analysis) -> Result<(), Error> {
     let rows = GapRows {
         preset,
         a,
         names: a.gaps.iter().map(|g| g.cell.to_string()).collect(),
     };
-    write_layer(path, &gaps_schema(), &rows)
+    layers.write(&gaps_schema(), &rows)
+}
+
+/// The columns of `unsnapped`: residences and facilities beyond the snapping
+/// distance (`unsnapped.csv` beside GeoJSON).
+pub fn unsnapped_schema() -> Schema {
+    Schema {
+        name: "unsnapped".into(),
+        geometry: GeometryType::Point,
+        fields: vec![
+            Field::new("kind", Type::Text).doc("", "`residence` or `facility`"),
+            Field::new("id", Type::Int).doc("", "`id` in `residences` or `facilities`"),
+            Field::new("osm_id", Type::Text).doc("", "its OSM object; null for a file's place"),
+            Field::new("category", Type::Text)
+                .doc("", "a facility's category; null for a residence"),
+        ],
+    }
+}
+
+struct UnsnappedRows<'a> {
+    preset: &'a Preset,
+    homes: &'a [Home],
+    facilities: &'a [Facility],
+    /// Unsnapped residences, then unsnapped facilities (as `homes.len() + i`).
+    which: Vec<usize>,
+}
+
+impl Rows for UnsnappedRows<'_> {
+    fn len(&self) -> usize {
+        self.which.len()
+    }
+
+    fn row<'a>(&'a self, r: usize, buf: &mut RowBuf<'a>) {
+        let i = self.which[r];
+        if let Some(h) = self.homes.get(i) {
+            buf.coords.push(h.lonlat);
+            buf.values
+                .extend([Value::Text("residence"), Value::Int(i as i64)]);
+            buf.push_display(h.osm_id.as_ref().map(|o| o as &dyn std::fmt::Display));
+            buf.values.push(Value::Null);
+        } else {
+            let k = i - self.homes.len();
+            let f = &self.facilities[k];
+            buf.coords.push(f.lonlat);
+            buf.values
+                .extend([Value::Text("facility"), Value::Int(k as i64)]);
+            buf.push_display(f.osm_id.as_ref().map(|o| o as &dyn std::fmt::Display));
+            buf.values
+                .push(Value::Text(&self.preset.categories[f.category].key));
+        }
+    }
+}
+
+/// `unsnapped` as a layer (Points).
+///
+/// # Errors
+/// Writing failed.
+pub fn write_unsnapped(
+    layers: &Layers,
+    formats: &[crate::Format],
+    preset: &Preset,
+    homes: &[Home],
+    facilities: &[Facility],
+    a: &Analysis,
+) -> Result<(), Error> {
+    let which = (a.home_snaps.iter().map(Option::is_none))
+        .chain(a.facilities.iter().map(|f| f.snap.is_none()))
+        .enumerate()
+        .filter_map(|(i, u)| u.then_some(i))
+        .collect();
+    let rows = UnsnappedRows {
+        preset,
+        homes,
+        facilities,
+        which,
+    };
+    let mut w = layers.writer_in(&unsnapped_schema(), formats)?;
+    w.write(&rows)?;
+    w.finish()
 }
 
 /// `unsnapped.csv`: residences and facilities beyond the snapping distance.

@@ -19,21 +19,44 @@ assert_eq!(std::fs::read_to_string(&path).unwrap(), "id\n");
 ```
 */
 
+mod csv_writer;
+mod fgb;
+mod format;
 mod geo_json;
 mod geojson_writer;
+mod geoparquet;
+mod gpkg;
+mod isochrones;
 mod layers;
 mod network;
 pub mod schema;
 mod sites;
+mod wkb;
+
+pub use csv_writer::CsvWriter;
+pub use format::{
+    Fanout, Format, GPKG_NAME, Layers, SITES_GPKG_NAME, UnknownFormat, create_writer,
+};
+pub use geoparquet::{ROW_GROUP_BYTES, ROW_GROUP_ROWS};
+pub use gpkg::Gpkg;
+pub use isochrones::{IsoColumns, isochrones_schema, isochrones_schema_doc};
+
+/// The version of the layers' columns (names, types, meaning), written to
+/// `summary.json` and into the GeoPackage and GeoParquet files; raised whenever a
+/// column is renamed, retyped or removed.
+pub const SCHEMA_VERSION: u32 = 1;
 
 pub use geo_json::{FeatureSink, feature_json, feature_json_raw, push_coord, round7};
 pub use geojson_writer::GeoJsonWriter;
 pub use layers::{
-    ResidenceRows, ccw_ring, facilities_schema, gaps_schema, residences_schema, write_facilities,
-    write_gaps, write_layer, write_residences, write_unsnapped_csv,
+    ResidenceRows, ccw_ring, facilities_schema, gaps_schema, residences_schema,
+    residences_schema_doc, unsnapped_schema, write_facilities, write_gaps, write_residences,
+    write_unsnapped, write_unsnapped_csv,
 };
-pub use network::{network_schema, write_edges_csv, write_network_geojson, write_nodes_csv};
-pub use sites::{write_site_coverage, write_sites};
+pub use network::{
+    network_schema, nodes_schema, write_edges_csv, write_network, write_nodes, write_nodes_csv,
+};
+pub use sites::{SiteCoverageRows, SiteRows, site_coverage_schema, sites_schema};
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -51,6 +74,15 @@ pub enum Error {
         /// `{:#}` in anyhow, or walking `source()`, shows it once).
         source: std::io::Error,
     },
+    /// A format's encoder failed (SQLite, FlatGeobuf, Parquet); disk errors among
+    /// them.
+    #[error("{path}")]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// The encoder's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl Error {
@@ -58,6 +90,13 @@ impl Error {
         Error::Io {
             path: path.to_owned(),
             source,
+        }
+    }
+
+    fn format(path: &Path, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::Format {
+            path: path.to_owned(),
+            source: Box::new(source),
         }
     }
 }

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::schema::{Field, GeometryType, RowBuf, Rows, Schema, Type, Value};
-use crate::{Error, round7, write_atomic};
+use crate::{Error, Format, Layers, round7, write_atomic};
 
 /// Writes `id,lon,lat` for every node.
 ///
@@ -52,14 +52,16 @@ pub fn network_schema() -> Schema {
         name: "network".into(),
         geometry: GeometryType::LineString,
         fields: vec![
-            Field::new("id", Type::Int),
-            Field::new("u", Type::Int),
-            Field::new("v", Type::Int),
-            Field::new("length_m", Type::Float),
-            Field::new("highway", Type::Text),
-            Field::new("name", Type::Text),
-            Field::new("osm_way", Type::Int),
-            Field::new("oneway", Type::Bool),
+            Field::new("id", Type::Int).doc("", "edge index, from 0 (as in `edges.csv`)"),
+            Field::new("u", Type::Int).doc("", "start node (`id` of `nodes`)"),
+            Field::new("v", Type::Int).doc("", "end node"),
+            Field::new("length_m", Type::Float)
+                .doc("m", "length along the way (3 decimals, exact)"),
+            Field::new("highway", Type::Text).doc("", "the way's `highway` tag"),
+            Field::new("name", Type::Text).doc("", "the way's name"),
+            Field::new("osm_way", Type::Int).doc("", "the OSM way id"),
+            Field::new("oneway", Type::Bool)
+                .doc("", "walkable from `u` to `v` only (`oneway:foot`)"),
         ],
     }
 }
@@ -88,11 +90,45 @@ impl Rows for EdgeRows<'_> {
     }
 }
 
-/// Writes one LineString per edge with `id`, `u`, `v`, `length_m`, `highway`,
-/// `name`, `osm_way`, `oneway`.
+/// Writes `network`: one LineString per edge, in those of `formats` that `layers`
+/// writes.
 ///
 /// # Errors
 /// Writing failed.
-pub fn write_network_geojson(g: &WalkGraph, path: &Path) -> Result<(), Error> {
-    crate::write_layer(path, &network_schema(), &EdgeRows(g))
+pub fn write_network(g: &WalkGraph, layers: &Layers, formats: &[Format]) -> Result<(), Error> {
+    let mut w = layers.writer_in(&network_schema(), formats)?;
+    w.write(&EdgeRows(g))?;
+    w.finish()
+}
+
+/// The columns of `nodes`: one Point per graph node (`nodes.csv` beside GeoJSON).
+pub fn nodes_schema() -> Schema {
+    Schema {
+        name: "nodes".into(),
+        geometry: GeometryType::Point,
+        fields: vec![Field::new("id", Type::Int).doc("", "node index, from 0 (as in `nodes.csv`)")],
+    }
+}
+
+struct NodeRows<'a>(&'a WalkGraph);
+
+impl Rows for NodeRows<'_> {
+    fn len(&self) -> usize {
+        self.0.node_count()
+    }
+
+    fn row<'a>(&'a self, i: usize, buf: &mut RowBuf<'a>) {
+        buf.coords.push(self.0.node_lonlat(i as u32));
+        buf.values.push(Value::Int(i as i64));
+    }
+}
+
+/// Writes `nodes` in those of `formats` that `layers` writes.
+///
+/// # Errors
+/// Writing failed.
+pub fn write_nodes(g: &WalkGraph, layers: &Layers, formats: &[Format]) -> Result<(), Error> {
+    let mut w = layers.writer_in(&nodes_schema(), formats)?;
+    w.write(&NodeRows(g))?;
+    w.finish()
 }

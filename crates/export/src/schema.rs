@@ -37,6 +37,10 @@ pub struct Field {
     pub name: String,
     /// Its type.
     pub ty: Type,
+    /// Its unit (`m`, `people`, `%`), or empty.
+    pub unit: &'static str,
+    /// What it holds, for README's tables.
+    pub doc: String,
 }
 
 impl Field {
@@ -45,7 +49,16 @@ impl Field {
         Field {
             name: name.into(),
             ty,
+            unit: "",
+            doc: String::new(),
         }
+    }
+
+    /// The column with its unit and meaning.
+    pub fn doc(mut self, unit: &'static str, doc: impl Into<String>) -> Self {
+        self.unit = unit;
+        self.doc = doc.into();
+        self
     }
 }
 
@@ -71,6 +84,24 @@ pub struct Schema {
     pub geometry: GeometryType,
     /// Its columns, in order.
     pub fields: Vec<Field>,
+}
+
+impl Schema {
+    /// The layer's columns as a Markdown table (README's "Layers and columns"):
+    /// column, type, unit, meaning.
+    pub fn markdown(&self) -> String {
+        let mut s = String::from("| column | type | unit | meaning |\n| --- | --- | --- | --- |\n");
+        for f in &self.fields {
+            s.push_str(&format!(
+                "| `{}` | {} | {} | {} |\n",
+                f.name,
+                f.ty.name(),
+                f.unit,
+                f.doc
+            ));
+        }
+        s
+    }
 }
 
 /// One value of a row.

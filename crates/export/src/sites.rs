@@ -1,81 +1,152 @@
 //! The siting layers: chosen sites and the residences they newly cover.
 
-use std::path::Path;
-
-use geojson::{JsonObject, Value};
-use livingcircle_analysis::{Home, Preset, pct, r1};
+use livingcircle_analysis::{Home, Preset, m1, pct, r1};
 use livingcircle_graph::WalkGraph;
 use livingcircle_site::Plan;
-use serde_json::json;
 
-use crate::geo_json::pos;
-use crate::{Error, FeatureSink};
+use crate::schema::{Field, GeometryType, RowBuf, Rows, Schema, Type, Value};
 
-/// `sites.geojson`: one Point per chosen site, in rank order. The point is the
-/// place that was snapped (so `analyze --facilities sites.geojson` snaps it to the
-/// same spot); `category` makes the file a valid facilities input.
-///
-/// # Errors
-/// Writing failed.
-pub fn write_sites(
-    path: &Path,
-    g: &WalkGraph,
-    preset: &Preset,
-    category: usize,
-    plan: &Plan,
-) -> Result<(), Error> {
-    let mut sink = FeatureSink::create(path)?;
-    let key = &preset.categories[category].key;
-    for s in &plan.sites {
-        let mut p = JsonObject::new();
-        p.insert("rank".into(), json!(s.rank));
-        p.insert("category".into(), json!(key));
-        // The file's name, else null: readers label it by rank in their language.
-        p.insert("name".into(), json!(s.name));
-        p.insert("candidate_id".into(), json!(s.id));
-        p.insert("node".into(), json!(s.node));
-        p.insert("gain_residents".into(), json!(s.gain_residences));
-        p.insert("gain_population".into(), json!(r1(s.gain_population)));
-        p.insert(
-            "covered_after_pct".into(),
-            json!(pct(s.covered_population_after, plan.population)),
-        );
-        p.insert(
-            "covered_residences_after_pct".into(),
-            json!(pct(
-                f64::from(s.covered_residences_after),
-                f64::from(plan.residences)
-            )),
-        );
-        let snapped = g.projection().unproject(s.snap.xy);
-        p.insert("snap_lon".into(), json!(crate::round7(snapped[0])));
-        p.insert("snap_lat".into(), json!(crate::round7(snapped[1])));
-        p.insert("snap_m".into(), json!(r1(s.snap.dist_m)));
-        p.insert("edge".into(), json!(s.snap.edge));
-        sink.push(Value::Point(pos(s.lonlat)), p)?;
+/// The columns of `sites`: one Point per chosen site, in rank order. The point is
+/// the place that was snapped (so `analyze --facilities sites.geojson` snaps it to
+/// the same spot); `category` makes the file a valid facilities input.
+pub fn sites_schema() -> Schema {
+    Schema {
+        name: "sites".into(),
+        geometry: GeometryType::Point,
+        fields: vec![
+            Field::new("rank", Type::Int).doc("", "order of choice, from 1"),
+            Field::new("category", Type::Text).doc("", "the category sited (preset key)"),
+            Field::new("name", Type::Text).doc("", "the candidate's name, if the file gave one"),
+            Field::new("candidate_id", Type::Text)
+                .doc("", "the candidate's id, if the file gave one"),
+            Field::new("node", Type::Int)
+                .doc("", "graph node, when the candidates are the graph's nodes"),
+            Field::new("gain_residents", Type::Int)
+                .doc("residences", "residences newly within the threshold"),
+            Field::new("gain_population", Type::Float)
+                .doc("people", "people newly within the threshold"),
+            Field::new("covered_after_pct", Type::Float).doc(
+                "%",
+                "people within the threshold with this and the earlier sites",
+            ),
+            Field::new("covered_residences_after_pct", Type::Float).doc(
+                "%",
+                "residences within the threshold with this and the earlier sites",
+            ),
+            Field::new("snap_lon", Type::Float).doc("°", "where the site joins the network"),
+            Field::new("snap_lat", Type::Float).doc("°", "where the site joins the network"),
+            Field::new("snap_m", Type::Float).doc("m", "distance from the site to the network"),
+            Field::new("edge", Type::Int).doc(
+                "",
+                "the network edge it joins (`id` in `network` and `edges.csv`)",
+            ),
+        ],
     }
-    sink.finish()
 }
 
-/// `site_coverage.geojson`: one Point per newly covered residence, with the rank of
-/// the site that covers it and the walking distance to it.
-///
-/// # Errors
-/// Writing failed.
-pub fn write_site_coverage(path: &Path, homes: &[Home], plan: &Plan) -> Result<(), Error> {
-    let mut sink = FeatureSink::create(path)?;
-    for s in &plan.sites {
-        for &(i, mm) in &s.homes {
-            let h = &homes[i];
-            let mut p = JsonObject::new();
-            p.insert("id".into(), json!(i));
-            p.insert("osm_id".into(), json!(h.osm_id.map(|o| o.to_string())));
-            p.insert("name".into(), json!(h.name));
-            p.insert("population".into(), json!(h.population));
-            p.insert("rank".into(), json!(s.rank));
-            p.insert("distance_m".into(), json!(livingcircle_analysis::m1(mm)));
-            sink.push(Value::Point(pos(h.lonlat)), p)?;
+/// Rows of `sites`.
+pub struct SiteRows<'a> {
+    /// The graph (to unproject the snapped points).
+    pub graph: &'a WalkGraph,
+    /// The preset.
+    pub preset: &'a Preset,
+    /// The category sited.
+    pub category: usize,
+    /// The plan.
+    pub plan: &'a Plan,
+}
+
+impl Rows for SiteRows<'_> {
+    fn len(&self) -> usize {
+        self.plan.sites.len()
+    }
+
+    fn row<'a>(&'a self, i: usize, buf: &mut RowBuf<'a>) {
+        let s = &self.plan.sites[i];
+        let p = self.plan;
+        buf.coords.push(s.lonlat);
+        let snapped = self.graph.projection().unproject(s.snap.xy);
+        buf.values.extend([
+            Value::Int(s.rank as i64),
+            Value::Text(&self.preset.categories[self.category].key),
+            Value::from(s.name.as_deref()),
+            Value::from(s.id.as_deref()),
+            Value::from(s.node.map(i64::from)),
+            Value::Int(i64::from(s.gain_residences)),
+            Value::Float(r1(s.gain_population)),
+            Value::Float(pct(s.covered_population_after, p.population)),
+            Value::Float(pct(
+                f64::from(s.covered_residences_after),
+                f64::from(p.residences),
+            )),
+            Value::Float(crate::round7(snapped[0])),
+            Value::Float(crate::round7(snapped[1])),
+            Value::Float(r1(s.snap.dist_m)),
+            Value::Int(i64::from(s.snap.edge)),
+        ]);
+    }
+}
+
+/// The columns of `site_coverage`: one Point per newly covered residence.
+pub fn site_coverage_schema() -> Schema {
+    Schema {
+        name: "site_coverage".into(),
+        geometry: GeometryType::Point,
+        fields: vec![
+            Field::new("id", Type::Int).doc("", "the residence (`id` of `residences`)"),
+            Field::new("osm_id", Type::Text).doc("", "its OSM object, e.g. `w123`"),
+            Field::new("name", Type::Text).doc("", "its name"),
+            Field::new("population", Type::Float).doc("people", "its estimated population"),
+            Field::new("rank", Type::Int).doc("", "the site that covers it (`rank` of `sites`)"),
+            Field::new("distance_m", Type::Float).doc("m", "walking distance to that site"),
+        ],
+    }
+}
+
+/// Rows of `site_coverage`, site by site.
+pub struct SiteCoverageRows<'a> {
+    homes: &'a [Home],
+    plan: &'a Plan,
+    /// Rows before each site.
+    starts: Vec<usize>,
+}
+
+impl<'a> SiteCoverageRows<'a> {
+    /// The residences each site of `plan` newly covers.
+    pub fn new(homes: &'a [Home], plan: &'a Plan) -> Self {
+        let mut starts = Vec::with_capacity(plan.sites.len() + 1);
+        let mut n = 0;
+        for s in &plan.sites {
+            starts.push(n);
+            n += s.homes.len();
+        }
+        starts.push(n);
+        SiteCoverageRows {
+            homes,
+            plan,
+            starts,
         }
     }
-    sink.finish()
+}
+
+impl Rows for SiteCoverageRows<'_> {
+    fn len(&self) -> usize {
+        *self.starts.last().expect("one start per site and the end")
+    }
+
+    fn row<'a>(&'a self, i: usize, buf: &mut RowBuf<'a>) {
+        let k = self.starts.partition_point(|&s| s <= i) - 1;
+        let s = &self.plan.sites[k];
+        let (h, mm) = s.homes[i - self.starts[k]];
+        let home = &self.homes[h];
+        buf.coords.push(home.lonlat);
+        buf.values.push(Value::Int(h as i64));
+        buf.push_display(home.osm_id.as_ref().map(|o| o as &dyn std::fmt::Display));
+        buf.values.extend([
+            Value::from(home.name.as_deref()),
+            Value::Float(home.population),
+            Value::Int(s.rank as i64),
+            Value::Float(m1(mm)),
+        ]);
+    }
 }
