@@ -295,3 +295,121 @@ fn rule13_homes_points_on_the_surface_and_broken_rings() {
     }
     assert!(d.features.iter().all(|f| matches!(f.shape, Shape::Area(_))));
 }
+
+/// Rule 14: areas are reached at their entrances (closed gates are not), else where
+/// the network crosses or runs within 10 m of their outline, else along their
+/// outline sampled every 25 m; the facilities layer says which.
+#[test]
+fn rule14_area_access_points() {
+    use livingcircle_analysis::{AccessKind, Preset, facilities_from_osm, snap_places};
+    use livingcircle_graph::{BuildOptions, WalkGraph};
+    use livingcircle_snap::Snapper;
+    let preset = Preset::load("gb50180").unwrap();
+    let d = read(
+        &data("fixtures/access.osm.pbf"),
+        &ReadOptions {
+            pois: preset.poi_filter(),
+            ..ReadOptions::default()
+        },
+    )
+    .expect("reads");
+    let r7 = |v: f64| (v * 1e7).round() as i64;
+    let entrances: Vec<(String, Vec<[i64; 2]>)> = d
+        .features
+        .iter()
+        .map(|f| {
+            let e = f.entrances.iter().map(|p| [r7(p[0]), r7(p[1])]).collect();
+            (f.osm.to_string(), e)
+        })
+        .collect();
+    assert_eq!(
+        entrances,
+        [
+            ("w500".to_owned(), vec![[115_705_000, 481_402_000]]),
+            ("w510".to_owned(), vec![]),
+            ("w520".to_owned(), vec![]),
+        ]
+    );
+    let (g, _) = WalkGraph::from_network(&d.network, &BuildOptions::default()).unwrap();
+    let facilities = facilities_from_osm(&preset, &d.features);
+    let snapper = Snapper::new(&g);
+    let (_, access) = snap_places(&snapper, &[], &facilities, 200.0);
+    let by_name = |name: &str| {
+        let i = facilities
+            .iter()
+            .position(|f| f.name.as_deref() == Some(name))
+            .unwrap();
+        &access[i]
+    };
+    let way_of = |s: &livingcircle_snap::Snap| g.edge(s.edge).way_id;
+
+    // The school: its entrance alone, at the end of the footway to it.
+    let school = by_name("Schule mit Tor");
+    assert_eq!(school.kind, AccessKind::Entrances);
+    assert_eq!(school.snaps.len(), 1);
+    assert_eq!(way_of(&school.snaps[0]), 504);
+    assert!(school.snaps[0].dist_m < 0.01, "{}", school.snaps[0].dist_m);
+
+    // The park: points on the footway through it only, none farther than 10 m from
+    // its outline, and every one of them within the two crossings' stretches.
+    let park = by_name("Park mit Weg");
+    assert_eq!(park.kind, AccessKind::Outline);
+    assert!(park.snaps.iter().all(|s| way_of(s) == 511));
+    assert!(
+        park.snaps.iter().all(|s| s.dist_m <= 10.001),
+        "{:?}",
+        park.snaps
+    );
+    // Walking north from n51: the first access point is 22.2 - 10 m along, 10 m
+    // from the outline.
+    let edge = g.edge(park.snaps[0].edge);
+    let from_south = park
+        .snaps
+        .iter()
+        .min_by_key(|s| {
+            let south_is_u = g.node_lonlat(edge.u)[1] < g.node_lonlat(edge.v)[1];
+            if south_is_u {
+                s.offset_mm
+            } else {
+                edge.length_mm - s.offset_mm
+            }
+        })
+        .unwrap();
+    let along_m = {
+        let south_is_u = g.node_lonlat(edge.u)[1] < g.node_lonlat(edge.v)[1];
+        let o = if south_is_u {
+            from_south.offset_mm
+        } else {
+            edge.length_mm - from_south.offset_mm
+        };
+        f64::from(o) / 1000.0
+    };
+    assert!((along_m - 12.24).abs() < 0.05, "{along_m}");
+    assert!(
+        (from_south.dist_m - 10.0).abs() < 0.01,
+        "{}",
+        from_south.dist_m
+    );
+    // Two crossings: two stretches, each kept as its two ends.
+    assert_eq!(park.snaps.len(), 4, "{:?}", park.snaps);
+    // Reported (not searched from): where the footway crosses the outline, leg 0,
+    // 22.2 m north of n51.
+    let crossing = park.nearest().unwrap();
+    assert_eq!(Some(crossing), park.closest.as_ref());
+    assert_eq!(way_of(crossing), 511);
+    assert!(crossing.dist_m < 0.01, "{}", crossing.dist_m);
+    let o = if g.node_lonlat(edge.u)[1] < g.node_lonlat(edge.v)[1] {
+        crossing.offset_mm
+    } else {
+        edge.length_mm - crossing.offset_mm
+    };
+    assert!((f64::from(o) / 1000.0 - 22.24).abs() < 0.05, "{o}");
+
+    // The kindergarten in the block's middle: its outline sampled and snapped.
+    let kita = by_name("Kita im Hof");
+    assert_eq!(kita.kind, AccessKind::Sampled);
+    let nearest = kita.nearest().unwrap();
+    assert!((nearest.dist_m - 22.3).abs() < 0.2, "{}", nearest.dist_m);
+    assert!([110, 111].contains(&way_of(nearest)));
+    assert!(kita.snaps.len() >= 8);
+}

@@ -6,6 +6,7 @@ mod bundled;
 mod fixtures;
 mod formats;
 mod isochrones;
+mod oracle;
 mod report;
 mod shared;
 mod site;

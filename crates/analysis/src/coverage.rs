@@ -9,7 +9,7 @@ use livingcircle_reach::{
     Ch, ManyToMany, PerResidence, Scratch, SearchStats, Spot, Targets, multi_source,
     nearest_from_node_distances,
 };
-use livingcircle_snap::{Snap, Snapper};
+use livingcircle_snap::{Access, AccessKind, EdgePoints, Snap, Snapper};
 use rayon::prelude::*;
 
 use crate::Preset;
@@ -64,9 +64,12 @@ pub struct Facility {
     pub origin: Origin,
     /// `[lon, lat]` (a point, or the centroid of an area).
     pub lonlat: [f64; 2],
-    /// Outline rings `[lon, lat]` of an area facility; empty for points. Areas snap
-    /// at the outline vertex nearest to the network.
+    /// Outline rings `[lon, lat]` of an area facility; empty for points. An area is
+    /// reached at its access points (`Snapper::access_points`).
     pub outline: Vec<Vec<[f64; 2]>>,
+    /// `[lon, lat]` of an area's entrances or gates on its outline (from OSM); when
+    /// any snaps, the area is reached at them alone.
+    pub entrances: Vec<[f64; 2]>,
 }
 
 /// Settings of an analysis.
@@ -214,8 +217,13 @@ impl HomeResults {
 /// Result for one facility.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FacilityResult {
-    /// Where it joins the network; `None` when unsnapped.
+    /// Its access point with the smallest leg; `None` when unsnapped.
     pub snap: Option<Snap>,
+    /// How its access points were found.
+    pub access: AccessKind,
+    /// Its access points, by edge and offset (none when unsnapped; one for a
+    /// point). Every one seeds the searches for the facility.
+    pub access_points: Vec<Snap>,
     /// Residences within its category's threshold.
     pub residents: u32,
     /// Their population.
@@ -311,33 +319,53 @@ pub struct Analysis {
 }
 
 /// Where residences and facilities join the network, as [`analyze`] decides:
-/// residences and point facilities at their point, area facilities at the outline
-/// vertex nearest to the network; `None` beyond `max_snap_m`. In parallel.
+/// residences and point facilities at their point (`None` beyond `max_snap_m`),
+/// area facilities at every access point (`Snapper::access_points`: its entrances,
+/// else the network near its outline, else its outline sampled; empty when none is
+/// within reach). In parallel.
 pub fn snap_places(
     snapper: &Snapper<'_>,
     homes: &[Home],
     facilities: &[Facility],
     max_snap_m: f64,
-) -> (Vec<Option<Snap>>, Vec<Option<Snap>>) {
+) -> (Vec<Option<Snap>>, Vec<Access>) {
     let proj = *snapper.graph().projection();
     let points: Vec<[f64; 2]> = homes.par_iter().map(|h| proj.project(h.lonlat)).collect();
     let home_snaps = snapper.snap_points(&points, max_snap_m);
-    let fac_snaps: Vec<Option<Snap>> = facilities
+    let places = EdgePoints::new(
+        home_snaps
+            .iter()
+            .flatten()
+            .map(|s| (s.edge, s.offset_mm))
+            .collect(),
+    );
+    let fac_access: Vec<Access> = facilities
         .par_iter()
-        .map(|f| {
-            if f.outline.is_empty() {
-                snapper.snap_point(proj.project(f.lonlat), max_snap_m)
-            } else {
-                let rings: Vec<Vec<[f64; 2]>> = f
-                    .outline
-                    .iter()
-                    .map(|r| r.iter().map(|&p| proj.project(p)).collect())
-                    .collect();
-                snapper.snap_outline(&rings, max_snap_m)
-            }
-        })
+        .map(|f| facility_access(snapper, f, max_snap_m, &places))
         .collect();
-    (home_snaps, fac_snaps)
+    (home_snaps, fac_access)
+}
+
+/// Where one facility joins the network (see [`snap_places`]); `places` are the
+/// residences' snaps.
+pub fn facility_access(
+    snapper: &Snapper<'_>,
+    f: &Facility,
+    max_snap_m: f64,
+    places: &EdgePoints,
+) -> Access {
+    let proj = *snapper.graph().projection();
+    if f.outline.is_empty() {
+        let snaps = snapper.snap_point(proj.project(f.lonlat), max_snap_m);
+        return Access::new(AccessKind::Point, snaps.into_iter().collect());
+    }
+    let rings: Vec<Vec<[f64; 2]>> = f
+        .outline
+        .iter()
+        .map(|r| r.iter().map(|&p| proj.project(p)).collect())
+        .collect();
+    let entrances: Vec<[f64; 2]> = f.entrances.iter().map(|&p| proj.project(p)).collect();
+    snapper.access_points(&rings, &entrances, max_snap_m, places)
 }
 
 /// Runs the coverage analysis and keeps every residence's distances. Results do not
@@ -426,16 +454,19 @@ pub fn analyze_with_progress<E>(
     // multi-source search per category (the cross-check).
     let prepare = || {
         let t = std::time::Instant::now();
-        let (home_snaps, fac_snaps) = snap_places(snapper, homes, facilities, opts.max_snap_m);
+        let (home_snaps, fac_access) = snap_places(snapper, homes, facilities, opts.max_snap_m);
         let snap_s = t.elapsed().as_secs_f64();
-        let target_fac: Vec<usize> = (0..facilities.len())
-            .filter(|&i| fac_snaps[i].is_some())
+        // One target per access point; an area's all stand for it.
+        let target_fac: Vec<usize> = fac_access
+            .iter()
+            .enumerate()
+            .flat_map(|(i, a)| std::iter::repeat_n(i, a.snaps.len()))
             .collect();
         let targets = Targets::new(
             g,
-            target_fac
+            fac_access
                 .iter()
-                .map(|&i| Spot::from(fac_snaps[i].as_ref().expect("snapped")))
+                .flat_map(|a| a.snaps.iter().map(Spot::from))
                 .collect(),
         );
         let target_cat: Vec<usize> = target_fac.iter().map(|&i| facilities[i].category).collect();
@@ -454,7 +485,7 @@ pub fn analyze_with_progress<E>(
         let multi_s = t.elapsed().as_secs_f64();
         Prepared {
             home_snaps,
-            fac_snaps,
+            fac_access,
             target_fac,
             targets,
             target_cat,
@@ -481,7 +512,7 @@ pub fn analyze_with_progress<E>(
     };
     let Prepared {
         home_snaps,
-        fac_snaps,
+        fac_access,
         target_fac,
         targets,
         target_cat,
@@ -511,10 +542,12 @@ pub fn analyze_with_progress<E>(
     }
 
     // What the summary keeps, accumulated residence by residence in input order.
-    let mut fac_results: Vec<FacilityResult> = fac_snaps
+    let mut fac_results: Vec<FacilityResult> = fac_access
         .iter()
-        .map(|s| FacilityResult {
-            snap: *s,
+        .map(|a| FacilityResult {
+            snap: a.nearest().copied(),
+            access: a.kind,
+            access_points: a.snaps.clone(),
             residents: 0,
             population: 0.0,
         })
@@ -546,9 +579,12 @@ pub fn analyze_with_progress<E>(
                 let c = target_cat[t as usize];
                 near[c] = near[c].min(d);
                 if d <= thresholds_mm[c] {
-                    in_catchment.push(t);
+                    in_catchment.push(target_fac[t as usize]);
                 }
             }
+            // An area reached at several access points counts once.
+            in_catchment.sort_unstable();
+            in_catchment.dedup();
             (near, in_catchment)
         });
         per_res.sources.extend_from_slice(&done.sources);
@@ -590,8 +626,8 @@ pub fn analyze_with_progress<E>(
         for (&i, (_, in_catchment)) in idx.iter().zip(&visits) {
             let h = &homes[i];
             let row = i - first;
-            for &t in in_catchment {
-                let f = &mut fac_results[target_fac[t as usize]];
+            for &fi in in_catchment {
+                let f = &mut fac_results[fi];
                 f.residents += 1;
                 f.population += h.population;
             }
@@ -643,8 +679,8 @@ pub fn analyze_with_progress<E>(
                 facilities: facilities.iter().filter(|f| f.category == c).count() as u32,
                 facilities_snapped: facilities
                     .iter()
-                    .zip(&fac_snaps)
-                    .filter(|(f, s)| f.category == c && s.is_some())
+                    .zip(&fac_access)
+                    .filter(|(f, a)| f.category == c && !a.snaps.is_empty())
                     .count() as u32,
                 residences_covered: acc.covered,
                 population_covered: acc.population,
@@ -708,7 +744,7 @@ const SPECULATE_NODES: usize = 200_000;
 /// What the residences' searches need, made before them.
 struct Prepared {
     home_snaps: Vec<Option<Snap>>,
-    fac_snaps: Vec<Option<Snap>>,
+    fac_access: Vec<Access>,
     target_fac: Vec<usize>,
     targets: Targets,
     target_cat: Vec<usize>,

@@ -365,6 +365,7 @@ pub fn facilities_from_places(
                 origin: Origin::User,
                 lonlat: p.lonlat,
                 outline: p.outline,
+                entrances: Vec::new(),
             })
         })
         .collect()

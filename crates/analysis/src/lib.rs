@@ -28,7 +28,7 @@ mod tagexpr;
 pub use coverage::*;
 /// The H3 resolution of gap cells ([`AnalyzeOptions::hex_res`]).
 pub use h3o::Resolution;
-pub use livingcircle_snap::Snap;
+pub use livingcircle_snap::{Access, AccessKind, Snap};
 pub use places::{facilities_from_osm, homes_from_osm};
 pub use preset::{BUILTIN, Category, Preset, PresetError};
 pub use tagexpr::{Cond, TagExpr};

@@ -49,6 +49,7 @@ pub fn facilities_from_osm(preset: &Preset, features: &[Feature]) -> Vec<Facilit
                     origin: Origin::Osm,
                     lonlat,
                     outline: outline.clone(),
+                    entrances: f.entrances.clone(),
                 });
             }
         }

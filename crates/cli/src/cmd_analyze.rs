@@ -215,7 +215,11 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
         let minutes = vec![5.0, 10.0, 15.0];
         // The analysis' own snaps: the polygons count what the layers count.
         let home_snaps = &an.home_snaps;
-        let fac_snaps: Vec<_> = an.facilities.iter().map(|r| r.snap).collect();
+        let fac_access: Vec<_> = an
+            .facilities
+            .iter()
+            .map(|r| r.access_points.clone())
+            .collect();
         let job = IsoJob {
             graph: &city.graph,
             preset: &preset,
@@ -230,7 +234,7 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
             ),
             minutes: Some(minutes),
             home_snaps,
-            fac_snaps: &fac_snaps,
+            fac_access: &fac_access,
         };
         let origins: Vec<Origin> = homes
             .iter()

@@ -48,7 +48,8 @@ pub(crate) struct IsoJob<'a> {
     /// The residences' and facilities' snaps, as the analysis made them
     /// (`livingcircle_analysis::snap_places`).
     pub(crate) home_snaps: &'a [Option<Snap>],
-    pub(crate) fac_snaps: &'a [Option<Snap>],
+    /// Each facility's access points (an area's all count it).
+    pub(crate) fac_access: &'a [Vec<Snap>],
 }
 
 /// How many unsnapped places a report lists by id (all are counted).
@@ -187,7 +188,12 @@ pub(crate) fn write_layer(
     };
     let home_spots = indexed(job.home_snaps);
     let home_targets = Targets::new(g, home_spots.iter().map(|x| x.1).collect());
-    let fac_spots = indexed(job.fac_snaps);
+    let fac_spots: Vec<(usize, Spot)> = job
+        .fac_access
+        .iter()
+        .enumerate()
+        .flat_map(|(i, a)| a.iter().map(move |s| (i, at_network(s))))
+        .collect();
     let fac_targets = Targets::new(g, fac_spots.iter().map(|x| x.1).collect());
     let ncat = job.preset.categories.len();
     let t = &job.options.thresholds_mm;
@@ -244,6 +250,13 @@ pub(crate) fn write_layer(
                     // Distance to each reached residence / facility point.
                     let reached_h = reached(g, &spot, &s.search, &home_targets, hbest);
                     let reached_f = reached(g, &spot, &s.search, &fac_targets, fbest);
+                    // Each facility at its nearest access point.
+                    let mut fac_nearest: Vec<(usize, u32)> = reached_f
+                        .iter()
+                        .map(|&f| (fac_spots[f as usize].0, fbest[f as usize]))
+                        .collect();
+                    fac_nearest.sort_unstable();
+                    fac_nearest.dedup_by_key(|x| x.0);
                     let mut out = Vec::with_capacity(isos.len());
                     for iso in isos {
                         let k = iso.threshold;
@@ -259,9 +272,9 @@ pub(crate) fn write_layer(
                             .map(|&h| job.homes[home_spots[h as usize].0].population)
                             .sum();
                         let mut counts = vec![0u32; ncat];
-                        for &f in &reached_f {
-                            if within(fbest[f as usize]) {
-                                counts[job.facilities[fac_spots[f as usize].0].category] += 1;
+                        for &(f, d) in &fac_nearest {
+                            if within(d) {
+                                counts[job.facilities[f].category] += 1;
                             }
                         }
                         out.push(Feature {
@@ -421,7 +434,8 @@ pub(crate) fn run(global: &Global, a: &IsochronesArgs) -> anyhow::Result<()> {
     let homes = homes_from_osm(&city.data, &preset.population);
     let facilities = facilities_from_osm(&preset, &city.data.features);
     let snapper = Snapper::new(&city.graph);
-    let (home_snaps, fac_snaps) = snap_places(&snapper, &homes, &facilities, a.max_snap_m);
+    let (home_snaps, fac_access) = snap_places(&snapper, &homes, &facilities, a.max_snap_m);
+    let fac_access: Vec<Vec<Snap>> = fac_access.into_iter().map(|a| a.snaps).collect();
     let origins: Vec<Origin> = match points {
         Some(p) => {
             let proj = *city.graph.projection();
@@ -459,7 +473,7 @@ pub(crate) fn run(global: &Global, a: &IsochronesArgs) -> anyhow::Result<()> {
         options,
         minutes,
         home_snaps: &home_snaps,
-        fac_snaps: &fac_snaps,
+        fac_access: &fac_access,
     };
     let schema = schema(&job);
     let mut sink: Box<dyn LayerWriter> = match &files {

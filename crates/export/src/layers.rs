@@ -176,14 +176,22 @@ pub fn facilities_schema() -> Schema {
             Field::new("name", Type::Text).doc("", "its name"),
             Field::new("osm_id", Type::Text).doc("", "its OSM object; null for a file's facility"),
             Field::new("origin", Type::Text).doc("", "`osm`, or `user` (from `--facilities`)"),
-            Field::new("snap_m", Type::Float)
-                .doc("m", "distance to the walking network; null when unsnapped"),
+            Field::new("snap_m", Type::Float).doc(
+                "m",
+                "distance from the walking network: for an area reached through its outline, from the network's point closest to it (0 where a path crosses it), else at its access point with the smallest leg; null when unsnapped",
+            ),
             Field::new("edge", Type::Int).doc(
                 "",
-                "the network edge it joins (`id` in `network` and `edges.csv`)",
+                "the network edge of that point (`id` in `network` and `edges.csv`)",
             ),
             Field::new("edge_offset_m", Type::Float)
                 .doc("m", "where along that edge, from its `u` end"),
+            Field::new("access", Type::Text).doc(
+                "",
+                "how it is reached: `point`, `entrances`, `outline` (network crossing or within 10 m of it) or `sampled` (outline sampled every 25 m); null when unsnapped",
+            ),
+            Field::new("access_points", Type::Int)
+                .doc("", "its access points, each a start of the searches for it"),
             Field::new("residents", Type::Int).doc(
                 "residences",
                 "residences within its category's threshold of it (catchment load)",
@@ -216,6 +224,12 @@ impl Rows for FacilityRows<'_> {
         buf.values.push(Value::Text(f.origin.as_str()));
         push_snap(buf, r.snap.as_ref());
         buf.values.extend([
+            if r.access_points.is_empty() {
+                Value::Null
+            } else {
+                Value::Text(r.access.name())
+            },
+            Value::Int(r.access_points.len() as i64),
             Value::Int(i64::from(r.residents)),
             Value::Float(r1(r.population)),
         ]);

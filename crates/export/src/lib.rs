@@ -44,7 +44,7 @@ pub use isochrones::{IsoColumns, isochrones_schema, isochrones_schema_doc};
 /// The version of the layers' columns (names, types, meaning), written to
 /// `summary.json` and into the GeoPackage and GeoParquet files; raised whenever a
 /// column is renamed, retyped or removed.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 pub use geo_json::{FeatureSink, feature_json, feature_json_raw, push_coord, round7};
 pub use geojson_writer::GeoJsonWriter;

@@ -221,6 +221,9 @@ pub struct Feature {
     pub tags: Tags,
     /// Its geometry.
     pub shape: Shape,
+    /// `[lon, lat]` of an area's outline nodes that are entrances or gates
+    /// ([`crate::rules::is_entrance`]), each once, by node id; empty for points.
+    pub entrances: Vec<[f64; 2]>,
 }
 
 /// Why an object counts as a residence.

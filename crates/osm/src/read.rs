@@ -146,6 +146,8 @@ struct Decoded {
     way_ids: Option<(i64, i64)>,
     locations: NodeBlock,
     poi_nodes: Vec<Feature>,
+    /// Ids of nodes that are entrances or gates ([`crate::rules::is_entrance`]).
+    entrances: Vec<i64>,
     strings: Vec<String>,
     walk: Vec<RawWalk>,
     walk_refs: Vec<i64>,
@@ -244,6 +246,8 @@ struct Table<'a> {
 const INTERESTING: u8 = 1;
 /// A key of the POI filter.
 const POI_KEY: u8 = 2;
+/// `entrance` or `barrier`: the node may be an area's entrance.
+const ENTRANCE_KEY: u8 = 4;
 
 /// Keys some rule looks at: a way or relation without any of them is skipped, and a
 /// node without a POI key needs no tag work.
@@ -270,15 +274,19 @@ impl<'a> Table<'a> {
             .collect();
         let interesting = s
             .iter()
-            .map(|k| match k {
-                Some(k) if keys.all.contains(*k) => {
-                    if keys.poi.contains(*k) {
-                        INTERESTING | POI_KEY
-                    } else {
-                        INTERESTING
-                    }
+            .map(|k| {
+                let Some(k) = k else { return 0 };
+                let mut f = 0;
+                if keys.all.contains(*k) {
+                    f |= INTERESTING;
                 }
-                _ => 0,
+                if keys.poi.contains(*k) {
+                    f |= POI_KEY;
+                }
+                if matches!(*k, "entrance" | "barrier") {
+                    f |= ENTRANCE_KEY;
+                }
+                f
             })
             .collect();
         let highway = s
@@ -361,11 +369,16 @@ impl<'a> Visitor<'a> for Collect<'a, '_> {
         // Only a node with a POI key can match; its other tags are kept with it.
         self.raw.clear();
         self.raw.extend(tags);
-        if !self.table.any(POI_KEY, self.raw.iter().map(|t| t.0)) {
+        let poi = self.table.any(POI_KEY, self.raw.iter().map(|t| t.0));
+        let entrance = self.table.any(ENTRANCE_KEY, self.raw.iter().map(|t| t.0));
+        if !poi && !entrance {
             return;
         }
         self.table.tags(self.raw.iter().copied(), &mut self.tags);
-        if !self.tags.is_empty() && self.opts.pois.matches(&self.tags) {
+        if entrance && crate::rules::is_entrance(&self.tags) {
+            self.out.entrances.push(id);
+        }
+        if poi && !self.tags.is_empty() && self.opts.pois.matches(&self.tags) {
             let lonlat = Loc { nano_lon, nano_lat }.lonlat();
             self.out.poi_nodes.push(Feature {
                 osm: OsmRef {
@@ -374,6 +387,7 @@ impl<'a> Visitor<'a> for Collect<'a, '_> {
                 },
                 tags: Tags::from_pairs(self.tags.iter().copied()),
                 shape: Shape::Point(lonlat),
+                entrances: Vec::new(),
             });
         }
     }
@@ -621,6 +635,12 @@ pub fn read_with_progress(
     for b in &mut blobs {
         features.append(&mut b.poi_nodes);
     }
+    let mut entrances: Vec<i64> = blobs
+        .iter_mut()
+        .flat_map(|b| std::mem::take(&mut b.entrances))
+        .collect();
+    entrances.par_sort_unstable();
+    entrances.dedup();
     let areas: Vec<(u32, u32)> = blobs
         .iter()
         .enumerate()
@@ -640,6 +660,40 @@ pub fn read_with_progress(
             area_shape(blob, a, &index, &members)
         })
         .unzip();
+    // A facility area's entrances: its outline's nodes that are entrances or gates.
+    let area_entrances: Vec<Vec<[f64; 2]>> = general
+        .par_iter()
+        .with_min_len(64)
+        .map(|k| {
+            let (blob, a) = area(k);
+            if !a.roles.poi || entrances.is_empty() {
+                return Vec::new();
+            }
+            let refs: Vec<i64> = match a.osm.kind {
+                OsmType::Way => a.refs.get(&blob.area_refs).to_vec(),
+                _ => a
+                    .outer
+                    .get(&blob.members)
+                    .iter()
+                    .chain(a.inner.get(&blob.members))
+                    .filter_map(|id| members.get(id))
+                    .flatten()
+                    .copied()
+                    .collect(),
+            };
+            let mut found: Vec<i64> = refs
+                .into_iter()
+                .filter(|id| entrances.binary_search(id).is_ok())
+                .collect();
+            found.sort_unstable();
+            found.dedup();
+            found
+                .into_iter()
+                .filter_map(|id| index.get(id).map(|(_, l)| l.lonlat()))
+                .collect()
+        })
+        .collect();
+    drop(entrances);
     stats.broken_rings = broken_rings.iter().map(|&b| u64::from(b)).sum();
     drop(broken_rings);
     drop(members);
@@ -665,7 +719,7 @@ pub fn read_with_progress(
             }
         }
     }
-    for (k, shape) in general.iter().zip(shapes.iter()) {
+    for ((k, shape), entrances) in general.iter().zip(shapes.iter()).zip(area_entrances) {
         let a = area(k).1;
         if a.roles.poi
             && let Some(shape) = shape
@@ -673,6 +727,10 @@ pub fn read_with_progress(
             features.push(Feature {
                 osm: a.osm,
                 tags: a.tags.clone(),
+                entrances: match shape {
+                    Shape::Area(_) => entrances,
+                    Shape::Point(_) => Vec::new(),
+                },
                 shape: shape.clone(),
             });
         }

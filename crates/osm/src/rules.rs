@@ -72,6 +72,33 @@ fn foot_permitted(tags: &[(&str, &str)]) -> bool {
     matches!(get(tags, "foot"), Some("yes" | "designated" | "permissive"))
 }
 
+/// Whether a node is a way into the area whose outline it lies on: `entrance=*`
+/// (not `no`, `emergency` or `exit`), or a gate (`barrier=gate`, `entrance`,
+/// `kissing_gate`, `swing_gate`, `lift_gate`, `sliding_gate`, `turnstile`); unless
+/// it is closed to pedestrians (`access` or `foot` `no` or `private`, without a
+/// foot permission).
+pub fn is_entrance(tags: &[(&str, &str)]) -> bool {
+    let open = match get(tags, "entrance") {
+        Some("no" | "emergency" | "exit") => false,
+        Some(_) => true,
+        None => matches!(
+            get(tags, "barrier"),
+            Some(
+                "gate"
+                    | "entrance"
+                    | "kissing_gate"
+                    | "swing_gate"
+                    | "lift_gate"
+                    | "sliding_gate"
+                    | "turnstile"
+            )
+        ),
+    };
+    let closed = matches!(get(tags, "foot"), Some("no" | "private"))
+        || (matches!(get(tags, "access"), Some("no" | "private")) && !foot_permitted(tags));
+    open && !closed
+}
+
 /// Whether the road's sidewalks are all mapped separately.
 fn sidewalk_separate(tags: &[(&str, &str)]) -> bool {
     if matches!(get(tags, "sidewalk"), Some("separate"))
@@ -142,6 +169,26 @@ impl WalkRules {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn entrances_and_gates() {
+        assert!(is_entrance(&[("entrance", "main")]));
+        assert!(is_entrance(&[("entrance", "yes")]));
+        assert!(is_entrance(&[("barrier", "gate")]));
+        assert!(is_entrance(&[("barrier", "kissing_gate")]));
+        assert!(is_entrance(&[
+            ("barrier", "gate"),
+            ("access", "private"),
+            ("foot", "yes")
+        ]));
+        assert!(!is_entrance(&[("barrier", "fence")]));
+        assert!(!is_entrance(&[("entrance", "emergency")]));
+        assert!(!is_entrance(&[("entrance", "exit")]));
+        assert!(!is_entrance(&[("entrance", "no"), ("barrier", "gate")]));
+        assert!(!is_entrance(&[("barrier", "gate"), ("access", "private")]));
+        assert!(!is_entrance(&[("entrance", "main"), ("foot", "no")]));
+        assert!(!is_entrance(&[("name", "Tor")]));
+    }
+
     use super::*;
 
     fn walkable(tags: &[(&str, &str)]) -> bool {

@@ -183,6 +183,7 @@ fn data_block_and_escaping() {
         origin: Origin::User,
         lonlat: [11.0015, 48.0],
         outline: vec![],
+        entrances: vec![],
     }];
     let run = analyze(
         &Snapper::new(&g),

@@ -251,6 +251,204 @@ impl<'g> Snapper<'g> {
         best
     }
 
+    /// Where an area facility (outline rings in projected metres) meets the network,
+    /// as [`Access`] describes: its entrances when any of them snaps, else every
+    /// stretch of network within [`ACCESS_NEAR_M`] of its outline (crossings
+    /// included), else its outline sampled every [`SAMPLE_M`] and snapped. Each
+    /// access point is a [`Snap`] whose `dist_m` is the leg from it to the area.
+    /// Points are sorted by edge and offset, one per meeting point (the smallest leg).
+    ///
+    /// `entrances` are projected points (the area's tagged entrance or gate nodes on
+    /// its outline); they are snapped like any point, within `max_m`. `places` are
+    /// where the searches will start (residences' snaps): one inside a stretch near
+    /// the outline gets an access point of its own there, so that its distance is
+    /// exact too.
+    pub fn access_points(
+        &self,
+        rings: &[Vec<[f64; 2]>],
+        entrances: &[[f64; 2]],
+        max_m: f64,
+        places: &EdgePoints,
+    ) -> Access {
+        let mut snaps: Vec<Snap> = entrances
+            .iter()
+            .filter_map(|&p| self.snap_point(p, max_m))
+            .collect();
+        if !snaps.is_empty() {
+            return Access::new(AccessKind::Entrances, snaps);
+        }
+        let (near, closest) = self.near_outline(rings, places);
+        if !near.is_empty() {
+            let mut access = Access::new(AccessKind::Outline, near);
+            access.closest = closest;
+            return access;
+        }
+        for ring in rings {
+            for w in ring.windows(2) {
+                let scale = self.graph.projection().scale_at_y(w[0][1]);
+                let len_m = dist(w[0], w[1]) / scale;
+                let n = (len_m / SAMPLE_M).ceil().max(1.0) as usize;
+                for k in 0..n {
+                    let t = k as f64 / n as f64;
+                    snaps.extend(self.snap_point(lerp(w[0], w[1], t), max_m));
+                }
+            }
+            // An open ring's last vertex (a closed ring's is its first).
+            if let Some(&last) = ring.last()
+                && ring.first() != ring.last()
+            {
+                snaps.extend(self.snap_point(last, max_m));
+            }
+        }
+        Access::new(AccessKind::Sampled, snaps)
+    }
+
+    /// Access points of the network within [`ACCESS_NEAR_M`] of an outline: on each
+    /// edge, the two ends of every stretch within that distance, and the point of
+    /// each of `places` that lies inside a stretch; legs are the distances to the
+    /// outline (0 where an edge crosses it).
+    ///
+    /// Walking along an edge changes the distance to the outline by at most the
+    /// distance walked, so a walk that enters a stretch from either end reaches the
+    /// area no sooner anywhere in the stretch than at the end it enters by, and a
+    /// walk that starts inside a stretch no sooner than where it starts: the ends and
+    /// the places' own points give exact distances for every walk.
+    ///
+    /// Also returns the network's point closest to the outline (a crossing when there
+    /// is one): reported as where the area meets the network, never needed as a start
+    /// (by the same argument, an end of its stretch is never worse).
+    fn near_outline(
+        &self,
+        rings: &[Vec<[f64; 2]>],
+        places: &EdgePoints,
+    ) -> (Vec<Snap>, Option<Snap>) {
+        let Some(first) = rings.iter().flatten().next() else {
+            return (Vec::new(), None);
+        };
+        let scale = self.graph.projection().scale_at_y(first[1]);
+        let near = ACCESS_NEAR_M * scale;
+        let segments: Vec<[[f64; 2]; 2]> = rings
+            .iter()
+            .flat_map(|r| r.windows(2).map(|w| [w[0], w[1]]))
+            .filter(|s| s[0] != s[1])
+            .collect();
+        // Stretches within `near` of each outline segment, as (edge, start, end)
+        // in frame units along the edge.
+        let mut stretches: Vec<(EdgeId, f64, f64)> = Vec::new();
+        // The closest approach: (frame distance, edge, frame position along it).
+        let mut best: Option<(f64, EdgeId, f64)> = None;
+        for &[a, b] in &segments {
+            let env = AABB::from_corners(
+                [a[0].min(b[0]) - near, a[1].min(b[1]) - near],
+                [a[0].max(b[0]) + near, a[1].max(b[1]) + near],
+            );
+            for run in self.tree.locate_in_envelope_intersecting(&env) {
+                let mut base: Option<f64> = None;
+                for (i, w) in run.pts.windows(2).enumerate() {
+                    let Some((t0, t1)) = within(w[0], w[1], a, b, near) else {
+                        continue;
+                    };
+                    let b0 = *base.get_or_insert_with(|| self.along(run.edge, run.first as usize));
+                    let before: f64 = run.pts[..=i].windows(2).map(|v| dist(v[0], v[1])).sum();
+                    let l = dist(w[0], w[1]);
+                    stretches.push((run.edge, b0 + before + t0 * l, b0 + before + t1 * l));
+                    let (t, d) = closest(w[0], w[1], a, b);
+                    let key = (d, run.edge, b0 + before + t * l);
+                    if best.is_none_or(|x| (key.0, key.1, key.2) < (x.0, x.1, x.2)) {
+                        best = Some(key);
+                    }
+                }
+            }
+        }
+        stretches.sort_by(|x, y| {
+            (x.0, x.1, x.2)
+                .partial_cmp(&(y.0, y.1, y.2))
+                .expect("finite")
+        });
+        let mut merged: Vec<(EdgeId, f64, f64)> = Vec::new();
+        for s in stretches {
+            match merged.last_mut() {
+                Some(m) if m.0 == s.0 && s.1 <= m.2 + 1e-9 => m.2 = m.2.max(s.2),
+                _ => merged.push(s),
+            }
+        }
+        let leg_to = |p: [f64; 2]| {
+            let d2 = segments
+                .iter()
+                .map(|s| Line::new(s[0], s[1]).distance_2(&p))
+                .fold(f64::INFINITY, f64::min);
+            d2.sqrt() / self.graph.projection().scale_at_y(p[1])
+        };
+        let mut out = Vec::new();
+        for (edge, s0, s1) in merged {
+            let total = self.along(edge, self.graph.edge_xy(edge).len() - 1);
+            let len = f64::from(self.graph.edge(edge).length_mm);
+            let mut at = vec![s0, s1];
+            if total > 0.0 {
+                let (o0, o1) = (s0 / total * len, s1 / total * len);
+                at.extend(
+                    places
+                        .on(edge)
+                        .iter()
+                        .filter(|&&o| f64::from(o) > o0 && f64::from(o) < o1)
+                        .map(|&o| f64::from(o) / len * total),
+                );
+            }
+            for a in at {
+                let (xy, offset_mm) = self.point_along(edge, a);
+                out.push(Snap {
+                    edge,
+                    offset_mm,
+                    dist_m: leg_to(xy),
+                    xy,
+                });
+            }
+        }
+        let closest = best.map(|(_, edge, a)| {
+            let (xy, offset_mm) = self.point_along(edge, a);
+            Snap {
+                edge,
+                offset_mm,
+                dist_m: leg_to(xy),
+                xy,
+            }
+        });
+        (out, closest)
+    }
+
+    /// Frame length of edge `e` before its segment `seg`.
+    fn along(&self, e: EdgeId, seg: usize) -> f64 {
+        self.graph.edge_xy(e)[..=seg]
+            .windows(2)
+            .map(|w| dist(w[0], w[1]))
+            .sum()
+    }
+
+    /// The point `at` frame units along edge `e` from `u`, and its offset in the
+    /// edge's millimetres.
+    fn point_along(&self, e: EdgeId, at: f64) -> ([f64; 2], u32) {
+        let xy = self.graph.edge_xy(e);
+        let total: f64 = xy.windows(2).map(|w| dist(w[0], w[1])).sum();
+        let len = self.graph.edge(e).length_mm;
+        let offset = |a: f64| {
+            if total > 0.0 {
+                ((f64::from(len) * a / total).round().max(0.0) as u32).min(len)
+            } else {
+                0
+            }
+        };
+        let mut walked = 0.0;
+        for w in xy.windows(2) {
+            let l = dist(w[0], w[1]);
+            if walked + l >= at && l > 0.0 {
+                let t = ((at - walked) / l).clamp(0.0, 1.0);
+                return (lerp(w[0], w[1], t), offset(at));
+            }
+            walked += l;
+        }
+        (*xy.last().expect("an edge has points"), offset(at))
+    }
+
     fn locate(&self, p: [f64; 2], edge: EdgeId, seg: usize, scale: f64) -> Snap {
         let xy = self.graph.edge_xy(edge);
         let line = Line::new(xy[seg], xy[seg + 1]);
@@ -279,6 +477,194 @@ impl<'g> Snapper<'g> {
             xy: q,
         }
     }
+}
+
+/// An outline is reached from network within this many metres of it.
+pub const ACCESS_NEAR_M: f64 = 10.0;
+/// An outline with no network near it is sampled at most this many metres apart.
+pub const SAMPLE_M: f64 = 25.0;
+
+/// Points on edges, `(edge, offset_mm)`, looked up by edge: where searches start
+/// (see [`Snapper::access_points`]).
+#[derive(Debug, Clone, Default)]
+pub struct EdgePoints(Vec<(EdgeId, u32)>);
+
+impl EdgePoints {
+    /// Indexes the points (duplicates are kept once).
+    pub fn new(mut points: Vec<(EdgeId, u32)>) -> Self {
+        points.sort_unstable();
+        points.dedup();
+        EdgePoints(points)
+    }
+
+    /// The offsets of the points on edge `e`, ascending.
+    pub fn on(&self, e: EdgeId) -> Vec<u32> {
+        let lo = self.0.partition_point(|p| p.0 < e);
+        let hi = self.0.partition_point(|p| p.0 <= e);
+        self.0[lo..hi].iter().map(|p| p.1).collect()
+    }
+}
+
+/// How an area's access points were found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessKind {
+    /// A point facility: its snap.
+    Point,
+    /// Its tagged entrances or gates.
+    Entrances,
+    /// Network crossing it or within [`ACCESS_NEAR_M`] of its outline.
+    Outline,
+    /// Its outline sampled every [`SAMPLE_M`] and snapped.
+    Sampled,
+}
+
+impl AccessKind {
+    /// The name written in layers: `point`, `entrances`, `outline` or `sampled`.
+    pub fn name(self) -> &'static str {
+        match self {
+            AccessKind::Point => "point",
+            AccessKind::Entrances => "entrances",
+            AccessKind::Outline => "outline",
+            AccessKind::Sampled => "sampled",
+        }
+    }
+}
+
+/// Where an area meets the network: every point a walk may reach it at, with the
+/// leg from there (`Snap::dist_m`). Empty when nothing is within reach.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Access {
+    /// How they were found.
+    pub kind: AccessKind,
+    /// The access points, by edge and offset, one per meeting point.
+    pub snaps: Vec<Snap>,
+    /// For [`AccessKind::Outline`], the network's point closest to the outline (a
+    /// crossing, leg 0, when a path crosses it). Reported, not searched from: a walk
+    /// reaches the area no sooner there than at an access point.
+    pub closest: Option<Snap>,
+}
+
+impl Access {
+    /// Access points found by `kind`, sorted and made one per meeting point.
+    pub fn new(kind: AccessKind, mut snaps: Vec<Snap>) -> Self {
+        snaps.sort_by(|a, b| {
+            (a.edge, a.offset_mm)
+                .cmp(&(b.edge, b.offset_mm))
+                .then(a.dist_m.total_cmp(&b.dist_m))
+        });
+        snaps.dedup_by_key(|s| (s.edge, s.offset_mm));
+        Access {
+            kind,
+            snaps,
+            closest: None,
+        }
+    }
+
+    /// Where the area is nearest to the network: [`Access::closest`] when known,
+    /// else the access point with the smallest leg (the first of equal ones).
+    pub fn nearest(&self) -> Option<&Snap> {
+        if self.snaps.is_empty() {
+            return None;
+        }
+        self.closest.as_ref().or_else(|| {
+            self.snaps
+                .iter()
+                .reduce(|a, b| if b.dist_m < a.dist_m { b } else { a })
+        })
+    }
+}
+
+/// The stretch `t0..=t1` (fractions of `p..q`) within `near` of segment `a..b`, if
+/// any. The points within `near` of a segment are the union of two discs (around its
+/// ends) and a rectangle (along it): a convex set, so its trace on a line is one
+/// interval, the hull of the three traces, each solved exactly.
+fn within(p: [f64; 2], q: [f64; 2], a: [f64; 2], b: [f64; 2], near: f64) -> Option<(f64, f64)> {
+    let d = [q[0] - p[0], q[1] - p[1]];
+    let dd = d[0] * d[0] + d[1] * d[1];
+    let mut lo = f64::INFINITY;
+    let mut hi = f64::NEG_INFINITY;
+    let mut take = |t0: f64, t1: f64| {
+        let (t0, t1) = (t0.max(0.0), t1.min(1.0));
+        if t0 <= t1 {
+            lo = lo.min(t0);
+            hi = hi.max(t1);
+        }
+    };
+    // Discs: |p + t d - c|² <= near².
+    for c in [a, b] {
+        let w = [p[0] - c[0], p[1] - c[1]];
+        let cc = w[0] * w[0] + w[1] * w[1] - near * near;
+        if dd == 0.0 {
+            if cc <= 0.0 {
+                take(0.0, 1.0);
+            }
+            continue;
+        }
+        let bb = d[0] * w[0] + d[1] * w[1];
+        let disc = bb * bb - dd * cc;
+        if disc >= 0.0 {
+            let r = disc.sqrt();
+            take((-bb - r) / dd, (-bb + r) / dd);
+        }
+    }
+    // Rectangle: 0 <= along <= |ab| and |across| <= near, each linear in t.
+    let ab = [b[0] - a[0], b[1] - a[1]];
+    let l = (ab[0] * ab[0] + ab[1] * ab[1]).sqrt();
+    if l > 0.0 {
+        let u = [ab[0] / l, ab[1] / l];
+        let w = [p[0] - a[0], p[1] - a[1]];
+        let (s0, s1) = (w[0] * u[0] + w[1] * u[1], d[0] * u[0] + d[1] * u[1]);
+        let (h0, h1) = (w[0] * u[1] - w[1] * u[0], d[0] * u[1] - d[1] * u[0]);
+        let (mut t0, mut t1) = (0.0f64, 1.0f64);
+        let mut clip = |v0: f64, v1: f64, lo_v: f64, hi_v: f64| {
+            // lo_v <= v0 + t v1 <= hi_v
+            if v1 == 0.0 {
+                if v0 < lo_v || v0 > hi_v {
+                    t1 = -1.0;
+                }
+            } else {
+                let (x, y) = ((lo_v - v0) / v1, (hi_v - v0) / v1);
+                t0 = t0.max(x.min(y));
+                t1 = t1.min(x.max(y));
+            }
+        };
+        clip(s0, s1, 0.0, l);
+        clip(h0, h1, -near, near);
+        take(t0, t1);
+    }
+    (lo <= hi).then_some((lo, hi))
+}
+
+/// The point of segment `p..q` closest to segment `a..b`: its fraction `t` of `p..q`
+/// and the distance. Where they cross, the crossing (distance 0); else the closest
+/// pair has an end of one segment in it, so four candidates decide.
+fn closest(p: [f64; 2], q: [f64; 2], a: [f64; 2], b: [f64; 2]) -> (f64, f64) {
+    let cross = |o: [f64; 2], u: [f64; 2], v: [f64; 2]| {
+        (u[0] - o[0]) * (v[1] - o[1]) - (u[1] - o[1]) * (v[0] - o[0])
+    };
+    let (d1, d2) = (cross(a, b, p), cross(a, b, q));
+    let (d3, d4) = (cross(p, q, a), cross(p, q, b));
+    if d1 * d2 < 0.0 && d3 * d4 < 0.0 {
+        return (d1 / (d1 - d2), 0.0);
+    }
+    let d = [q[0] - p[0], q[1] - p[1]];
+    let dd = d[0] * d[0] + d[1] * d[1];
+    let to_ab = |t: f64| Line::new(a, b).distance_2(&lerp(p, q, t)).sqrt();
+    let proj = |c: [f64; 2]| {
+        if dd == 0.0 {
+            0.0
+        } else {
+            (((c[0] - p[0]) * d[0] + (c[1] - p[1]) * d[1]) / dd).clamp(0.0, 1.0)
+        }
+    };
+    [0.0, 1.0, proj(a), proj(b)]
+        .into_iter()
+        .map(|t| (t, to_ab(t)))
+        .fold((0.0, f64::INFINITY), |m, x| if x.1 < m.1 { x } else { m })
+}
+
+fn lerp(a: [f64; 2], b: [f64; 2], t: f64) -> [f64; 2] {
+    [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t]
 }
 
 /// The Z-order (Morton) position of a 16-bit grid cell.
@@ -382,6 +768,51 @@ mod tests {
             prop_assert!((snap.dist_m - d).abs() < 1e-9);
             prop_assert_eq!(snap.edge, e);
             prop_assert!(snap.offset_mm <= g.edge(snap.edge).length_mm);
+        }
+    }
+
+    fn seg_dist(t: f64, p: [f64; 2], q: [f64; 2], a: [f64; 2], b: [f64; 2]) -> f64 {
+        Line::new(a, b).distance_2(&lerp(p, q, t)).sqrt()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 500, rng_seed: proptest::test_runner::RngSeed::Fixed(11), ..ProptestConfig::default() })]
+        /// The stretch within `near` of a segment, solved exactly, against the
+        /// distance sampled every 1/4000 of the edge segment.
+        #[test]
+        fn within_matches_sampling(c in proptest::array::uniform8(-30.0f64..30.0), near in 0.5f64..15.0) {
+            let (p, q, a, b) = ([c[0], c[1]], [c[2], c[3]], [c[4], c[5]], [c[6], c[7]]);
+            let n = 4000;
+            let inside: Vec<f64> = (0..=n)
+                .map(|k| f64::from(k) / f64::from(n))
+                .filter(|&t| seg_dist(t, p, q, a, b) <= near)
+                .collect();
+            match within(p, q, a, b, near) {
+                None => prop_assert!(inside.is_empty(), "{inside:?}"),
+                Some((t0, t1)) => {
+                    prop_assert!(t0 <= t1);
+                    // Its ends are at most `near` away and every sample inside is in it.
+                    prop_assert!(seg_dist(t0, p, q, a, b) <= near + 1e-9);
+                    prop_assert!(seg_dist(t1, p, q, a, b) <= near + 1e-9);
+                    for t in inside {
+                        prop_assert!(t >= t0 - 1e-9 && t <= t1 + 1e-9);
+                    }
+                }
+            }
+        }
+
+        /// The closest point of one segment to another, against sampling.
+        #[test]
+        fn closest_matches_sampling(c in proptest::array::uniform8(-30.0f64..30.0)) {
+            let (p, q, a, b) = ([c[0], c[1]], [c[2], c[3]], [c[4], c[5]], [c[6], c[7]]);
+            let (t, d) = closest(p, q, a, b);
+            prop_assert!((0.0..=1.0).contains(&t));
+            prop_assert!((seg_dist(t, p, q, a, b) - d).abs() < 1e-9);
+            let n = 4000;
+            let sampled = (0..=n)
+                .map(|k| seg_dist(f64::from(k) / f64::from(n), p, q, a, b))
+                .fold(f64::INFINITY, f64::min);
+            prop_assert!(d <= sampled + 1e-9);
         }
     }
 
