@@ -14,8 +14,8 @@
 use std::path::Path;
 
 use livingcircle_analysis::{
-    Access, AccessKind, AnalyzeOptions, Preset, analyze, facilities_from_osm, homes_from_osm,
-    snap_places,
+    Access, AccessKind, AnalyzeOptions, Engine, Preset, analyze, facilities_from_osm,
+    homes_from_osm, snap_places,
 };
 use livingcircle_graph::{BuildOptions, WalkGraph};
 use livingcircle_osm::{ReadOptions, read};
@@ -144,19 +144,32 @@ fn every_residence_and_category_equals_a_petgraph_oracle() {
             let facilities = facilities_from_osm(&preset, &d.features);
             let snapper = Snapper::new(&g);
             let opts = AnalyzeOptions::default();
-            let (an, rows) = analyze(&snapper, &preset, &homes, &facilities, &opts);
             let (home_snaps, access) = snap_places(&snapper, &homes, &facilities, opts.max_snap_m);
-            assert_eq!(home_snaps, an.home_snaps);
             let cats: Vec<usize> = facilities.iter().map(|f| f.category).collect();
             let want = oracle_nearest(&g, &home_snaps, &access, &cats, ncat);
-            let rows = rows.rows(&an);
             let (mut compared, mut areas) = (0u64, 0usize);
-            for i in 0..homes.len() {
-                for c in 0..ncat {
-                    let got = rows.nearest_mm(i, c).map(u64::from);
-                    let want = want[i * ncat + c].filter(|&d| d <= u64::from(an.budget_mm));
-                    assert_eq!(got, want, "{}: residence {i}, category {c}", path.display());
-                    compared += u64::from(got.is_some());
+            // Both engines: one Dijkstra per source, and the hierarchy's buckets
+            // (one multi-seed search per area).
+            for engine in [Engine::Dijkstra, Engine::Hierarchy] {
+                let opts = AnalyzeOptions {
+                    engine,
+                    ..AnalyzeOptions::default()
+                };
+                let (an, rows) = analyze(&snapper, &preset, &homes, &facilities, &opts);
+                assert_eq!(home_snaps, an.home_snaps);
+                let rows = rows.rows(&an);
+                for i in 0..homes.len() {
+                    for c in 0..ncat {
+                        let got = rows.nearest_mm(i, c).map(u64::from);
+                        let want = want[i * ncat + c].filter(|&d| d <= u64::from(an.budget_mm));
+                        assert_eq!(
+                            got,
+                            want,
+                            "{} ({engine:?}): residence {i}, category {c}",
+                            path.display()
+                        );
+                        compared += u64::from(got.is_some());
+                    }
                 }
             }
             for a in &access {

@@ -462,12 +462,15 @@ pub fn analyze_with_progress<E>(
             .enumerate()
             .flat_map(|(i, a)| std::iter::repeat_n(i, a.snaps.len()))
             .collect();
-        let targets = Targets::new(
+        // Searches report facilities: each at its nearest access point.
+        let targets = Targets::grouped(
             g,
             fac_access
                 .iter()
                 .flat_map(|a| a.snaps.iter().map(Spot::from))
                 .collect(),
+            target_fac.iter().map(|&i| i as u32).collect(),
+            facilities.len(),
         );
         let target_cat: Vec<usize> = target_fac.iter().map(|&i| facilities[i].category).collect();
         let t = std::time::Instant::now();
@@ -486,7 +489,6 @@ pub fn analyze_with_progress<E>(
         Prepared {
             home_snaps,
             fac_access,
-            target_fac,
             targets,
             target_cat,
             per_cat,
@@ -513,7 +515,6 @@ pub fn analyze_with_progress<E>(
     let Prepared {
         home_snaps,
         fac_access,
-        target_fac,
         targets,
         target_cat,
         per_cat,
@@ -575,16 +576,14 @@ pub fn analyze_with_progress<E>(
         let (visits, done) = engine.per_residence(&spots, |_, hits| {
             let mut near = vec![u32::MAX; ncat];
             let mut in_catchment = Vec::new();
-            for &(t, d) in hits {
-                let c = target_cat[t as usize];
+            // One hit per facility, at its nearest access point.
+            for &(f, d) in hits {
+                let c = facilities[f as usize].category;
                 near[c] = near[c].min(d);
                 if d <= thresholds_mm[c] {
-                    in_catchment.push(target_fac[t as usize]);
+                    in_catchment.push(f as usize);
                 }
             }
-            // An area reached at several access points counts once.
-            in_catchment.sort_unstable();
-            in_catchment.dedup();
             (near, in_catchment)
         });
         per_res.sources.extend_from_slice(&done.sources);
@@ -745,7 +744,6 @@ const SPECULATE_NODES: usize = 200_000;
 struct Prepared {
     home_snaps: Vec<Option<Snap>>,
     fac_access: Vec<Access>,
-    target_fac: Vec<usize>,
     targets: Targets,
     target_cat: Vec<usize>,
     per_cat: Vec<(Vec<u32>, SearchStats)>,

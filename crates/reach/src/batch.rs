@@ -221,8 +221,13 @@ impl<'a> ManyToMany<'a> {
                         edge.clear();
                         edge.extend(on_edge.iter().filter_map(|&t| {
                             r.same_edge_mm(&targets.spots()[t as usize], g)
-                                .map(|d| (t, d))
+                                .map(|d| (targets.id_of(t), d))
                         }));
+                        if targets.is_grouped() {
+                            // By id, each id once at its smallest distance.
+                            edge.sort_unstable();
+                            edge.dedup_by_key(|x| x.0);
+                        }
                         merged.clear();
                         merge_min((out, 0), (edge, 0), budget_mm, merged);
                         std::mem::swap(out, merged);
@@ -455,7 +460,7 @@ fn dijkstra_per_source(
     budget_mm: u32,
 ) -> (Hits, SearchStats) {
     let n = g.node_count();
-    let state = PerThread::new(|| (Scratch::new(n), Local::new(targets.len())));
+    let state = PerThread::new(|| (Scratch::new(n), Local::new(targets.ids())));
     // Searches of tens of microseconds: small tasks balance the threads.
     Hits::collect(sources, 8, &state, |(scratch, l), i, out| {
         let before = scratch.stats;
@@ -470,7 +475,7 @@ fn dijkstra_per_source(
         for &x in scratch.settled() {
             let d = scratch.dist.get_or_max(x as usize);
             for &(t, c) in targets.at_node(x) {
-                l.offer(t, d.saturating_add(c));
+                l.offer(targets.id_of(t), d.saturating_add(c));
             }
         }
         l.drain_into(budget_mm, out);
@@ -488,6 +493,13 @@ fn dijkstra_per_source(
 /// of the nodes it settles ([`hierarchy_per_source`]); a group's best distance `d`
 /// gives each member `d - smallest leg + its leg`. Adding a leg shifts every label of
 /// a search alike, so stalling and the result are those of one search per target.
+///
+/// With owners ([`Targets::grouped`]) a group is an owner instead: one search from
+/// the entries of all its targets, each seeded with its cost along the edge plus its
+/// leg, leaves `(owner, dist)`: the distance to the owner's nearest target. A
+/// multi-seed upward search is exact like a single-seed one: a label it stalls is
+/// longer than some path to the same node, so it cannot be the meeting node of the
+/// shortest way from a source to the nearest target.
 fn target_buckets(
     g: &WalkGraph,
     ch: &Ch,
@@ -496,28 +508,39 @@ fn target_buckets(
 ) -> (Buckets, SearchStats) {
     let n = g.node_count();
     let spots = targets.spots();
-    let groups = targets.points();
+    let grouped = targets.is_grouped();
+    let groups = if grouped {
+        targets.ids()
+    } else {
+        targets.points()
+    };
     let min_leg = |k: usize| spots[targets.at_point(k)[0] as usize].leg_mm;
-    let scratch = PerThread::new(|| UpScratch::new(n));
+    let scratch = PerThread::new(|| (UpScratch::new(n), Vec::new()));
 
     // Each range of groups lists (node, dist, group); the lists go to `into_buckets`
     // as they are (no concatenation), in group order.
     let pieces = guided(groups, 1, 64, |range| {
         let mut out = Vec::new();
         let mut st = SearchStats::default();
-        scratch.with(|s| {
+        scratch.with(|(s, seeds): &mut (UpScratch, Vec<(NodeId, u32)>)| {
             for k in range {
-                let leg = min_leg(k);
-                if leg > budget_mm {
+                seeds.clear();
+                if grouped {
+                    for &t in targets.owned(k) {
+                        seeds.extend(Seeds::usable(spots[t as usize].entries(g)));
+                    }
+                } else {
+                    let at = spots[targets.at_point(k)[0] as usize];
+                    seeds.extend(Seeds::usable(at.entries(g)));
+                    debug_assert_eq!(at.leg_mm, min_leg(k));
+                }
+                seeds.retain(|x| x.1 <= budget_mm);
+                if seeds.is_empty() {
                     continue;
                 }
-                let at = Spot {
-                    leg_mm: 0,
-                    ..spots[targets.at_point(k)[0] as usize]
-                };
-                ch.upward(&Seeds::usable(at.entries(g)), true, budget_mm - leg, s);
+                ch.upward(seeds, true, budget_mm, s);
                 let settled = ch.settled(s);
-                out.extend(settled.iter().map(|&(m, d)| (m, d + leg, k as u32)));
+                out.extend(settled.iter().map(|&(m, d)| (m, d, k as u32)));
                 st += SearchStats {
                     searches: 1,
                     settled: settled.len() as u64,
@@ -547,7 +570,12 @@ fn hierarchy_per_source(
 ) -> (Hits, SearchStats) {
     let n = g.node_count();
     let spots = targets.spots();
-    let groups = targets.points();
+    let grouped = targets.is_grouped();
+    let groups = if grouped {
+        targets.ids()
+    } else {
+        targets.points()
+    };
     let min_leg = |k: usize| spots[targets.at_point(k)[0] as usize].leg_mm;
     let scratch = PerThread::new(|| (UpScratch::new(n), Local::new(groups)));
     let (first, bucket) = (&b.first, &b.bucket);
@@ -568,6 +596,15 @@ fn hierarchy_per_source(
                 scanned += 1;
                 l.offer(k, v);
             }
+        }
+        if grouped {
+            // Owners: the group is the id, its best the distance.
+            l.drain_into(budget_mm, out);
+            return SearchStats {
+                searches: 1,
+                settled: ch.settled(s).len() as u64,
+                relaxed: scanned,
+            };
         }
         for &k in l.touched() {
             let v = l.best[k as usize] - min_leg(k as usize);

@@ -76,8 +76,21 @@ impl From<&livingcircle_snap::Snap> for Spot {
 /// A set of target spots (facilities) indexed for searching: per node, the targets
 /// reachable from it along an incident edge; per edge, the targets on it; per
 /// meeting point (edge and offset), the targets there, which differ only in their legs.
+///
+/// Searches report *ids*: each target's own by default ([`Targets::new`]), or its
+/// owner's ([`Targets::grouped`]: an area facility's many access points are one id,
+/// reached at the nearest of them).
 pub struct Targets {
     spots: Vec<Spot>,
+    /// The id each target reports as...
+    owner: Vec<u32>,
+    /// ...out of `0..ids`.
+    ids: usize,
+    /// Whether ids are owners (else each target is its own).
+    grouped: bool,
+    /// For owners, their targets: `owned[owned_first[o]..owned_first[o + 1]]`.
+    owned_first: Vec<u32>,
+    owned: Vec<u32>,
     node_first: Vec<u32>,
     node_hits: Vec<(u32, u32)>,
     /// Target ids by meeting point, each point's by leg (smallest first)...
@@ -89,8 +102,31 @@ pub struct Targets {
 }
 
 impl Targets {
-    /// Indexes `spots` (their order gives the target ids).
+    /// Indexes `spots` (their order gives the target ids; each reports as itself).
     pub fn new(g: &WalkGraph, spots: Vec<Spot>) -> Self {
+        let owner = (0..spots.len() as u32).collect();
+        let ids = spots.len();
+        Self::build(g, spots, owner, ids, false)
+    }
+
+    /// Indexes `spots`, target `t` reporting as `owner[t]` (ids `0..ids`): searches
+    /// give each owner once, at the distance of its nearest target, and start one
+    /// search from all of an owner's targets where the engine searches from targets.
+    ///
+    /// # Panics
+    /// When `owner` and `spots` differ in length or an owner is `ids` or more.
+    pub fn grouped(g: &WalkGraph, spots: Vec<Spot>, owner: Vec<u32>, ids: usize) -> Self {
+        assert_eq!(owner.len(), spots.len(), "one owner per target");
+        assert!(
+            owner.iter().all(|&o| (o as usize) < ids),
+            "owners below ids"
+        );
+        Self::build(g, spots, owner, ids, true)
+    }
+
+    fn build(g: &WalkGraph, spots: Vec<Spot>, owner: Vec<u32>, ids: usize, grouped: bool) -> Self {
+        let owned_first = starts(owner.iter().copied(), ids);
+        let owned = radix_sorted(0..spots.len() as u32, spots.len(), |&t| owner[t as usize]);
         let mut by_node: Vec<(NodeId, u32, u32)> = Vec::new();
         let mut by_edge: Vec<(EdgeId, u32)> = Vec::new();
         for (i, s) in spots.iter().enumerate() {
@@ -119,6 +155,11 @@ impl Targets {
             point_first.push(point_members.len() as u32);
         }
         Targets {
+            owner,
+            ids,
+            grouped,
+            owned_first,
+            owned,
             point_members,
             point_first,
             node_first: starts(by_node.iter().map(|x| x.0), g.node_count()),
@@ -142,6 +183,28 @@ impl Targets {
     /// Whether there are no targets.
     pub fn is_empty(&self) -> bool {
         self.spots.is_empty()
+    }
+
+    /// Number of ids searches report (owners, or targets).
+    pub fn ids(&self) -> usize {
+        self.ids
+    }
+
+    /// The id target `t` reports as.
+    #[inline]
+    pub fn id_of(&self, t: u32) -> u32 {
+        self.owner[t as usize]
+    }
+
+    /// Whether ids are owners ([`Targets::grouped`]).
+    pub(crate) fn is_grouped(&self) -> bool {
+        self.grouped
+    }
+
+    /// The targets of owner `o` ([`Targets::grouped`]).
+    #[inline]
+    pub(crate) fn owned(&self, o: usize) -> &[u32] {
+        &self.owned[self.owned_first[o] as usize..self.owned_first[o + 1] as usize]
     }
 
     /// `(target, cost)` for targets entered from node `n` along an incident edge.

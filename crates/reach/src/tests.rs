@@ -147,6 +147,42 @@ proptest! {
         }
     }
 
+    /// Targets grouped under owners (an area's access points): each owner once, at
+    /// the smallest distance over its targets, by Dijkstra and by the hierarchy's
+    /// multi-seed buckets alike.
+    #[test]
+    fn grouped_targets_give_each_owner_at_its_nearest_target(
+        spec in spec(),
+        places in prop::collection::vec((0usize..1000, 0u32..=1000, 0u32..30_000), 2..16),
+        owners in prop::collection::vec(0u32..4, 16),
+        budget in 0u32..300_000,
+    ) {
+        let Some(g) = build(&spec) else { return Ok(()) };
+        let spot = |&(e, frac, leg): &(usize, u32, u32)| {
+            let e = (e % g.edge_count()) as u32;
+            let len = g.edge(e).length_mm;
+            Spot { edge: e, offset_mm: (u64::from(len) * u64::from(frac) / 1000) as u32, leg_mm: leg }
+        };
+        let half = places.len() / 2;
+        let residences: Vec<Spot> = places[..half].iter().map(spot).collect();
+        let facilities: Vec<Spot> = places[half..].iter().map(spot).collect();
+        let owner: Vec<u32> = owners[..facilities.len()].to_vec();
+        // Each target alone, the reference.
+        let single = Targets::new(&g, facilities.clone());
+        let (want, _) = per_residence(&g, None, &single, &residences, budget, |_, hits| {
+            let mut by_owner: Vec<(u32, u32)> = hits.iter().map(|&(t, d)| (owner[t as usize], d)).collect();
+            by_owner.sort_unstable();
+            by_owner.dedup_by_key(|x| x.0);
+            by_owner
+        });
+        let grouped = Targets::grouped(&g, facilities, owner.clone(), 4);
+        let (got, _) = per_residence(&g, None, &grouped, &residences, budget, |_, hits| hits.to_vec());
+        prop_assert_eq!(&got, &want);
+        let ch = Ch::build(&g);
+        let (got_ch, _) = per_residence(&g, Some(&ch), &grouped, &residences, budget, |_, hits| hits.to_vec());
+        prop_assert_eq!(&got_ch, &want);
+    }
+
     #[test]
     fn per_residence_equals_brute_force_and_multi_source(
         spec in spec(),
