@@ -30,6 +30,7 @@ fn grid_homes(g: &WalkGraph) -> Vec<Home> {
                 population: 1.0 + f64::from(n % 7),
                 population_source: PopulationSource::User,
                 origin: Origin::User,
+                user: None,
             }
         })
         .collect()

@@ -822,6 +822,7 @@ fn unsnapped_from_csv(path: &Path) -> Vec<Feat> {
                 props: vec![
                     ("kind".into(), V::Text(v[0].into())),
                     ("id".into(), V::Num(v[1].parse().unwrap())),
+                    ("user_id".into(), opt(v.get(6).copied().unwrap_or(""))),
                     ("osm_id".into(), opt(v[2])),
                     ("category".into(), opt(v[3])),
                 ],
@@ -878,8 +879,8 @@ fn check_analyze(osm: &Path, extra: &[&str]) -> usize {
     let preset = Preset::load("gb50180").unwrap();
     let iso = extra.contains(&"--isochrones");
     let mut schemas = vec![
-        export::residences_schema(&preset),
-        export::facilities_schema(),
+        export::residences_schema(&preset, &[]),
+        export::facilities_schema(&[]),
         export::gaps_schema(),
     ];
     if iso {
@@ -1148,7 +1149,7 @@ fn readme_documents_every_layer_as_declared() {
     let mut missing = String::new();
     for schema in [
         export::residences_schema_doc(),
-        export::facilities_schema(),
+        export::facilities_schema_doc(),
         export::gaps_schema(),
         export::unsnapped_schema(),
         export::nodes_schema(),
@@ -1165,5 +1166,132 @@ fn readme_documents_every_layer_as_declared() {
     assert!(
         missing.is_empty(),
         "README lacks or differs from these tables:\n{missing}"
+    );
+}
+
+/// A user file's `id` and other columns come back in every layer and format: a CSV of
+/// residences (one far off the network: unsnapped) and a GeoJSON of facilities (a
+/// feature id, a property of another type).
+#[test]
+fn user_ids_and_columns_come_back_in_every_layer_and_format() {
+    let dir = tmp();
+    std::fs::write(
+        dir.path().join("homes.csv"),
+        "id,name,lon,lat,population,block,\"note, quoted\"\n\
+         home-42,A,11.5755,48.1372,100,B7,\"a, b\"\n\
+         home-43,B,11.5800,48.1400,50,,x\n\
+         far-1,C,12.9000,48.9000,5,Z9,\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("kg.geojson"),
+        r#"{"type":"FeatureCollection","features":[
+          {"type":"Feature","id":"kg-1","geometry":{"type":"Point","coordinates":[11.5756,48.1373]},"properties":{"category":"kindergarten","name":"New KG","places":120}},
+          {"type":"Feature","geometry":{"type":"Point","coordinates":[11.5790,48.1395]},"properties":{"category":"kindergarten","id":"kg-2","operator":"City"}}]}"#,
+    )
+    .unwrap();
+    ok(
+        dir.path(),
+        &[
+            "analyze",
+            "--residences",
+            "homes.csv",
+            "--facilities",
+            "kg.geojson",
+            "--format",
+            "geojson,gpkg,fgb,parquet",
+            "--no-report",
+            "--out",
+            "o",
+            "-q",
+        ],
+    );
+    let o = dir.path().join("o");
+    let res = json(&o.join("residences.geojson"));
+    let props = |i: usize| res["features"][i]["properties"].clone();
+    assert_eq!(props(0)["user_id"], "home-42");
+    assert_eq!(props(0)["user_block"], "B7");
+    assert_eq!(props(0)["user_note, quoted"], "a, b");
+    assert_eq!(props(1)["user_id"], "home-43");
+    assert_eq!(props(1)["user_block"], Json::Null);
+    assert_eq!(props(2)["user_id"], "far-1");
+    let fac = json(&o.join("facilities.geojson"));
+    let by_user_id = |id: &str| {
+        fac["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["properties"]["user_id"] == id)
+            .unwrap_or_else(|| panic!("{id}"))["properties"]
+            .clone()
+    };
+    let kg1 = by_user_id("kg-1");
+    assert_eq!(kg1["user_places"], "120");
+    assert_eq!(kg1["user_operator"], Json::Null);
+    assert_eq!(by_user_id("kg-2")["user_operator"], "City");
+    // OSM facilities: no user id, nulls in the user columns.
+    let osm = fac["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["origin"] == "osm")
+        .unwrap();
+    assert_eq!(osm["properties"]["user_id"], Json::Null);
+    assert_eq!(osm["properties"]["user_places"], Json::Null);
+    let csv = std::fs::read_to_string(o.join("unsnapped.csv")).unwrap();
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("residence,2,") && l.ends_with(",far-1")),
+        "{csv}"
+    );
+    // Every format holds the same.
+    let preset = Preset::load("gb50180").unwrap();
+    let home_cols = vec!["block".to_owned(), "note, quoted".to_owned()];
+    let fac_cols = vec!["places".to_owned(), "operator".to_owned()];
+    let unsnapped = unsnapped_from_csv(&o.join("unsnapped.csv"));
+    let mut reference = BTreeMap::new();
+    reference.insert("unsnapped".to_owned(), unsnapped);
+    check_dir(
+        &o,
+        export::GPKG_NAME,
+        &[
+            export::residences_schema(&preset, &home_cols),
+            export::facilities_schema(&fac_cols),
+            export::unsnapped_schema(),
+        ],
+        &reference,
+    );
+}
+
+/// `isochrones --points` names each place by the file's `id` when it has one.
+#[test]
+fn isochrones_keep_the_points_file_ids() {
+    let dir = tmp();
+    std::fs::write(
+        dir.path().join("pts.csv"),
+        "lon,lat,id\n11.5755,48.1372,gate-7\n11.5800,48.1400,\n",
+    )
+    .unwrap();
+    ok(
+        dir.path(),
+        &[
+            "isochrones",
+            "--points",
+            "pts.csv",
+            "--out",
+            "iso.geojson",
+            "-q",
+        ],
+    );
+    let iso = json(&dir.path().join("iso.geojson"));
+    let ids: std::collections::BTreeSet<String> = iso["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        ids,
+        ["1".to_owned(), "gate-7".to_owned()].into_iter().collect()
     );
 }

@@ -49,6 +49,21 @@ pub struct Home {
     pub population_source: PopulationSource,
     /// OSM or user file.
     pub origin: Origin,
+    /// The user file's `id` and other columns (for a file's residence).
+    pub user: Option<Box<UserFields>>,
+}
+
+/// What a user file gave a place besides what the analysis reads: its `id` and every
+/// other column (`columns`, shared by the file's places; `values` aligned with
+/// them, as text). Carried into the layers so that results join back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserFields {
+    /// The file's `id` (CSV column, GeoJSON property, else the feature's id).
+    pub id: Option<String>,
+    /// The file's other columns, in file order.
+    pub columns: std::sync::Arc<[String]>,
+    /// This place's values of them (`None`: empty or null).
+    pub values: Vec<Option<String>>,
 }
 
 /// A facility of one category (an object in several categories appears once per category).
@@ -70,6 +85,8 @@ pub struct Facility {
     /// `[lon, lat]` of an area's entrances or gates on its outline (from OSM); when
     /// any snaps, the area is reached at them alone.
     pub entrances: Vec<[f64; 2]>,
+    /// The user file's `id` and other columns (for a file's facility).
+    pub user: Option<Box<UserFields>>,
 }
 
 /// Settings of an analysis.

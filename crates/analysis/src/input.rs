@@ -1,8 +1,12 @@
 //! User-supplied residences and facilities: GeoJSON or CSV.
 //!
 //! * GeoJSON: a FeatureCollection (or one Feature) of Point, Polygon or MultiPolygon
-//!   features; properties `population`, `category`, `name` (all optional here).
-//! * CSV with a header: `lon,lat` required; `population`, `category`, `name` optional.
+//!   features; properties `population`, `category`, `name`, `id` (all optional here).
+//! * CSV with a header: `lon,lat` required; `population`, `category`, `name`, `id`
+//!   optional.
+//!
+//! Every other column (CSV) or property (GeoJSON, the union over features in order of
+//! first appearance) is kept as text in [`UserPlace::columns`]/[`UserPlace::values`].
 //!
 //! Polygons are represented by their centroid (residences) or snapped at their
 //! outline (facilities). Coordinates outside lon/lat range, unparsable numbers and
@@ -13,8 +17,22 @@ use std::path::{Path, PathBuf};
 use geo::{Centroid, Coord, LineString, MultiPolygon, Polygon};
 use geojson::{GeoJson, Value};
 
+use std::sync::Arc;
+
 use crate::population::PopulationSource;
-use crate::{Facility, Home, Origin, Preset};
+use crate::{Facility, Home, Origin, Preset, UserFields};
+
+/// Columns the readers interpret; the others are carried as user columns.
+const READ_COLUMNS: [&str; 8] = [
+    "lon",
+    "lng",
+    "longitude",
+    "lat",
+    "latitude",
+    "population",
+    "category",
+    "name",
+];
 
 /// A bad input file, row or feature.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +61,25 @@ pub struct UserPlace {
     pub name: Option<String>,
     /// `id` (a property, else the GeoJSON feature id; a CSV column), if given.
     pub id: Option<String>,
+    /// The file's other columns (shared by its places)...
+    pub columns: Arc<[String]>,
+    /// ...and this place's values of them, as text (`None`: empty or null).
+    pub values: Vec<Option<String>>,
+}
+
+impl UserPlace {
+    fn user_fields(&self) -> Option<Box<UserFields>> {
+        Some(Box::new(UserFields {
+            id: self.id.clone(),
+            columns: self.columns.clone(),
+            values: self.values.clone(),
+        }))
+    }
+}
+
+/// Whether a column is one the readers interpret (or `id`).
+fn is_read_column(name: &str) -> bool {
+    name.eq_ignore_ascii_case("id") || READ_COLUMNS.iter().any(|c| name.eq_ignore_ascii_case(c))
 }
 
 fn err(file: &Path, item: Option<String>, message: impl Into<String>) -> InputError {
@@ -113,6 +150,19 @@ fn read_geojson(path: &Path, text: &str) -> Result<Vec<UserPlace>, InputError> {
             ));
         }
     };
+    // The other properties: their union over the features, in order of appearance.
+    let mut columns: Vec<String> = Vec::new();
+    {
+        let mut seen = std::collections::HashSet::new();
+        for f in &features {
+            for k in f.properties.iter().flat_map(|p| p.keys()) {
+                if !is_read_column(k) && seen.insert(k.clone()) {
+                    columns.push(k.clone());
+                }
+            }
+        }
+    }
+    let columns: Arc<[String]> = columns.into();
     let mut out = Vec::with_capacity(features.len());
     for (i, f) in features.iter().enumerate() {
         let item = format!("feature {}", i + 1);
@@ -140,6 +190,7 @@ fn read_geojson(path: &Path, text: &str) -> Result<Vec<UserPlace>, InputError> {
             Some(serde_json::Value::Null) | None => None,
             Some(v) => Some(v.to_string()),
         };
+        let values: Vec<Option<String>> = columns.iter().map(|c| text_prop(c)).collect();
         let id = text_prop("id").or_else(|| {
             f.id.as_ref().map(|i| match i {
                 geojson::feature::Id::String(s) => s.clone(),
@@ -160,6 +211,8 @@ fn read_geojson(path: &Path, text: &str) -> Result<Vec<UserPlace>, InputError> {
                     category: text_prop("category"),
                     name: text_prop("name"),
                     id: id.clone(),
+                    columns: columns.clone(),
+                    values,
                 });
                 continue;
             }
@@ -221,6 +274,8 @@ fn read_geojson(path: &Path, text: &str) -> Result<Vec<UserPlace>, InputError> {
             category: text_prop("category"),
             name: text_prop("name"),
             id,
+            columns: columns.clone(),
+            values,
         });
     }
     Ok(out)
@@ -262,6 +317,10 @@ fn read_csv(path: &Path, text: &str) -> Result<Vec<UserPlace>, InputError> {
         col(&["name"]),
         col(&["id"]),
     );
+    let extra: Vec<usize> = (0..headers.len())
+        .filter(|&j| !is_read_column(&headers[j]))
+        .collect();
+    let columns: Arc<[String]> = extra.iter().map(|&j| headers[j].to_owned()).collect();
     let mut out = Vec::new();
     for (i, rec) in rdr.records().enumerate() {
         let item = format!("row {}", i + 2);
@@ -300,6 +359,8 @@ fn read_csv(path: &Path, text: &str) -> Result<Vec<UserPlace>, InputError> {
             category: text(cat_i),
             name: text(name_i),
             id: text(id_i),
+            columns: columns.clone(),
+            values: extra.iter().map(|&j| text(Some(j))).collect(),
         });
     }
     Ok(out)
@@ -310,6 +371,7 @@ pub fn homes_from_places(places: Vec<UserPlace>) -> Vec<Home> {
     places
         .into_iter()
         .map(|p| Home {
+            user: p.user_fields(),
             osm_id: None,
             name: p.name,
             lonlat: p.lonlat,
@@ -359,6 +421,7 @@ pub fn facilities_from_places(
                 .category_index(cat)
                 .map_err(|m| err(path, Some(item(i)), m))?;
             Ok(Facility {
+                user: p.user_fields(),
                 category: c,
                 name: p.name,
                 osm_id: None,

@@ -18,6 +18,7 @@ pub fn homes_from_osm(data: &OsmData, model: &PopulationModel) -> Vec<Home> {
                 population,
                 population_source,
                 origin: Origin::Osm,
+                user: None,
             }
         })
         .collect()
@@ -50,6 +51,7 @@ pub fn facilities_from_osm(preset: &Preset, features: &[Feature]) -> Vec<Facilit
                     lonlat,
                     outline: outline.clone(),
                     entrances: f.entrances.clone(),
+                    user: None,
                 });
             }
         }

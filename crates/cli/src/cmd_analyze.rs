@@ -98,7 +98,8 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
     // keeps only its own compact columns of them.
     let formats = &a.format.format.0;
     let layers = export::Layers::create(out, formats, export::GPKG_NAME)?;
-    let mut residences = layers.writer(&export::residences_schema(&preset))?;
+    let home_user = export::home_user_columns(&homes);
+    let mut residences = layers.writer(&export::residences_schema(&preset, &home_user))?;
     let mut report = (!a.no_report).then(|| {
         crate::report::start(crate::report::Page {
             lang: match a.lang {
@@ -155,6 +156,7 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
                 preset: &preset,
                 homes: &homes,
                 chunk: *chunk,
+                user_columns: home_user.len(),
             };
             residences.write(&rows)?;
             residences_s += t.elapsed().as_secs_f64();

@@ -442,7 +442,7 @@ pub(crate) fn run(global: &Global, a: &IsochronesArgs) -> anyhow::Result<()> {
             p.into_iter()
                 .enumerate()
                 .map(|(i, p)| Origin {
-                    id: i.to_string(),
+                    id: p.id.clone().unwrap_or_else(|| i.to_string()),
                     name: p.name,
                     snap: snapper.snap_point(proj.project(p.lonlat), a.max_snap_m),
                 })
@@ -453,7 +453,11 @@ pub(crate) fn run(global: &Global, a: &IsochronesArgs) -> anyhow::Result<()> {
             .zip(&home_snaps)
             .enumerate()
             .map(|(i, (h, s))| Origin {
-                id: h.osm_id.map_or_else(|| i.to_string(), |o| o.to_string()),
+                id: match (&h.user, h.osm_id) {
+                    (Some(u), _) if u.id.is_some() => u.id.clone().expect("checked"),
+                    (_, Some(o)) => o.to_string(),
+                    _ => i.to_string(),
+                },
                 name: h.name.clone(),
                 snap: *s,
             })

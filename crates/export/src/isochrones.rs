@@ -40,8 +40,8 @@ fn isochrones_fields(cats: Vec<(String, String)>, c: IsoColumns) -> Schema {
     let mut f = vec![
         Field::new("id", Type::Text).doc(
             "",
-            "the place: a residence's OSM object (`w123`; its index when it has none), \
-             the row of `--points` from 0, or with `analyze --isochrones` the residence's `id`",
+            "the place: a residence's OSM object (`w123`), its `id` in the `--residences` file, else its index; \
+             a `--points` row's `id`, else the row from 0; with `analyze --isochrones` the residence's `id`",
         ),
         Field::new("name", Type::Text).doc("", "its name"),
     ];

@@ -1,14 +1,63 @@
 //! The analysis layers: residences, facilities, gap cells, unsnapped places.
 
-use livingcircle_analysis::{Analysis, Facility, Home, HomeChunk, HomeResults, Preset, m1, r1};
+use livingcircle_analysis::{
+    Analysis, Facility, Home, HomeChunk, HomeResults, Preset, UserFields, m1, r1,
+};
 use std::io::Write;
 use std::path::Path;
 
 use crate::schema::{Field, GeometryType, RowBuf, Rows, Schema, Type, Value};
 use crate::{Error, Layers, write_atomic};
 
-/// The columns of `residences`: see README, "Layers and columns".
-pub fn residences_schema(preset: &Preset) -> Schema {
+/// The other columns of the user file the residences came from (none for OSM's).
+pub fn home_user_columns(homes: &[Home]) -> Vec<String> {
+    homes
+        .iter()
+        .find_map(|h| h.user.as_ref())
+        .map(|u| u.columns.to_vec())
+        .unwrap_or_default()
+}
+
+/// The other columns of the user file facilities came from (none for OSM's).
+pub fn facility_user_columns(facilities: &[Facility]) -> Vec<String> {
+    facilities
+        .iter()
+        .find_map(|f| f.user.as_ref())
+        .map(|u| u.columns.to_vec())
+        .unwrap_or_default()
+}
+
+/// `user_id`, right after `id`: the file's own id of a place.
+fn user_id_field(file: &str) -> Field {
+    Field::new("user_id", Type::Text).doc(
+        "",
+        format!("its `id` in the `{file}` file (column, property or feature id); null otherwise"),
+    )
+}
+
+/// `user_<column>` for each other column of a user file, as text.
+fn user_fields(file: &str, columns: &[String]) -> impl Iterator<Item = Field> {
+    columns.iter().map(move |c| {
+        Field::new(format!("user_{c}"), Type::Text).doc(
+            "",
+            format!("the `{file}` file's `{c}` column, as text (one per other column of the file)"),
+        )
+    })
+}
+
+/// Values of `user_<column>` for a place: its own, else nulls.
+fn push_user<'a>(buf: &mut RowBuf<'a>, user: Option<&'a UserFields>, columns: usize) {
+    match user {
+        Some(u) => buf
+            .values
+            .extend(u.values.iter().map(|v| Value::from(v.as_deref()))),
+        None => buf.values.extend(std::iter::repeat_n(Value::Null, columns)),
+    }
+}
+
+/// The columns of `residences`: see README, "Layers and columns". `user_columns`:
+/// [`home_user_columns`].
+pub fn residences_schema(preset: &Preset, user_columns: &[String]) -> Schema {
     residences_fields(
         preset
             .categories
@@ -16,21 +65,29 @@ pub fn residences_schema(preset: &Preset) -> Schema {
             .map(|c| (c.key.clone(), c.name.clone()))
             .collect(),
         levels(preset).iter().map(u8::to_string).collect(),
+        user_columns,
     )
 }
 
 /// `residences` as README documents it: `<category>_m`, `<category>_ok` for each
-/// category of the preset and `level<N>_ok` for each level it uses.
+/// category of the preset, `level<N>_ok` for each level it uses and `user_<column>`
+/// for each other column of a `--residences` file.
 pub fn residences_schema_doc() -> Schema {
     residences_fields(
         vec![("<category>".into(), "facility of the category".into())],
         vec!["<N>".into()],
+        &["<column>".into()],
     )
 }
 
-fn residences_fields(cats: Vec<(String, String)>, levels: Vec<String>) -> Schema {
+fn residences_fields(
+    cats: Vec<(String, String)>,
+    levels: Vec<String>,
+    user_columns: &[String],
+) -> Schema {
     let mut f = vec![
         Field::new("id", Type::Int).doc("", "index of the residence in this run, from 0"),
+        user_id_field("--residences"),
         Field::new("osm_id", Type::Text).doc(
             "",
             "its OSM object: `w123` (way), `n4` (node), `r5` (relation); null for a file's residence",
@@ -71,6 +128,7 @@ fn residences_fields(cats: Vec<(String, String)>, levels: Vec<String>) -> Schema
             format!("every category of the {l}-minute circle is within its threshold"),
         ));
     }
+    f.extend(user_fields("--residences", user_columns));
     Schema {
         name: "residences".into(),
         geometry: GeometryType::Point,
@@ -86,6 +144,8 @@ pub struct ResidenceRows<'a> {
     pub homes: &'a [Home],
     /// The chunk's results.
     pub chunk: HomeChunk<'a>,
+    /// How many user columns the schema has ([`home_user_columns`]).
+    pub user_columns: usize,
 }
 
 fn push_snap<'a>(buf: &mut RowBuf<'a>, snap: Option<&livingcircle_analysis::Snap>) {
@@ -110,6 +170,8 @@ impl Rows for ResidenceRows<'_> {
         let c = &self.chunk;
         buf.coords.push(h.lonlat);
         buf.values.push(Value::Int(i as i64));
+        buf.values
+            .push(Value::from(h.user.as_ref().and_then(|u| u.id.as_deref())));
         buf.push_display(h.osm_id.as_ref().map(|o| o as &dyn std::fmt::Display));
         buf.values.extend([
             Value::from(h.name.as_deref()),
@@ -135,6 +197,7 @@ impl Rows for ResidenceRows<'_> {
         for l in c.levels() {
             buf.values.push(Value::Bool(c.level_ok(r, l)));
         }
+        push_user(buf, h.user.as_deref(), self.user_columns);
     }
 }
 
@@ -149,12 +212,14 @@ pub fn write_residences(
     a: &Analysis,
     results: &HomeResults,
 ) -> Result<(), Error> {
+    let user = home_user_columns(homes);
     let rows = ResidenceRows {
         preset,
         homes,
         chunk: results.rows(a),
+        user_columns: user.len(),
     };
-    layers.write(&residences_schema(preset), &rows)
+    layers.write(&residences_schema(preset, &user), &rows)
 }
 
 /// Levels (5, 10, 15) that the preset uses.
@@ -165,13 +230,20 @@ fn levels(preset: &Preset) -> Vec<u8> {
         .collect()
 }
 
-/// The columns of `facilities`.
-pub fn facilities_schema() -> Schema {
+/// `facilities` as README documents it: `user_<column>` for each other column of a
+/// `--facilities` file.
+pub fn facilities_schema_doc() -> Schema {
+    facilities_schema(&["<column>".into()])
+}
+
+/// The columns of `facilities`. `user_columns`: [`facility_user_columns`].
+pub fn facilities_schema(user_columns: &[String]) -> Schema {
     Schema {
         name: "facilities".into(),
         geometry: GeometryType::Point,
         fields: vec![
             Field::new("id", Type::Int).doc("", "index of the facility in this run, from 0"),
+            user_id_field("--facilities"),
             Field::new("category", Type::Text).doc("", "its category (preset key)"),
             Field::new("name", Type::Text).doc("", "its name"),
             Field::new("osm_id", Type::Text).doc("", "its OSM object; null for a file's facility"),
@@ -197,7 +269,10 @@ pub fn facilities_schema() -> Schema {
                 "residences within its category's threshold of it (catchment load)",
             ),
             Field::new("population", Type::Float).doc("people", "their population"),
-        ],
+        ]
+        .into_iter()
+        .chain(user_fields("--facilities", user_columns))
+        .collect(),
     }
 }
 
@@ -205,6 +280,7 @@ struct FacilityRows<'a> {
     preset: &'a Preset,
     facilities: &'a [Facility],
     a: &'a Analysis,
+    user_columns: usize,
 }
 
 impl Rows for FacilityRows<'_> {
@@ -217,6 +293,7 @@ impl Rows for FacilityRows<'_> {
         buf.coords.push(f.lonlat);
         buf.values.extend([
             Value::Int(i as i64),
+            Value::from(f.user.as_ref().and_then(|u| u.id.as_deref())),
             Value::Text(&self.preset.categories[f.category].key),
             Value::from(f.name.as_deref()),
         ]);
@@ -233,6 +310,7 @@ impl Rows for FacilityRows<'_> {
             Value::Int(i64::from(r.residents)),
             Value::Float(r1(r.population)),
         ]);
+        push_user(buf, f.user.as_deref(), self.user_columns);
     }
 }
 
@@ -246,12 +324,14 @@ pub fn write_facilities(
     facilities: &[Facility],
     a: &Analysis,
 ) -> Result<(), Error> {
+    let user = facility_user_columns(facilities);
     let rows = FacilityRows {
         preset,
         facilities,
         a,
+        user_columns: user.len(),
     };
-    layers.write(&facilities_schema(), &rows)
+    layers.write(&facilities_schema(&user), &rows)
 }
 
 /// Orients a closed ring counter-clockwise (RFC 7946 exterior rings).
@@ -340,6 +420,7 @@ pub fn unsnapped_schema() -> Schema {
         fields: vec![
             Field::new("kind", Type::Text).doc("", "`residence` or `facility`"),
             Field::new("id", Type::Int).doc("", "`id` in `residences` or `facilities`"),
+            Field::new("user_id", Type::Text).doc("", "`user_id` in `residences` or `facilities`"),
             Field::new("osm_id", Type::Text).doc("", "its OSM object; null for a file's place"),
             Field::new("category", Type::Text)
                 .doc("", "a facility's category; null for a residence"),
@@ -366,6 +447,8 @@ impl Rows for UnsnappedRows<'_> {
             buf.coords.push(h.lonlat);
             buf.values
                 .extend([Value::Text("residence"), Value::Int(i as i64)]);
+            buf.values
+                .push(Value::from(h.user.as_ref().and_then(|u| u.id.as_deref())));
             buf.push_display(h.osm_id.as_ref().map(|o| o as &dyn std::fmt::Display));
             buf.values.push(Value::Null);
         } else {
@@ -374,10 +457,24 @@ impl Rows for UnsnappedRows<'_> {
             buf.coords.push(f.lonlat);
             buf.values
                 .extend([Value::Text("facility"), Value::Int(k as i64)]);
+            buf.values
+                .push(Value::from(f.user.as_ref().and_then(|u| u.id.as_deref())));
             buf.push_display(f.osm_id.as_ref().map(|o| o as &dyn std::fmt::Display));
             buf.values
                 .push(Value::Text(&self.preset.categories[f.category].key));
         }
+    }
+}
+
+/// A CSV field: quoted (with quotes doubled) when it holds a comma, quote or line
+/// break; empty for none.
+fn csv_text(v: Option<&str>) -> std::borrow::Cow<'_, str> {
+    match v {
+        None => "".into(),
+        Some(s) if s.contains([',', '"', '\n', '\r']) => {
+            format!("\"{}\"", s.replace('"', "\"\"")).into()
+        }
+        Some(s) => s.into(),
     }
 }
 
@@ -421,15 +518,16 @@ pub fn write_unsnapped_csv(
     a: &Analysis,
 ) -> Result<(), Error> {
     write_atomic(path, |f| {
-        writeln!(f, "kind,id,osm_id,category,lon,lat")?;
+        writeln!(f, "kind,id,osm_id,category,lon,lat,user_id")?;
         for (i, (h, r)) in homes.iter().zip(&a.home_snaps).enumerate() {
             if r.is_none() {
                 writeln!(
                     f,
-                    "residence,{i},{},,{},{}",
+                    "residence,{i},{},,{},{},{}",
                     h.osm_id.map(|o| o.to_string()).unwrap_or_default(),
                     crate::round7(h.lonlat[0]),
-                    crate::round7(h.lonlat[1])
+                    crate::round7(h.lonlat[1]),
+                    csv_text(h.user.as_ref().and_then(|u| u.id.as_deref()))
                 )?;
             }
         }
@@ -437,11 +535,12 @@ pub fn write_unsnapped_csv(
             if r.snap.is_none() {
                 writeln!(
                     f,
-                    "facility,{i},{},{},{},{}",
+                    "facility,{i},{},{},{},{},{}",
                     fa.osm_id.map(|o| o.to_string()).unwrap_or_default(),
                     preset.categories[fa.category].key,
                     crate::round7(fa.lonlat[0]),
-                    crate::round7(fa.lonlat[1])
+                    crate::round7(fa.lonlat[1]),
+                    csv_text(fa.user.as_ref().and_then(|u| u.id.as_deref()))
                 )?;
             }
         }

@@ -175,6 +175,7 @@ fn data_block_and_escaping() {
         population: 3.0,
         population_source: PopulationSource::User,
         origin: Origin::User,
+        user: None,
     }];
     let facilities = vec![Facility {
         category: 0,
@@ -184,6 +185,7 @@ fn data_block_and_escaping() {
         lonlat: [11.0015, 48.0],
         outline: vec![],
         entrances: vec![],
+        user: None,
     }];
     let run = analyze(
         &Snapper::new(&g),
