@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::util::{data, fails, json, ok, root, s, shared_extracts, tmp};
+use crate::util::{data, fails, json, listing, ok, root, s, shared_extracts, tmp};
 
 const LAYERS: &[&str] = &["residences.geojson", "facilities.geojson", "gaps.geojson"];
 
@@ -201,6 +201,7 @@ fn bundled_city_layers_are_valid_and_threads_do_not_change_a_byte() {
     assert_eq!(
         files,
         [
+            ".livingcircle-analyze.files",
             "edges.csv",
             "facilities.geojson",
             "gaps.geojson",
@@ -496,4 +497,65 @@ fn population_model_from_the_preset_and_the_flags() {
         &["analyze", "--persons-per-flat", "0", "--out", "x"],
     );
     assert!(err.contains("--persons-per-flat"), "{err}");
+}
+
+/// A run replaces its output set as a whole: files of the previous run that this one
+/// does not write (isochrones, the report) are removed; a run that fails leaves the
+/// previous set as it was, with nothing of its own beside it.
+#[test]
+fn a_run_replaces_the_previous_output_set() {
+    let dir = tmp();
+    let d = dir.path();
+    let out = d.join("o");
+    std::fs::create_dir_all(&out).unwrap();
+    // A file of the user's in the output folder is never touched.
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    ok(d, &["analyze", "-q", "--isochrones", "--out", "o"]);
+    let first = listing(&out);
+    for f in [
+        "isochrones.geojson",
+        "report.html",
+        "residences.geojson",
+        "notes.txt",
+    ] {
+        assert!(first.contains(&f.to_owned()), "{f}: {first:?}");
+    }
+    ok(d, &["analyze", "-q", "--no-report", "--out", "o"]);
+    let second = listing(&out);
+    assert!(
+        !second.contains(&"isochrones.geojson".to_owned()),
+        "{second:?}"
+    );
+    assert!(!second.contains(&"report.html".to_owned()), "{second:?}");
+    assert!(second.contains(&"residences.geojson".to_owned()));
+    assert!(second.contains(&"notes.txt".to_owned()));
+    assert!(!second.iter().any(|f| f.contains("staging")), "{second:?}");
+    // A run that fails after writing some layers (the GeoPackage's place is taken by
+    // a directory): the previous set stays, byte for byte.
+    let before: Vec<(String, Vec<u8>)> = second
+        .iter()
+        .filter(|f| out.join(f).is_file())
+        .map(|f| (f.clone(), std::fs::read(out.join(f)).unwrap()))
+        .collect();
+    std::fs::create_dir(out.join("livingcircle.gpkg")).unwrap();
+    let err = fails(
+        d,
+        &[
+            "analyze",
+            "-q",
+            "--format",
+            "geojson,gpkg",
+            "--preset",
+            "15min",
+            "--out",
+            "o",
+        ],
+    );
+    assert!(err.contains("livingcircle.gpkg"), "{err}");
+    for (f, bytes) in &before {
+        assert_eq!(&std::fs::read(out.join(f)).unwrap(), bytes, "{f} changed");
+    }
+    let after = listing(&out);
+    assert!(!after.iter().any(|f| f.contains("staging")), "{after:?}");
+    assert!(!after.contains(&"report.html".to_owned()), "{after:?}");
 }

@@ -873,9 +873,18 @@ fn check_analyze(osm: &Path, extra: &[&str]) -> usize {
         .iter()
         .map(|f| f.as_str().unwrap().to_owned())
         .collect();
-    files.extend(["summary.json", "summary.csv"].map(String::from));
+    files.extend(["summary.json", "summary.csv", ".livingcircle-analyze.files"].map(String::from));
     files.sort();
     assert_eq!(listing(&a), files, "{}: files", osm.display());
+    // The manifest lists the set, for the next run to replace.
+    let manifest = std::fs::read_to_string(a.join(".livingcircle-analyze.files")).unwrap();
+    let listed: Vec<&str> = manifest.lines().collect();
+    let written: Vec<&str> = files
+        .iter()
+        .map(String::as_str)
+        .filter(|f| !f.starts_with('.'))
+        .collect();
+    assert_eq!(listed, written);
     let preset = Preset::load("gb50180").unwrap();
     let iso = extra.contains(&"--isochrones");
     let mut schemas = vec![

@@ -93,7 +93,8 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
         engine: engine(a.engine),
         ..AnalyzeOptions::default()
     };
-    let out = &a.out;
+    let staging = crate::staging::Staging::new(&a.out, "analyze")?;
+    let out = staging.dir();
     // Residences are written chunk by chunk as the analysis answers them; the report
     // keeps only its own compact columns of them.
     let formats = &a.format.format.0;
@@ -257,12 +258,13 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
         stages.stage("writing report.html");
         crate::report::finish(&out.join("report.html"), report, &an, &summary)?;
     }
+    staging.commit()?;
     stages.done();
 
     if a.json {
         outln!("{}", serde_json::to_string_pretty(&summary)?);
     } else if !global.quiet {
-        print_table(&summary, out)?;
+        print_table(&summary, &a.out)?;
     }
     Ok(())
 }

@@ -32,14 +32,17 @@ pub(crate) fn run(global: &Global, a: &GraphArgs) -> anyhow::Result<()> {
     let t = Instant::now();
     let g = &city.graph;
     let formats = &a.format.format.0;
-    let layers = export::Layers::create(&a.out, formats, export::GPKG_NAME)?;
+    let staging = crate::staging::Staging::new(&a.out, "graph")?;
+    let out = staging.dir();
+    let layers = export::Layers::create(out, formats, export::GPKG_NAME)?;
     export::write_network(g, &layers, formats)?;
     export::write_nodes(g, &layers, &crate::layers::table_formats(formats))?;
     if formats.contains(&export::Format::GeoJson) {
-        export::write_nodes_csv(g, &a.out.join("nodes.csv"))?;
-        export::write_edges_csv(g, &a.out.join("edges.csv"))?;
+        export::write_nodes_csv(g, &out.join("nodes.csv"))?;
+        export::write_edges_csv(g, &out.join("edges.csv"))?;
     }
     layers.finish()?;
+    staging.commit()?;
     let write_s = t.elapsed().as_secs_f64();
 
     let mut by_tag: BTreeMap<String, u64> = BTreeMap::new();

@@ -75,7 +75,8 @@ pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
     stages.stage("writing layers");
     let t = Instant::now();
     let formats = &a.format.format.0;
-    let layers = export::Layers::create(&a.out, formats, export::SITES_GPKG_NAME)?;
+    let staging = crate::staging::Staging::new(&a.out, "site")?;
+    let layers = export::Layers::create(staging.dir(), formats, export::SITES_GPKG_NAME)?;
     let sites = export::SiteRows {
         graph: &city.graph,
         preset: &preset,
@@ -183,10 +184,11 @@ pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
             "total": t_start.elapsed().as_secs_f64(),
         },
     });
-    export::write_atomic(&a.out.join("sites_summary.json"), |f| {
+    export::write_atomic(&staging.dir().join("sites_summary.json"), |f| {
         serde_json::to_writer_pretty(&mut *f, &summary).map_err(std::io::Error::other)?;
         writeln!(f)
     })?;
+    staging.commit()?;
     stages.done();
     if a.json {
         outln!("{}", serde_json::to_string_pretty(&summary)?);

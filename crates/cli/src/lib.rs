@@ -22,6 +22,7 @@ mod layers;
 mod load;
 mod progress;
 mod report;
+mod staging;
 
 use std::process::ExitCode;
 

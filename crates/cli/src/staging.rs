@@ -1,0 +1,140 @@
+//! A command's output set, replaced as a whole.
+//!
+//! Every file of a run is written into a hidden folder inside the output directory
+//! (`.livingcircle-<command>.staging-<pid>`). Only when all are written are they
+//! moved into place (a rename each, on the same file system), then the files the
+//! previous run of the same command listed in its manifest
+//! (`.livingcircle-<command>.files`) and did not write this time are removed, and the
+//! new list is written. A run that fails, or is interrupted, removes its folder and
+//! leaves the previous outputs as they were: never new layers beside old ones, never
+//! a previous run's `isochrones.geojson` or `report.html` beside a run that did not
+//! write them.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+/// Where one command writes its outputs until they are complete.
+pub(crate) struct Staging {
+    out: PathBuf,
+    dir: PathBuf,
+    command: &'static str,
+    committed: bool,
+}
+
+impl Staging {
+    /// Makes the hidden folder in `out` (which must exist) for `command`'s outputs.
+    pub(crate) fn new(out: &Path, command: &'static str) -> anyhow::Result<Self> {
+        let dir = out.join(format!(
+            ".livingcircle-{command}.staging-{}",
+            std::process::id()
+        ));
+        // A folder left by a killed run with the same process id.
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("{}: cannot remove", dir.display()))?;
+        }
+        std::fs::create_dir(&dir)
+            .with_context(|| format!("{}: cannot create output directory", dir.display()))?;
+        Ok(Staging {
+            out: out.to_owned(),
+            dir,
+            command,
+            committed: false,
+        })
+    }
+
+    /// The folder to write into.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn manifest(&self) -> PathBuf {
+        self.out
+            .join(format!(".livingcircle-{}.files", self.command))
+    }
+
+    /// Moves every written file into the output directory, removes what the previous
+    /// run of the command wrote and this one did not, and records the new set.
+    /// Returns the files' names.
+    pub(crate) fn commit(mut self) -> anyhow::Result<Vec<String>> {
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(&self.dir)
+            .with_context(|| format!("{}: cannot list", self.dir.display()))?
+        {
+            let entry = entry.with_context(|| format!("{}: cannot list", self.dir.display()))?;
+            if !entry.file_type().is_ok_and(|t| t.is_file()) {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            // A temporary file would mean a writer did not finish; none should be left.
+            anyhow::ensure!(
+                !name.starts_with('.'),
+                "{}: an unfinished temporary file",
+                entry.path().display()
+            );
+            names.push(name);
+        }
+        names.sort();
+        let previous: Vec<String> = match std::fs::read_to_string(self.manifest()) {
+            Ok(text) => text.lines().map(str::to_owned).collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("{}: cannot read", self.manifest().display()));
+            }
+        };
+        // Everything that could stop the moves is checked before the first one, so
+        // that a refused set leaves the previous outputs whole.
+        for name in &names {
+            let to = self.out.join(name);
+            if std::fs::symlink_metadata(&to).is_ok_and(|m| m.is_dir()) {
+                anyhow::bail!(
+                    "{}: is a directory; cannot replace it with the new output",
+                    to.display()
+                );
+            }
+        }
+        for name in &names {
+            let (from, to) = (self.dir.join(name), self.out.join(name));
+            std::fs::rename(&from, &to)
+                .with_context(|| format!("{}: cannot move into place", to.display()))?;
+        }
+        for name in previous.iter().filter(|p| !names.contains(p)) {
+            // Only plain file names that this tool wrote: never a path.
+            if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+                continue;
+            }
+            let stale = self.out.join(name);
+            match std::fs::remove_file(&stale) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(e).with_context(|| {
+                        format!("{}: cannot remove a stale output", stale.display())
+                    });
+                }
+            }
+        }
+        livingcircle_export::write_atomic(&self.manifest(), |f| {
+            use std::io::Write;
+            for name in &names {
+                writeln!(f, "{name}")?;
+            }
+            Ok(())
+        })?;
+        std::fs::remove_dir(&self.dir)
+            .with_context(|| format!("{}: cannot remove", self.dir.display()))?;
+        self.committed = true;
+        Ok(names)
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            // Best effort: the run has already failed with its own error.
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
