@@ -7,7 +7,8 @@ use std::fmt;
 pub enum Cond {
     /// The value is one of these.
     Eq(String, Vec<String>),
-    /// The key is present.
+    /// The key is present with a value other than `no` (OSM's "not this": `shop=no`
+    /// is a building without a shop).
     Any(String),
     /// The value contains one of these.
     Contains(String, Vec<String>),
@@ -25,7 +26,7 @@ impl Cond {
         let value = tags.iter().find(|(k, _)| *k == self.key()).map(|(_, v)| *v);
         match (self, value) {
             (_, None) => false,
-            (Cond::Any(_), Some(_)) => true,
+            (Cond::Any(_), Some(v)) => v != "no",
             (Cond::Eq(_, vs), Some(v)) => vs.iter().any(|x| x == v),
             (Cond::Contains(_, vs), Some(v)) => vs.iter().any(|x| v.contains(x.as_str())),
         }
@@ -117,6 +118,9 @@ mod tests {
         );
         assert!(TagExpr::parse("healthcare=*").unwrap().matches(&t));
         assert!(!TagExpr::parse("shop=*").unwrap().matches(&t));
+        // `key=no` is the key's absence.
+        assert!(!TagExpr::parse("shop=*").unwrap().matches(&[("shop", "no")]));
+        assert!(TagExpr::parse("shop=no").unwrap().matches(&[("shop", "no")]));
         assert!(
             TagExpr::parse("amenity=clinic&healthcare=clinic")
                 .unwrap()
