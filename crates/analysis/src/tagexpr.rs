@@ -120,7 +120,11 @@ mod tests {
         assert!(!TagExpr::parse("shop=*").unwrap().matches(&t));
         // `key=no` is the key's absence.
         assert!(!TagExpr::parse("shop=*").unwrap().matches(&[("shop", "no")]));
-        assert!(TagExpr::parse("shop=no").unwrap().matches(&[("shop", "no")]));
+        assert!(
+            TagExpr::parse("shop=no")
+                .unwrap()
+                .matches(&[("shop", "no")])
+        );
         assert!(
             TagExpr::parse("amenity=clinic&healthcare=clinic")
                 .unwrap()

@@ -144,9 +144,7 @@ impl AtomicFile {
             .into_inner()
             .map_err(|e| Error::io(&path, e.into_error()))?;
         // A failed fsync means the data may not be on disk: an error, not a shrug.
-        tmp.as_file()
-            .sync_all()
-            .map_err(|e| Error::io(&path, e))?;
+        tmp.as_file().sync_all().map_err(|e| Error::io(&path, e))?;
         #[cfg(unix)]
         {
             // Temporary files are created 0600; outputs are ordinary files.
