@@ -129,13 +129,13 @@ pub(crate) fn finish(
     an: &Analysis,
     summary: &serde_json::Value,
 ) -> anyhow::Result<()> {
-    let facility_snaps: Vec<Option<PlaceSnap>> = an
+    let facility_access: Vec<Vec<PlaceSnap>> = an
         .facilities
         .iter()
-        .map(|f| f.snap.as_ref().map(place_snap))
+        .map(|f| f.access_points.iter().map(place_snap).collect())
         .collect();
     let end = Finish {
-        facility_snaps: &facility_snaps,
+        facility_access: &facility_access,
         budget_mm: an.budget_mm,
         summary,
     };

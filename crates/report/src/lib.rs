@@ -159,8 +159,10 @@ pub struct ReportSetup<'a> {
 
 /// What the analysis knows once every residence has passed.
 pub struct Finish<'a> {
-    /// The facilities' snaps, in the order of [`ReportSetup::facilities`].
-    pub facility_snaps: &'a [Option<PlaceSnap>],
+    /// Every access point of each facility (an area has many; empty: unsnapped), in
+    /// the order of [`ReportSetup::facilities`]: the page's search reaches a facility
+    /// at the nearest of them, as the engine does.
+    pub facility_access: &'a [Vec<PlaceSnap>],
     /// The search budget (mm): distances beyond it are unknown.
     pub budget_mm: u32,
     /// The analysis' `summary.json`: the page shows its `tool`, `input`, `parameters`,
@@ -434,24 +436,36 @@ impl<'a> ReportBuilder<'a> {
         blob.put("res.met", runs)?;
         drop(self.met);
 
-        let [mut fx, mut fy, mut fcat, mut fedge, mut foff, mut fleg] =
-            [Kind::Z, Kind::Z, Kind::U, Kind::Z, Kind::U, Kind::U].map(Col::new);
-        for (f, s) in self.setup.facilities.iter().zip(end.facility_snaps) {
+        let [mut fx, mut fy, mut fcat] = [Kind::Z, Kind::Z, Kind::U].map(Col::new);
+        // Access points: their facility, edge, offset and leg.
+        let [mut afac, mut aedge, mut aoff, mut aleg] =
+            [Kind::U, Kind::U, Kind::U, Kind::U].map(Col::new);
+        for (i, (f, pts)) in self
+            .setup
+            .facilities
+            .iter()
+            .zip(end.facility_access)
+            .enumerate()
+        {
             let [x, y] = grid.xy(f.lonlat);
             fx.push(x);
             fy.push(y);
             fcat.push(f.category as i64);
-            fedge.push(s.map_or(-1, |s| i64::from(s.edge)));
-            foff.push(s.map_or(0, |s| i64::from(s.offset_mm)));
-            fleg.push(s.map_or(0, |s| i64::from(s.leg_mm)));
+            for s in pts {
+                afac.push(i as i64);
+                aedge.push(i64::from(s.edge));
+                aoff.push(i64::from(s.offset_mm));
+                aleg.push(i64::from(s.leg_mm));
+            }
         }
         for (name, col) in [
             ("fac.x", fx),
             ("fac.y", fy),
             ("fac.cat", fcat),
-            ("fac.edge", fedge),
-            ("fac.off", foff),
-            ("fac.leg", fleg),
+            ("acc.fac", afac),
+            ("acc.edge", aedge),
+            ("acc.off", aoff),
+            ("acc.leg", aleg),
         ] {
             blob.put(name, col)?;
         }

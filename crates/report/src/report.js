@@ -212,7 +212,9 @@
   // Facilities.
   const NFAC = D.n.facilities;
   const fx = read("fac.x", kx), fy = read("fac.y", ky), fcat = read("fac.cat");
-  const fedge = read("fac.edge"), foff = read("fac.off"), fleg = read("fac.leg");
+  // Access points (an area has many): facility, edge, offset and leg of each.
+  const afac = read("acc.fac"), aedge = read("acc.edge"), aoff = read("acc.off"), aleg = read("acc.leg");
+  const NACC = afac.length;
 
   // H3 levels, finest first: per cell its centre, outline, people and gaps.
   const cellLevels = D.h3.map((meta, k) => {
@@ -461,18 +463,17 @@
   function nearestByCategory(h) {
     const best = new Array(NC).fill(Infinity);
     const budget = D.budget_mm;
-    for (let f = 0; f < NFAC; f++) {
-      const e = fedge[f];
-      if (e < 0) continue;
+    for (let a = 0; a < NACC; a++) {
+      const e = aedge[a], off = aoff[a], leg = aleg[a], c = fcat[afac[a]];
       let d = Infinity;
-      if (dist[eu[e]] !== Infinity) d = Math.min(d, dist[eu[e]] + fleg[f] + foff[f]);
-      if (!eone[e] && dist[ev[e]] !== Infinity) d = Math.min(d, dist[ev[e]] + fleg[f] + elen[e] - foff[f]);
+      if (dist[eu[e]] !== Infinity) d = Math.min(d, dist[eu[e]] + leg + off);
+      if (!eone[e] && dist[ev[e]] !== Infinity) d = Math.min(d, dist[ev[e]] + leg + elen[e] - off);
       if (e === h.edge) {
         let along = null;
-        if (foff[f] >= h.off) along = foff[f] - h.off; else if (!eone[e]) along = h.off - foff[f];
-        if (along !== null) d = Math.min(d, h.leg + along + fleg[f]);
+        if (off >= h.off) along = off - h.off; else if (!eone[e]) along = h.off - off;
+        if (along !== null) d = Math.min(d, h.leg + along + leg);
       }
-      if (d <= budget && d < best[fcat[f]]) best[fcat[f]] = d;
+      if (d <= budget && d < best[c]) best[c] = d;
     }
     return best;
   }

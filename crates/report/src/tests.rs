@@ -86,13 +86,13 @@ fn page(
     }
     let summary =
         serde_json::json!({"tool": "livingcircle test", "parameters": {"speed_kmh": 4.8}});
-    let facility_snaps: Vec<Option<PlaceSnap>> = an
+    let facility_access: Vec<Vec<PlaceSnap>> = an
         .facilities
         .iter()
-        .map(|f| f.snap.as_ref().map(snap))
+        .map(|f| f.access_points.iter().map(snap).collect())
         .collect();
     let end = Finish {
-        facility_snaps: &facility_snaps,
+        facility_access: &facility_access,
         budget_mm: an.budget_mm,
         summary: &summary,
     };
