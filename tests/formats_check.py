@@ -13,6 +13,7 @@ booleans bool), every value and geometry; a `bbox` filter through the covering c
 must find what a scan finds. Exits 1 with the failures listed.
 """
 
+import csv
 import json
 import math
 import os
@@ -72,10 +73,8 @@ def as_multi(geom):
 
 
 def csv_rows(path):
-    with open(path, encoding="utf-8") as f:
-        lines = f.read().splitlines()
-    head = lines[0].split(",")
-    return [dict(zip(head, l.split(","))) for l in lines[1:]]
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
 
 
 def reference(d, layer):
@@ -102,6 +101,7 @@ def reference(d, layer):
                 "properties": {
                     "kind": r["kind"],
                     "id": int(r["id"]),
+                    "user_id": r["user_id"] or None,
                     "osm_id": r["osm_id"] or None,
                     "category": r["category"] or None,
                 },
