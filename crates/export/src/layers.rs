@@ -9,22 +9,23 @@ use std::path::Path;
 use crate::schema::{Field, GeometryType, RowBuf, Rows, Schema, Type, Value};
 use crate::{Error, Layers, write_atomic};
 
-/// The other columns of the user file the residences came from (none for OSM's).
-pub fn home_user_columns(homes: &[Home]) -> Vec<String> {
-    homes
-        .iter()
-        .find_map(|h| h.user.as_ref())
+/// The other columns of the user file places came from (none for OSM's): every
+/// place of one file shares them.
+fn user_columns<'a>(mut users: impl Iterator<Item = Option<&'a Box<UserFields>>>) -> Vec<String> {
+    users
+        .find_map(|u| u)
         .map(|u| u.columns.to_vec())
         .unwrap_or_default()
 }
 
+/// The other columns of the user file the residences came from (none for OSM's).
+pub fn home_user_columns(homes: &[Home]) -> Vec<String> {
+    user_columns(homes.iter().map(|h| h.user.as_ref()))
+}
+
 /// The other columns of the user file facilities came from (none for OSM's).
 pub fn facility_user_columns(facilities: &[Facility]) -> Vec<String> {
-    facilities
-        .iter()
-        .find_map(|f| f.user.as_ref())
-        .map(|u| u.columns.to_vec())
-        .unwrap_or_default()
+    user_columns(facilities.iter().map(|f| f.user.as_ref()))
 }
 
 /// `user_id`, right after `id`: the file's own id of a place.

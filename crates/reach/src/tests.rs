@@ -71,6 +71,17 @@ fn config() -> ProptestConfig {
     }
 }
 
+/// A spot from a generated `(edge, thousandths along it, leg)`.
+fn spot_on(g: &WalkGraph, (e, frac, leg): (usize, u32, u32)) -> Spot {
+    let e = (e % g.edge_count()) as u32;
+    let len = g.edge(e).length_mm;
+    Spot {
+        edge: e,
+        offset_mm: (u64::from(len) * u64::from(frac) / 1000) as u32,
+        leg_mm: leg,
+    }
+}
+
 fn run(g: &WalkGraph, dir: Direction, seeds: &[(u32, u32)], budget: u32) -> Vec<Option<u32>> {
     let mut s = Scratch::new(g.node_count());
     // Run an unrelated search first: the scratch must not leak between queries.
@@ -158,11 +169,7 @@ proptest! {
         budget in 0u32..300_000,
     ) {
         let Some(g) = build(&spec) else { return Ok(()) };
-        let spot = |&(e, frac, leg): &(usize, u32, u32)| {
-            let e = (e % g.edge_count()) as u32;
-            let len = g.edge(e).length_mm;
-            Spot { edge: e, offset_mm: (u64::from(len) * u64::from(frac) / 1000) as u32, leg_mm: leg }
-        };
+        let spot = |p: &(usize, u32, u32)| spot_on(&g, *p);
         let half = places.len() / 2;
         let residences: Vec<Spot> = places[..half].iter().map(spot).collect();
         let facilities: Vec<Spot> = places[half..].iter().map(spot).collect();
@@ -191,11 +198,7 @@ proptest! {
         budget in 0u32..300_000,
     ) {
         let Some(g) = build(&spec) else { return Ok(()) };
-        let spot = |&(e, frac, leg): &(usize, u32, u32)| {
-            let e = (e % g.edge_count()) as u32;
-            let len = g.edge(e).length_mm;
-            Spot { edge: e, offset_mm: (u64::from(len) * u64::from(frac) / 1000) as u32, leg_mm: leg }
-        };
+        let spot = |p: &(usize, u32, u32)| spot_on(&g, *p);
         let half = places.len() / 2;
         let residences: Vec<Spot> = places[..half].iter().map(spot).collect();
         let mut facilities: Vec<Spot> = places[half..].iter().map(spot).collect();

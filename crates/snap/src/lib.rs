@@ -389,9 +389,8 @@ impl<'g> Snapper<'g> {
                 at.extend(
                     places
                         .on(edge)
-                        .iter()
-                        .filter(|&&o| f64::from(o) > o0 && f64::from(o) < o1)
-                        .map(|&o| f64::from(o) / len * total),
+                        .filter(|&o| f64::from(o) > o0 && f64::from(o) < o1)
+                        .map(|o| f64::from(o) / len * total),
                 );
             }
             for a in at {
@@ -497,11 +496,11 @@ impl EdgePoints {
         EdgePoints(points)
     }
 
-    /// The offsets of the points on edge `e`, ascending.
-    pub fn on(&self, e: EdgeId) -> Vec<u32> {
+    /// The offsets of the points on edge `e`, ascending (no allocation).
+    pub fn on(&self, e: EdgeId) -> impl Iterator<Item = u32> + '_ {
         let lo = self.0.partition_point(|p| p.0 < e);
         let hi = self.0.partition_point(|p| p.0 <= e);
-        self.0[lo..hi].iter().map(|p| p.1).collect()
+        self.0[lo..hi].iter().map(|p| p.1)
     }
 }
 
