@@ -190,12 +190,15 @@ fn wkb(b: &[u8]) -> (u32, Geom) {
     g
 }
 
-fn wkb_code(t: GeometryType) -> u32 {
+/// Whether a WKB type code fits a layer of type `t` (a Mixed layer's rows are
+/// Points or MultiPolygons).
+fn wkb_fits(code: u32, t: GeometryType) -> bool {
     match t {
-        GeometryType::Point => 1,
-        GeometryType::LineString => 2,
-        GeometryType::Polygon => 3,
-        GeometryType::MultiPolygon => 6,
+        GeometryType::Point => code == 1,
+        GeometryType::LineString => code == 2,
+        GeometryType::Polygon => code == 3,
+        GeometryType::MultiPolygon => code == 6,
+        GeometryType::Mixed => code == 1 || code == 6,
     }
 }
 
@@ -220,7 +223,7 @@ fn gpkg_geometry(b: &[u8], t: GeometryType) -> Geom {
     let mut r = Wkb { b, at: 8, le };
     let e: Vec<f64> = (0..env).map(|_| r.f64()).collect();
     let (code, g) = wkb(&b[8 + 8 * env..]);
-    assert_eq!(code, wkb_code(t));
+    assert!(wkb_fits(code, t), "WKB type {code} in a {t:?} layer");
     if env == 4 {
         let bb = bbox(&g);
         assert_eq!(
@@ -229,7 +232,7 @@ fn gpkg_geometry(b: &[u8], t: GeometryType) -> Geom {
             "envelope [minx, maxx, miny, maxy]"
         );
     } else {
-        assert_eq!(t, GeometryType::Point, "only points may omit the envelope");
+        assert_eq!(code, 1, "only points may omit the envelope");
     }
     g
 }
@@ -261,6 +264,7 @@ fn read_gpkg(path: &Path, schema: &Schema) -> Layer {
         GeometryType::LineString => "LINESTRING",
         GeometryType::Polygon => "POLYGON",
         GeometryType::MultiPolygon => "MULTIPOLYGON",
+        GeometryType::Mixed => "GEOMETRY",
     };
     assert_eq!(
         one(&format!(
@@ -497,6 +501,13 @@ fn fgb_geom(g: &flatgeobuf::Geometry<'_>, t: GeometryType) -> Geom {
             }
         }
     };
+    // A Mixed layer's features each carry their type.
+    let t = match (t, g.type_()) {
+        (GeometryType::Mixed, flatgeobuf::GeometryType::Point) => GeometryType::Point,
+        (GeometryType::Mixed, flatgeobuf::GeometryType::MultiPolygon) => GeometryType::MultiPolygon,
+        (GeometryType::Mixed, other) => panic!("{other:?} in a Mixed layer"),
+        (t, _) => t,
+    };
     match t {
         GeometryType::Point | GeometryType::LineString => vec![vec![pts]],
         GeometryType::Polygon => vec![rings(&pts, g.ends().map(|e| e.iter().collect()))],
@@ -510,6 +521,7 @@ fn fgb_geom(g: &flatgeobuf::Geometry<'_>, t: GeometryType) -> Geom {
                 rings(&pts, p.ends().map(|e| e.iter().collect()))
             })
             .collect(),
+        GeometryType::Mixed => unreachable!("resolved above"),
     }
 }
 
@@ -531,6 +543,7 @@ fn read_fgb(path: &Path, schema: &Schema) -> Layer {
         GeometryType::LineString => flatgeobuf::GeometryType::LineString,
         GeometryType::Polygon => flatgeobuf::GeometryType::Polygon,
         GeometryType::MultiPolygon => flatgeobuf::GeometryType::MultiPolygon,
+        GeometryType::Mixed => flatgeobuf::GeometryType::Unknown,
     };
     assert_eq!(h.geometry_type(), want);
     let count = h.features_count() as usize;
@@ -626,12 +639,13 @@ fn read_parquet(path: &Path, schema: &Schema) -> Layer {
     let col = &geo["columns"]["geometry"];
     assert_eq!(col["encoding"], "WKB");
     let gt = match schema.geometry {
-        GeometryType::Point => "Point",
-        GeometryType::LineString => "LineString",
-        GeometryType::Polygon => "Polygon",
-        GeometryType::MultiPolygon => "MultiPolygon",
+        GeometryType::Point => vec!["Point"],
+        GeometryType::LineString => vec!["LineString"],
+        GeometryType::Polygon => vec!["Polygon"],
+        GeometryType::MultiPolygon => vec!["MultiPolygon"],
+        GeometryType::Mixed => vec!["Point", "MultiPolygon"],
     };
-    assert_eq!(col["geometry_types"], serde_json::json!([gt]));
+    assert_eq!(col["geometry_types"], serde_json::json!(gt));
     assert_eq!(
         col["crs"]["id"],
         serde_json::json!({"authority": "EPSG", "code": 4326})
@@ -678,7 +692,7 @@ fn read_parquet(path: &Path, schema: &Schema) -> Layer {
         let (x0, y0, x1, y1) = (bcol("xmin"), bcol("ymin"), bcol("xmax"), bcol("ymax"));
         for i in 0..batch.num_rows() {
             let (code, geom) = wkb(geoms.value(i));
-            assert_eq!(code, wkb_code(schema.geometry));
+            assert!(wkb_fits(code, schema.geometry), "WKB type {code}");
             let g = bbox(&geom);
             // The covering box contains the geometry, to float32 precision.
             let cover = [x0.value(i), y0.value(i), x1.value(i), y1.value(i)].map(f64::from);
@@ -1035,12 +1049,78 @@ fn site_layers_in_every_format_equal_the_geojson() {
     check_dir(
         &dir,
         export::SITES_GPKG_NAME,
-        &[export::sites_schema(), export::site_coverage_schema()],
+        &[export::sites_schema(false), export::site_coverage_schema()],
         &BTreeMap::new(),
     );
     assert_eq!(read_geojson(&dir.join("sites.geojson")).len(), 4);
     let summary = json(&dir.join("sites_summary.json"));
     assert_eq!(summary["layers"]["schema_version"], export::SCHEMA_VERSION);
+}
+
+/// Sites from a file of areas and points: a layer that mixes Points and
+/// (Multi)Polygons, the same in every format.
+#[test]
+fn mixed_site_layer_in_every_format_equals_the_geojson() {
+    let d = tmp();
+    std::fs::write(
+        d.path().join("cands.geojson"),
+        r#"{"type":"FeatureCollection","features":[
+ {"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[11.5700,48.1380],[11.5712,48.1380],[11.5712,48.1388],[11.5700,48.1388],[11.5700,48.1380]]]},"properties":{"id":"block"}},
+ {"type":"Feature","geometry":{"type":"MultiPolygon","coordinates":[
+   [[[11.5600,48.1330],[11.5620,48.1330],[11.5620,48.1345],[11.5600,48.1345],[11.5600,48.1330]],
+    [[11.5605,48.1335],[11.5610,48.1335],[11.5610,48.1340],[11.5605,48.1340],[11.5605,48.1335]]],
+   [[[11.5800,48.1440],[11.5810,48.1440],[11.5810,48.1447],[11.5800,48.1440]]]]},"properties":{"id":"two-part"}},
+ {"type":"Feature","geometry":{"type":"Point","coordinates":[11.5800,48.1365]},"properties":{"id":"pt"}}
+]}"#,
+    )
+    .unwrap();
+    ok(
+        d.path(),
+        &[
+            "site",
+            "-q",
+            "--category",
+            "kindergarten",
+            "--count",
+            "3",
+            "--min-gain",
+            "0",
+            "--candidates",
+            "cands.geojson",
+            "--format",
+            ALL,
+            "--out",
+            "s",
+        ],
+    );
+    let dir = d.path().join("s");
+    check_dir(
+        &dir,
+        export::SITES_GPKG_NAME,
+        &[export::sites_schema(true), export::site_coverage_schema()],
+        &BTreeMap::new(),
+    );
+    let sites = json(&dir.join("sites.geojson"));
+    let mut types: Vec<(&str, &str)> = sites["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["properties"]["candidate_id"].as_str().unwrap(),
+                f["geometry"]["type"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    types.sort();
+    assert_eq!(
+        types,
+        [
+            ("block", "Polygon"),
+            ("pt", "Point"),
+            ("two-part", "MultiPolygon")
+        ]
+    );
 }
 
 /// Two or more extracts of ../shared/data (skipped with a note when absent); among
@@ -1164,7 +1244,7 @@ fn readme_documents_every_layer_as_declared() {
         export::nodes_schema(),
         export::network_schema(),
         export::isochrones_schema_doc(),
-        export::sites_schema(),
+        export::sites_schema(false),
         export::site_coverage_schema(),
     ] {
         let table = schema.markdown();

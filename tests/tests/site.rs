@@ -325,15 +325,34 @@ fn polygon_and_point_candidates_from_geojson() {
         ids.iter().all(|i| ["p1", "p2", "p3"].contains(i)),
         "{ids:?}"
     );
-    // The parcel is represented by one of its own outline vertices.
+    // The parcel comes back as its outline (the points as points), reached at every
+    // place the network meets it: `check_against_analyze` below then finds, with
+    // the parcel as an area facility, exactly the coverage `site` claimed.
     assert!(ids.contains(&"p1"), "the parcel is chosen: {ids:?}");
     let sites = json(&d.join("o/sites.geojson"));
     for f in sites["features"].as_array().unwrap() {
+        let g = &f["geometry"];
         if f["properties"]["candidate_id"] == "p1" {
-            let c = &f["geometry"]["coordinates"];
-            assert!([11.57, 11.5712].contains(&c[0].as_f64().unwrap()), "{c}");
-            assert!([48.138, 48.1388].contains(&c[1].as_f64().unwrap()), "{c}");
+            assert_eq!(g["type"], "Polygon");
+            assert_eq!(
+                g["coordinates"],
+                serde_json::json!([[
+                    [11.57, 48.138],
+                    [11.5712, 48.138],
+                    [11.5712, 48.1388],
+                    [11.57, 48.1388],
+                    [11.57, 48.138]
+                ]])
+            );
             assert_eq!(f["properties"]["name"], "Parcel 1");
+            let n = f["properties"]["access_points"].as_u64().unwrap();
+            assert!(
+                n > 1,
+                "a parcel in a city block meets the network in many places: {n}"
+            );
+        } else {
+            assert_eq!(g["type"], "Point");
+            assert_eq!(f["properties"]["access_points"], 1);
         }
     }
     check_against_analyze(
@@ -343,6 +362,22 @@ fn polygon_and_point_candidates_from_geojson() {
         &data("munchen.osm.pbf"),
         &["--preset", "complete-community"],
     );
+    // The report maps the sites, the parcel at a point inside it.
+    ok(
+        d,
+        &[
+            "analyze",
+            "--preset",
+            "complete-community",
+            "--sites",
+            "o/sites.geojson",
+            "--out",
+            "r",
+            "-q",
+        ],
+    );
+    let page = std::fs::read_to_string(d.join("r/report.html")).unwrap();
+    assert!(page.contains("Parcel 1"), "the parcel is in the page");
 }
 
 #[test]

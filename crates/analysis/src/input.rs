@@ -53,6 +53,9 @@ pub struct UserPlace {
     pub lonlat: [f64; 2],
     /// Outline rings for polygons; empty for points.
     pub outline: Vec<Vec<[f64; 2]>>,
+    /// For polygons, the end of each polygon's rings in `outline` (its first ring is
+    /// the exterior, the others its holes); empty for points.
+    pub polygons: Vec<u32>,
     /// `population`, if given.
     pub population: Option<f64>,
     /// `category`, if given.
@@ -207,6 +210,7 @@ fn read_geojson(path: &Path, text: &str) -> Result<Vec<UserPlace>, InputError> {
                 out.push(UserPlace {
                     lonlat: [lon, lat],
                     outline: vec![],
+                    polygons: vec![],
                     population,
                     category: text_prop("category"),
                     name: text_prop("name"),
@@ -230,6 +234,7 @@ fn read_geojson(path: &Path, text: &str) -> Result<Vec<UserPlace>, InputError> {
             }
         };
         let mut rings_out = Vec::new();
+        let mut polygons = Vec::new();
         let mut mp = Vec::new();
         for poly in &polys {
             let mut rings = Vec::new();
@@ -263,6 +268,7 @@ fn read_geojson(path: &Path, text: &str) -> Result<Vec<UserPlace>, InputError> {
                 mp.push(Polygon::new(ls(outer), inner.iter().map(ls).collect()));
             }
             rings_out.extend(rings);
+            polygons.push(rings_out.len() as u32);
         }
         let c = MultiPolygon::new(mp)
             .centroid()
@@ -270,6 +276,7 @@ fn read_geojson(path: &Path, text: &str) -> Result<Vec<UserPlace>, InputError> {
         out.push(UserPlace {
             lonlat: [c.x(), c.y()],
             outline: rings_out,
+            polygons,
             population,
             category: text_prop("category"),
             name: text_prop("name"),
@@ -355,6 +362,7 @@ fn read_csv(path: &Path, text: &str) -> Result<Vec<UserPlace>, InputError> {
         out.push(UserPlace {
             lonlat: [lon, lat],
             outline: vec![],
+            polygons: vec![],
             population,
             category: text(cat_i),
             name: text(name_i),

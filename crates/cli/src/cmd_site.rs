@@ -83,7 +83,11 @@ pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
         category,
         plan: &p,
     };
-    layers.write(&export::sites_schema(), &sites)?;
+    // Area candidates come back as their outlines (the layer then mixes points and
+    // polygons).
+    let areas =
+        matches!(&candidates, Candidates::Places(l) if l.iter().any(|c| !c.outline.is_empty()));
+    layers.write(&export::sites_schema(areas), &sites)?;
     layers.write(
         &export::site_coverage_schema(),
         &export::SiteCoverageRows::new(&homes, &p),
@@ -116,6 +120,7 @@ pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
                 "candidate_id": s.id,
                 "name": s.name,
                 "node": s.node,
+                "access_points": s.access_points,
                 "gain_residents": s.gain_residences,
                 "gain_population": r1(s.gain_population),
                 "after": covered(s.covered_residences_after, s.covered_population_after),

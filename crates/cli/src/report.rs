@@ -26,8 +26,18 @@ pub(crate) fn read_sites(path: &Path, preset: &Preset) -> anyhow::Result<Vec<Pro
     let mut out = Vec::with_capacity(fc.features.len());
     for (i, f) in fc.features.iter().enumerate() {
         let bad = |what: &str| anyhow::anyhow!("{}, feature {}: {what}", path.display(), i + 1);
-        let Some(Value::Point(p)) = f.geometry.as_ref().map(|g| &g.value) else {
-            return Err(bad("not a Point"));
+        // A point site is its marker; an area site (a polygon candidate) is marked
+        // at a point inside it.
+        let p: Vec<f64> = match f.geometry.as_ref().map(|g| &g.value) {
+            Some(Value::Point(p)) => p.clone(),
+            Some(g @ (Value::Polygon(_) | Value::MultiPolygon(_))) => {
+                let g = geo::Geometry::<f64>::try_from(g.clone())
+                    .map_err(|e| bad(&format!("bad polygon: {e}")))?;
+                let c =
+                    geo::InteriorPoint::interior_point(&g).ok_or_else(|| bad("empty polygon"))?;
+                vec![c.x(), c.y()]
+            }
+            _ => return Err(bad("not a Point, Polygon or MultiPolygon")),
         };
         if p.len() < 2 || !(-180.0..=180.0).contains(&p[0]) || !(-90.0..=90.0).contains(&p[1]) {
             return Err(bad("coordinates outside lon/lat range"));

@@ -30,6 +30,8 @@ fn writer(schema: &Schema, write_index: bool) -> flatgeobuf::Result<FgbWriter<'s
         GeometryType::LineString => FgbType::LineString,
         GeometryType::Polygon => FgbType::Polygon,
         GeometryType::MultiPolygon => FgbType::MultiPolygon,
+        // Each feature says its own.
+        GeometryType::Mixed => FgbType::Unknown,
     };
     let mut fgb = FgbWriter::create_with_options(
         &schema.name,
@@ -116,6 +118,7 @@ impl GeozeroGeometry for Geom<'_> {
                 }
                 p.multipolygon_end(0)
             }
+            GeometryType::Mixed => unreachable!("a row has one type"),
         }
     }
 }

@@ -91,7 +91,7 @@ impl GeoJsonWriter {
             out.extend_from_slice(b"null");
             return;
         }
-        match self.geometry {
+        match self.geometry.of_row(buf) {
             GeometryType::MultiPolygon if buf.polygons.len() == 1 => {
                 // One part: a Polygon, the smallest type that holds it (the other
                 // formats keep one geometry type per layer and say MultiPolygon).
@@ -123,6 +123,7 @@ impl GeoJsonWriter {
                 }
                 out.push(b']');
             }
+            GeometryType::Mixed => unreachable!("a row has one type"),
         }
         out.push(b'}');
     }

@@ -274,15 +274,16 @@ impl ParquetLayer {
 
     /// The `geo` metadata (GeoParquet 1.1).
     fn geo_metadata(&self) -> String {
-        let gtype = match self.schema.geometry {
-            GeometryType::Point => "Point",
-            GeometryType::LineString => "LineString",
-            GeometryType::Polygon => "Polygon",
-            GeometryType::MultiPolygon => "MultiPolygon",
+        let gtypes = match self.schema.geometry {
+            GeometryType::Point => vec!["Point"],
+            GeometryType::LineString => vec!["LineString"],
+            GeometryType::Polygon => vec!["Polygon"],
+            GeometryType::MultiPolygon => vec!["MultiPolygon"],
+            GeometryType::Mixed => vec!["Point", "MultiPolygon"],
         };
         let mut column = serde_json::json!({
             "encoding": "WKB",
-            "geometry_types": [gtype],
+            "geometry_types": gtypes,
             "crs": serde_json::from_str::<serde_json::Value>(WGS84_PROJJSON)
                 .expect("valid PROJJSON"),
             "covering": { "bbox": {

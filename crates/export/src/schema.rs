@@ -73,6 +73,22 @@ pub enum GeometryType {
     Polygon,
     /// Several polygons.
     MultiPolygon,
+    /// Per row: a Point (one coordinate, no rings) or else a MultiPolygon. For
+    /// layers whose features may be either (e.g. sites chosen from a file of points
+    /// and areas); GeoPackage calls it `GEOMETRY`, FlatGeobuf `Unknown`.
+    Mixed,
+}
+
+impl GeometryType {
+    /// The type of the row in `buf`: this one, or for [`GeometryType::Mixed`] the
+    /// row's own.
+    pub fn of_row(self, buf: &RowBuf<'_>) -> GeometryType {
+        match self {
+            GeometryType::Mixed if buf.rings.is_empty() => GeometryType::Point,
+            GeometryType::Mixed => GeometryType::MultiPolygon,
+            t => t,
+        }
+    }
 }
 
 /// A layer's name, geometry and columns, declared once.

@@ -6,13 +6,19 @@ use livingcircle_site::Plan;
 
 use crate::schema::{Field, GeometryType, RowBuf, Rows, Schema, Type, Value};
 
-/// The columns of `sites`: one Point per chosen site, in rank order. The point is
-/// the place that was snapped (so `analyze --facilities sites.geojson` snaps it to
-/// the same spot); `category` makes the file a valid facilities input.
-pub fn sites_schema() -> Schema {
+/// The columns of `sites`: one feature per chosen site, in rank order; `category`
+/// makes the file a valid facilities input, and `analyze --facilities sites.geojson`
+/// reaches each site where `site` did. A point site is the point that was snapped;
+/// an area site (candidates with polygons) its outline, so the layer is
+/// [`GeometryType::Mixed`] when `areas`, else Point.
+pub fn sites_schema(areas: bool) -> Schema {
     Schema {
         name: "sites".into(),
-        geometry: GeometryType::Point,
+        geometry: if areas {
+            GeometryType::Mixed
+        } else {
+            GeometryType::Point
+        },
         fields: vec![
             Field::new("rank", Type::Int).doc("", "order of choice, from 1"),
             Field::new("category", Type::Text).doc("", "the category sited (preset key)"),
@@ -36,6 +42,10 @@ pub fn sites_schema() -> Schema {
             Field::new("snap_lon", Type::Float).doc("°", "where the site joins the network"),
             Field::new("snap_lat", Type::Float).doc("°", "where the site joins the network"),
             Field::new("snap_m", Type::Float).doc("m", "distance from the site to the network"),
+            Field::new("access_points", Type::Int).doc(
+                "",
+                "where a walk may reach it: 1 for a point, an area's access points",
+            ),
             Field::new("edge", Type::Int).doc(
                 "",
                 "the network edge it joins (`id` in `network` and `edges.csv`)",
@@ -64,7 +74,19 @@ impl Rows for SiteRows<'_> {
     fn row<'a>(&'a self, i: usize, buf: &mut RowBuf<'a>) {
         let s = &self.plan.sites[i];
         let p = self.plan;
-        buf.coords.push(s.lonlat);
+        if s.outline.is_empty() {
+            buf.coords.push(s.lonlat);
+        } else {
+            let mut r = 0;
+            for &end in &s.polygons {
+                for ring in &s.outline[r..end as usize] {
+                    buf.coords.extend_from_slice(ring);
+                    buf.end_ring();
+                }
+                buf.end_polygon();
+                r = end as usize;
+            }
+        }
         let snapped = self.graph.projection().unproject(s.snap.xy);
         buf.values.extend([
             Value::Int(s.rank as i64),
@@ -82,6 +104,7 @@ impl Rows for SiteRows<'_> {
             Value::Float(crate::round7(snapped[0])),
             Value::Float(crate::round7(snapped[1])),
             Value::Float(r1(s.snap.dist_m)),
+            Value::Int(s.access_points as i64),
             Value::Int(i64::from(s.snap.edge)),
         ]);
     }

@@ -36,6 +36,7 @@ pub(crate) fn type_name(t: GeometryType) -> &'static str {
         GeometryType::LineString => "LINESTRING",
         GeometryType::Polygon => "POLYGON",
         GeometryType::MultiPolygon => "MULTIPOLYGON",
+        GeometryType::Mixed => "GEOMETRY",
     }
 }
 
@@ -47,11 +48,16 @@ pub(crate) struct Shape<'b> {
 }
 
 impl<'b> Shape<'b> {
+    /// The row in `buf` of a layer of type `ty` (a [`GeometryType::Mixed`] layer's
+    /// row is given its own type).
     pub(crate) fn new(ty: GeometryType, buf: &'b RowBuf<'b>) -> Self {
-        Shape { buf, ty }
+        Shape {
+            buf,
+            ty: ty.of_row(buf),
+        }
     }
 
-    /// The geometry type.
+    /// The row's geometry type (never [`GeometryType::Mixed`]).
     pub(crate) fn geometry_type(&self) -> GeometryType {
         self.ty
     }
@@ -142,6 +148,7 @@ impl<'b> Shape<'b> {
                     polygon(out, p);
                 }
             }
+            GeometryType::Mixed => unreachable!("a row has one type"),
         }
     }
 }

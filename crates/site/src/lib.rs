@@ -5,8 +5,9 @@ the most people, who now miss that category, within its walking threshold?
 
 * Demand: the snapped residences that miss the category in an [`Analysis`],
   weighted by population (or one each).
-* Candidates: the user's sites (points, or areas snapped at their outline vertex
-  nearest to the network) or the graph's nodes; they snap like facilities.
+* Candidates: the user's sites (points, or areas reached at every access point,
+  as `analyze` reaches area facilities) or the graph's nodes; they snap like
+  facilities.
 * Reach sets: for every demand residence, the candidates within the threshold,
   by the engine's [`per_residence`] with the candidates as targets (so a site covers
   exactly the residences the analysis would count as covered once it exists),
@@ -32,7 +33,7 @@ use livingcircle_analysis::input::UserPlace;
 use livingcircle_analysis::{Analysis, Home, HomeResults, round7};
 use livingcircle_graph::{NodeId, WalkGraph};
 use livingcircle_reach::{Direction, Scratch, Spot, Targets, per_residence, search};
-use livingcircle_snap::{Snap, Snapper};
+use livingcircle_snap::{EdgePoints, Snap, Snapper};
 use rayon::prelude::*;
 
 /// Where candidates come from.
@@ -106,12 +107,20 @@ pub struct Site {
     pub id: Option<String>,
     /// From the file.
     pub name: Option<String>,
-    /// The point that was snapped, `[lon, lat]` rounded to 7 decimals: the point
-    /// itself, an area's deciding outline vertex, or the node. Used as a facility
-    /// it snaps to the same place again.
+    /// `[lon, lat]` rounded to 7 decimals: the point itself, the node, or an area's
+    /// outline vertex nearest to where it meets the network. A point used as a
+    /// facility snaps to the same place again.
     pub lonlat: [f64; 2],
-    /// Where it joins the network.
+    /// An area's outline rings, `[lon, lat]` rounded to 7 decimals (empty for a
+    /// point): used as a facility, it has the same access points again.
+    pub outline: Vec<Vec<[f64; 2]>>,
+    /// For an area, the end of each polygon's rings in `outline`.
+    pub polygons: Vec<u32>,
+    /// Where it is nearest to the network.
     pub snap: Snap,
+    /// Where a walk may reach it: 1 for a point, an area's access points
+    /// (`Snapper::access_points`, searched as one site).
+    pub access_points: usize,
     /// Residences it newly covers.
     pub gain_residences: u32,
     /// Their population.
@@ -152,8 +161,17 @@ pub struct Plan {
     pub seconds: [f64; 4],
 }
 
-/// A snapped candidate: its index, the point that decided, the snap.
-type Snapped = (usize, [f64; 2], Snap);
+/// A snapped candidate.
+struct Snapped {
+    /// Its index in the file, or the graph node.
+    cand: usize,
+    /// Its point (an area's outline vertex nearest to where it meets the network).
+    lonlat: [f64; 2],
+    /// Where it is nearest to the network.
+    snap: Snap,
+    /// Its access points (one for a point), sorted.
+    spots: Vec<Spot>,
+}
 
 /// Chooses up to `opts.count` sites for `opts.category`. `homes` and `analysis`
 /// are the inputs and result of `analyze` on the same graph. Results do not depend
@@ -198,6 +216,19 @@ pub fn plan(
     let proj = *g.projection();
     let r7 = |p: [f64; 2]| [round7(p[0]), round7(p[1])];
     let mut stats = CandidateStats::default();
+    // A point candidate: its snap is its one access point.
+    let point = |cand: usize, lonlat: [f64; 2]| {
+        let snap = snapper.snap_point(proj.project(lonlat), opts.max_snap_m)?;
+        Some(Snapped {
+            cand,
+            lonlat,
+            snap,
+            spots: vec![Spot::from(&snap)],
+        })
+    };
+    // Demand residences inside a stretch near an area's outline get an access point
+    // of their own there, as in `analyze` (their distances are then exact).
+    let places = EdgePoints::new(demand_spots.iter().map(|s| (s.edge, s.offset_mm)).collect());
     let snapped: Vec<Snapped> = match candidates {
         Candidates::Nodes { max } => {
             stats.given = g.node_count();
@@ -207,11 +238,7 @@ pub fn plan(
             in_reach
                 .par_iter()
                 .step_by(stats.stride)
-                .filter_map(|&n| {
-                    let p = r7(g.node_lonlat(n));
-                    let s = snapper.snap_point(proj.project(p), opts.max_snap_m)?;
-                    Some((n as usize, p, s))
-                })
+                .filter_map(|&n| point(n as usize, r7(g.node_lonlat(n))))
                 .collect()
         }
         Candidates::Places(list) => {
@@ -222,32 +249,45 @@ pub fn plan(
                 .enumerate()
                 .filter_map(|(i, cand)| {
                     if cand.outline.is_empty() {
-                        let p = r7(cand.lonlat);
-                        let s = snapper.snap_point(proj.project(p), opts.max_snap_m)?;
-                        Some((i, p, s))
-                    } else {
-                        let rings: Vec<Vec<[f64; 2]>> = cand
-                            .outline
-                            .iter()
-                            .map(|r| r.iter().map(|&p| r7(p)).collect())
-                            .collect();
-                        let projected: Vec<Vec<[f64; 2]>> = rings
-                            .iter()
-                            .map(|r| r.iter().map(|&p| proj.project(p)).collect())
-                            .collect();
-                        let (v, s) = snapper.snap_outline_vertex(&projected, opts.max_snap_m)?;
-                        let p = *rings.iter().flatten().nth(v).expect("vertex index");
-                        Some((i, p, s))
+                        return point(i, r7(cand.lonlat));
                     }
+                    // An area: reached at every access point, as `analyze` reaches
+                    // an area facility (the rings as `sites` writes them).
+                    let rings: Vec<Vec<[f64; 2]>> = cand
+                        .outline
+                        .iter()
+                        .map(|r| r.iter().map(|&p| r7(p)).collect())
+                        .collect();
+                    let projected: Vec<Vec<[f64; 2]>> = rings
+                        .iter()
+                        .map(|r| r.iter().map(|&p| proj.project(p)).collect())
+                        .collect();
+                    let access = snapper.access_points(&projected, &[], opts.max_snap_m, &places);
+                    let snap = *access.nearest()?;
+                    let d2 =
+                        |p: [f64; 2]| (p[0] - snap.xy[0]).powi(2) + (p[1] - snap.xy[1]).powi(2);
+                    let v = projected
+                        .iter()
+                        .flatten()
+                        .enumerate()
+                        .min_by(|a, b| d2(*a.1).total_cmp(&d2(*b.1)))
+                        .map(|(v, _)| v)?;
+                    let lonlat = *rings.iter().flatten().nth(v).expect("vertex index");
+                    Some(Snapped {
+                        cand: i,
+                        lonlat,
+                        snap,
+                        spots: access.snaps.iter().map(Spot::from).collect(),
+                    })
                 })
                 .collect()
         }
     };
     stats.snapped = snapped.len();
-    // Candidates at the same spot are one (the first stands for them).
+    // Candidates at the same spots are one (the first stands for them).
     let mut order: Vec<usize> = (0..snapped.len()).collect();
-    order.sort_by_key(|&k| (Spot::from(&snapped[k].2), k));
-    order.dedup_by_key(|k| Spot::from(&snapped[*k].2));
+    order.sort_by(|&a, &b| snapped[a].spots.cmp(&snapped[b].spots).then(a.cmp(&b)));
+    order.dedup_by(|a, b| snapped[*a].spots == snapped[*b].spots);
     order.sort_unstable();
     let distinct: Vec<&Snapped> = order.iter().map(|&k| &snapped[k]).collect();
     stats.distinct = distinct.len();
@@ -255,7 +295,7 @@ pub fn plan(
 
     // Reach sets: per demand residence the candidates within the threshold, then
     // transposed to per candidate.
-    let targets = Targets::new(g, distinct.iter().map(|s| Spot::from(&s.2)).collect());
+    let targets = grouped(g, distinct.iter().map(|s| s.spots.as_slice()));
     let sets = reach_sets(g, &targets, &demand_spots, thr);
     stats.useful = (0..sets.len()).filter(|&k| !sets.set(k).is_empty()).count();
     let t2 = std::time::Instant::now();
@@ -278,12 +318,9 @@ pub fn plan(
 
     // Each newly covered residence's distance to its site (the same engine, with
     // the chosen sites as the only targets).
-    let chosen = Targets::new(
+    let chosen = grouped(
         g,
-        picks
-            .iter()
-            .map(|p| Spot::from(&distinct[p.candidate].2))
-            .collect(),
+        picks.iter().map(|p| distinct[p.candidate].spots.as_slice()),
     );
     // Only the newly covered residences are searched from, in pick order.
     let newly: Vec<(usize, u32)> = picks
@@ -306,7 +343,12 @@ pub fn plan(
     let mut sites = Vec::with_capacity(picks.len());
     let (mut res_after, mut pop_after) = (covered_res, covered_pop);
     for (rank, p) in picks.iter().enumerate() {
-        let (cand, lonlat, snap) = distinct[p.candidate];
+        let Snapped {
+            cand,
+            lonlat,
+            snap,
+            spots,
+        } = distinct[p.candidate];
         let homes_of: Vec<(usize, u32)> = p
             .newly
             .iter()
@@ -316,18 +358,31 @@ pub fn plan(
         let gain_population: f64 = homes_of.iter().map(|&(i, _)| homes[i].population).sum();
         res_after += p.newly.len() as u32;
         pop_after += gain_population;
-        let (node, id, name) = match candidates {
-            Candidates::Nodes { .. } => (Some(*cand as NodeId), None, None),
-            Candidates::Places(list) => (None, list[*cand].id.clone(), list[*cand].name.clone()),
+        let (node, place) = match candidates {
+            Candidates::Nodes { .. } => (Some(*cand as NodeId), None),
+            Candidates::Places(list) => (None, Some(&list[*cand])),
+        };
+        let (outline, polygons) = match place {
+            Some(p) if !p.outline.is_empty() => (
+                p.outline
+                    .iter()
+                    .map(|r| r.iter().map(|&q| r7(q)).collect())
+                    .collect(),
+                p.polygons.clone(),
+            ),
+            _ => (Vec::new(), Vec::new()),
         };
         sites.push(Site {
             rank: rank + 1,
             candidate: *cand,
             node,
-            id,
-            name,
+            id: place.and_then(|p| p.id.clone()),
+            name: place.and_then(|p| p.name.clone()),
             lonlat: *lonlat,
+            outline,
+            polygons,
             snap: *snap,
+            access_points: spots.len(),
             gain_residences: p.newly.len() as u32,
             gain_population,
             covered_residences_after: res_after,
@@ -379,7 +434,21 @@ fn reach_sets(g: &WalkGraph, targets: &Targets, homes: &[Spot], budget_mm: u32) 
             pairs.extend(list.into_iter().map(|t| (t, chunk[k])));
         }
     }
-    ReachSets::from_pairs(pairs, targets.len())
+    ReachSets::from_pairs(pairs, targets.ids())
+}
+
+/// Targets for candidates, each reporting as its index, reached at the nearest of
+/// its spots.
+fn grouped<'s>(g: &WalkGraph, candidates: impl Iterator<Item = &'s [Spot]>) -> Targets {
+    let mut spots = Vec::new();
+    let mut owner = Vec::new();
+    let mut ids = 0;
+    for (k, c) in candidates.enumerate() {
+        spots.extend_from_slice(c);
+        owner.extend(std::iter::repeat_n(k as u32, c.len()));
+        ids = k + 1;
+    }
+    Targets::grouped(g, spots, owner, ids)
 }
 
 /// Nodes within `budget_mm` of at least one of `from` (one forward search from

@@ -221,36 +221,6 @@ impl<'g> Snapper<'g> {
         out
     }
 
-    /// Snaps an area (outline rings in projected metres): the outline vertex nearest
-    /// to the network decides, so a park is reached at its edge, not at its centroid.
-    pub fn snap_outline(&self, rings: &[Vec<[f64; 2]>], max_m: f64) -> Option<Snap> {
-        self.snap_outline_vertex(rings, max_m).map(|(_, s)| s)
-    }
-
-    /// [`Snapper::snap_outline`], also giving the deciding vertex as an index into
-    /// the rings' vertices taken in order (`rings.iter().flatten()`). Snapping that
-    /// vertex alone with [`Snapper::snap_point`] gives the same snap.
-    pub fn snap_outline_vertex(
-        &self,
-        rings: &[Vec<[f64; 2]>],
-        max_m: f64,
-    ) -> Option<(usize, Snap)> {
-        let mut best: Option<(usize, Snap)> = None;
-        for (i, p) in rings.iter().flatten().enumerate() {
-            let limit = best.map_or(max_m, |b| (b.1.dist_m + TIE_M).min(max_m));
-            if let Some(s) = self.snap_point(*p, limit)
-                && best.is_none_or(|b| {
-                    // Within TIE_M the lower edge wins, then the first vertex.
-                    s.dist_m < b.1.dist_m - TIE_M
-                        || (s.dist_m <= b.1.dist_m + TIE_M && s.edge < b.1.edge)
-                })
-            {
-                best = Some((i, s));
-            }
-        }
-        best
-    }
-
     /// Where an area facility (outline rings in projected metres) meets the network,
     /// as [`Access`] describes: its entrances when any of them snaps, else every
     /// stretch of network within [`ACCESS_NEAR_M`] of its outline (crossings
@@ -861,23 +831,6 @@ mod tests {
                 assert_eq!(snap.offset_mm, e.length_mm);
             }
         }
-    }
-
-    #[test]
-    fn outline_snaps_at_its_nearest_vertex() {
-        let g = grid(3);
-        let s = Snapper::new(&g);
-        let o = g.projection().project([11.0, 48.0]);
-        // A square west of the grid; its east side is 30 m from the first street.
-        let ring = vec![
-            [o[0] - 130.0, o[1] + 10.0],
-            [o[0] - 30.0, o[1] + 10.0],
-            [o[0] - 30.0, o[1] + 60.0],
-            [o[0] - 130.0, o[1] + 60.0],
-            [o[0] - 130.0, o[1] + 10.0],
-        ];
-        let snap = s.snap_outline(&[ring], 200.0).unwrap();
-        assert!((snap.dist_m - 30.0).abs() < 2.0, "{}", snap.dist_m);
     }
 
     /// On a graph 20 degrees wide (grids from 100°E 25°N to 120°E 45°N, one across
