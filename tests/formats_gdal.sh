@@ -60,8 +60,8 @@ done
 "$VENV/bin/python" tests/formats_check.py "${dirs[@]}"
 
 # A full disk: every format on a 512 KiB tmpfs (needs the right to mount; skipped with
-# a note otherwise) must fail with one line naming the file, exit 2, and leave no
-# temporary file (layers completed before the disk filled stay, whole).
+# a note otherwise) must fail with one line naming the file (its output path, not the
+# staging folder's), exit 2, and leave no temporary file or staging folder.
 TINY=$(mktemp -d)
 if mount -t tmpfs -o size=512k tmpfs "$TINY" 2>/dev/null; then
   trap 'umount "$TINY"; rmdir "$TINY"' EXIT
@@ -73,6 +73,7 @@ if mount -t tmpfs -o size=512k tmpfs "$TINY" 2>/dev/null; then
     set -e
     lines=$(wc -l <"$WORK/full.err")
     if [ "$code" != 2 ] || [ "$lines" != 1 ] || ! grep -qE "No space left|disk is full" "$WORK/full.err" \
+      || grep -q "\.staging-" "$WORK/full.err" \
       || ls -A "$TINY/o" | grep -q '^\.livingcircle-'; then
       echo "FAIL: full disk, --format $f: exit $code, $(cat "$WORK/full.err"), left: $(ls -A "$TINY/o")"
       exit 1

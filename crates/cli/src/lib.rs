@@ -57,7 +57,8 @@ pub fn main() -> ExitCode {
                     return ExitCode::SUCCESS;
                 }
             }
-            eprintln!("livingcircle: error: {err:#}");
+            let msg = staging::public_paths(&format!("{err:#}"));
+            eprintln!("livingcircle: error: {msg}");
             ExitCode::from(2)
         }
     }

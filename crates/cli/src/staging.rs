@@ -138,3 +138,74 @@ impl Drop for Staging {
         }
     }
 }
+
+/// `msg` with every path inside a staging folder named as the file it becomes:
+/// `o/.livingcircle-analyze.staging-14275/residences.geojson` reads
+/// `o/residences.geojson` (what the user asked for, and where the file would be).
+pub(crate) fn public_paths(msg: &str) -> String {
+    const HEAD: &str = ".livingcircle-";
+    const MID: &str = ".staging-";
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some(i) = rest.find(HEAD) {
+        let after = &rest[i + HEAD.len()..];
+        // `<command>.staging-<pid>` then a path separator.
+        let cmd_len = after
+            .find(|c: char| !c.is_ascii_lowercase())
+            .unwrap_or(after.len());
+        let tail = &after[cmd_len..];
+        let skip = tail.strip_prefix(MID).and_then(|t| {
+            let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+            let sep = t[digits..]
+                .chars()
+                .next()
+                .filter(|&c| std::path::is_separator(c))?;
+            (cmd_len > 0 && digits > 0)
+                .then_some(HEAD.len() + cmd_len + MID.len() + digits + sep.len_utf8())
+        });
+        match skip {
+            Some(n) => {
+                out.push_str(&rest[..i]);
+                rest = &rest[i + n..];
+            }
+            None => {
+                out.push_str(&rest[..i + HEAD.len()]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::public_paths;
+
+    #[test]
+    fn staging_folders_are_left_out_of_messages() {
+        assert_eq!(
+            public_paths(
+                "o/.livingcircle-analyze.staging-14275/residences.geojson: No space left on device"
+            ),
+            "o/residences.geojson: No space left on device"
+        );
+        assert_eq!(
+            public_paths(
+                "a/.livingcircle-site.staging-1/sites.gpkg and b/.livingcircle-graph.staging-22/x"
+            ),
+            "a/sites.gpkg and b/x"
+        );
+        // Not a staging folder: as it is.
+        for m in [
+            "o/.livingcircle-analyze.files: cannot read",
+            "o/.livingcircle-analyze.staging-/x",
+            "o/.livingcircle-.staging-12/x",
+            "o/.livingcircle-analyze.staging-12",
+            ".livingcircle-",
+            "plain",
+        ] {
+            assert_eq!(public_paths(m), m);
+        }
+    }
+}

@@ -206,6 +206,11 @@ fn commit(inner: &Mutex<Db>) -> Result<(), Error> {
     conn.close().map_err(|(_, e)| db.err(e))?;
     let tmp = db.tmp.take().expect("committed once");
     let path = db.path.clone();
+    // SQLite ran without fsync (`synchronous = OFF`): the whole file is synced once
+    // here, and a failure is an error, as for the other formats.
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io(&path, e))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -104,7 +104,11 @@ impl Error {
 /// A file that appears at its path only when [`AtomicFile::commit`] succeeds.
 pub struct AtomicFile {
     path: PathBuf,
-    tmp: BufWriter<tempfile::NamedTempFile>,
+    /// Written directly (not through `NamedTempFile`, whose errors would name the
+    /// temporary path)...
+    tmp: BufWriter<std::fs::File>,
+    /// ...and removed on drop unless persisted.
+    tmp_path: tempfile::TempPath,
 }
 
 impl AtomicFile {
@@ -122,9 +126,11 @@ impl AtomicFile {
             .suffix(".tmp")
             .tempfile_in(dir)
             .map_err(|e| Error::io(path, e))?;
+        let (file, tmp_path) = tmp.into_parts();
         Ok(AtomicFile {
             path: path.to_owned(),
-            tmp: BufWriter::with_capacity(1 << 16, tmp),
+            tmp: BufWriter::with_capacity(1 << 16, file),
+            tmp_path,
         })
     }
 
@@ -138,22 +144,36 @@ impl AtomicFile {
     /// # Errors
     /// Writing or renaming failed; the temporary file is removed.
     pub fn commit(self) -> Result<(), Error> {
-        let path = self.path;
-        let tmp = self
-            .tmp
+        self.commit_synced_by(std::fs::File::sync_all)
+    }
+
+    /// [`AtomicFile::commit`] with `sync` in place of `File::sync_all` (tests make it
+    /// fail).
+    fn commit_synced_by(
+        self,
+        sync: impl FnOnce(&std::fs::File) -> std::io::Result<()>,
+    ) -> Result<(), Error> {
+        let AtomicFile {
+            path,
+            tmp,
+            tmp_path,
+        } = self;
+        let file = tmp
             .into_inner()
             .map_err(|e| Error::io(&path, e.into_error()))?;
         // A failed fsync means the data may not be on disk: an error, not a shrug.
-        tmp.as_file().sync_all().map_err(|e| Error::io(&path, e))?;
+        sync(&file).map_err(|e| Error::io(&path, e))?;
         #[cfg(unix)]
         {
             // Temporary files are created 0600; outputs are ordinary files.
             use std::os::unix::fs::PermissionsExt;
-            tmp.as_file()
-                .set_permissions(std::fs::Permissions::from_mode(0o644))
+            file.set_permissions(std::fs::Permissions::from_mode(0o644))
                 .map_err(|e| Error::io(&path, e))?;
         }
-        tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
+        drop(file);
+        tmp_path
+            .persist(&path)
+            .map_err(|e| Error::io(&path, e.error))?;
         Ok(())
     }
 
@@ -186,4 +206,39 @@ pub fn write_atomic(
     let mut file = AtomicFile::create(path)?;
     f(&mut file).map_err(|e| file.error(e))?;
     file.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::AtomicFile;
+
+    /// A failed fsync is an error naming the file; the file keeps its previous
+    /// content and no temporary file is left.
+    #[test]
+    fn a_failed_fsync_is_reported_and_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("layer.geojson");
+        std::fs::write(&path, "previous").unwrap();
+        let mut f = AtomicFile::create(&path).unwrap();
+        f.write_all(b"new content").unwrap();
+        let err = f
+            .commit_synced_by(|_| Err(std::io::Error::other("injected fsync failure")))
+            .unwrap_err();
+        assert!(err.to_string().ends_with("layer.geojson"), "{err}");
+        let cause = std::error::Error::source(&err).map(ToString::to_string);
+        assert_eq!(cause.as_deref(), Some("injected fsync failure"));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "previous");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["layer.geojson"]);
+        // The same file commits when fsync succeeds.
+        let mut f = AtomicFile::create(&path).unwrap();
+        f.write_all(b"new content").unwrap();
+        f.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new content");
+    }
 }
