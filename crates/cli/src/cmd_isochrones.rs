@@ -122,8 +122,9 @@ impl Rows for IsoRows<'_> {
     }
 }
 
-/// The targets whose network point the last search from `spot` reached: their ids,
-/// with the distances left in `best` (`u32::MAX` elsewhere; the caller resets it).
+/// The ids ([`Targets::id_of`]) whose network point the last search from `spot`
+/// reached, each once, with the distance to its nearest target left in `best`
+/// (indexed by id; `u32::MAX` elsewhere; the caller resets it).
 fn reached(
     g: &WalkGraph,
     spot: &Spot,
@@ -133,9 +134,10 @@ fn reached(
 ) -> Vec<u32> {
     let mut ids = Vec::new();
     let mut offer = |t: u32, v: u32, ids: &mut Vec<u32>| {
-        let b = &mut best[t as usize];
+        let id = targets.id_of(t);
+        let b = &mut best[id as usize];
         if *b == u32::MAX {
-            ids.push(t);
+            ids.push(id);
         }
         *b = (*b).min(v);
     };
@@ -188,13 +190,14 @@ pub(crate) fn write_layer(
     };
     let home_spots = indexed(job.home_snaps);
     let home_targets = Targets::new(g, home_spots.iter().map(|x| x.1).collect());
-    let fac_spots: Vec<(usize, Spot)> = job
+    // A facility is one id, reached at the nearest of its access points.
+    let (fac_spots, fac_owner): (Vec<Spot>, Vec<u32>) = job
         .fac_access
         .iter()
         .enumerate()
-        .flat_map(|(i, a)| a.iter().map(move |s| (i, at_network(s))))
-        .collect();
-    let fac_targets = Targets::new(g, fac_spots.iter().map(|x| x.1).collect());
+        .flat_map(|(i, a)| a.iter().map(move |s| (at_network(s), i as u32)))
+        .unzip();
+    let fac_targets = Targets::grouped(g, fac_spots, fac_owner, job.fac_access.len());
     let ncat = job.preset.categories.len();
     let t = &job.options.thresholds_mm;
     let cols = schema(job).fields.len();
@@ -212,8 +215,8 @@ pub(crate) fn write_layer(
     let scratch = PerThread::new(|| {
         (
             IsoScratch::new(g),
-            vec![u32::MAX; home_targets.len()],
-            vec![u32::MAX; fac_targets.len()],
+            vec![u32::MAX; home_targets.ids()],
+            vec![u32::MAX; fac_targets.ids()],
         )
     });
     let props = |o: &Origin, k: usize, area: f64, network: f64, population: f64, counts: &[u32]| {
@@ -250,13 +253,6 @@ pub(crate) fn write_layer(
                     // Distance to each reached residence / facility point.
                     let reached_h = reached(g, &spot, &s.search, &home_targets, hbest);
                     let reached_f = reached(g, &spot, &s.search, &fac_targets, fbest);
-                    // Each facility at its nearest access point.
-                    let mut fac_nearest: Vec<(usize, u32)> = reached_f
-                        .iter()
-                        .map(|&f| (fac_spots[f as usize].0, fbest[f as usize]))
-                        .collect();
-                    fac_nearest.sort_unstable();
-                    fac_nearest.dedup_by_key(|x| x.0);
                     let mut out = Vec::with_capacity(isos.len());
                     for iso in isos {
                         let k = iso.threshold;
@@ -272,9 +268,9 @@ pub(crate) fn write_layer(
                             .map(|&h| job.homes[home_spots[h as usize].0].population)
                             .sum();
                         let mut counts = vec![0u32; ncat];
-                        for &(f, d) in &fac_nearest {
-                            if within(d) {
-                                counts[job.facilities[f].category] += 1;
+                        for &f in &reached_f {
+                            if within(fbest[f as usize]) {
+                                counts[job.facilities[f as usize].category] += 1;
                             }
                         }
                         out.push(Feature {
