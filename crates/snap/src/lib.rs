@@ -314,13 +314,17 @@ impl<'g> Snapper<'g> {
             );
             for run in self.tree.locate_in_envelope_intersecting(&env) {
                 let mut base: Option<f64> = None;
-                for (i, w) in run.pts.windows(2).enumerate() {
+                // The run's length before segment `w`, summed as it goes.
+                let mut before = 0.0;
+                for w in run.pts.windows(2) {
+                    let l = dist(w[0], w[1]);
+                    let here = before;
+                    before += l;
                     let Some((t0, t1)) = within(w[0], w[1], a, b, near) else {
                         continue;
                     };
                     let b0 = *base.get_or_insert_with(|| self.along(run.edge, run.first as usize));
-                    let before: f64 = run.pts[..=i].windows(2).map(|v| dist(v[0], v[1])).sum();
-                    let l = dist(w[0], w[1]);
+                    let before = here;
                     stretches.push((run.edge, b0 + before + t0 * l, b0 + before + t1 * l));
                     let (t, d) = closest(w[0], w[1], a, b);
                     let key = (d, run.edge, b0 + before + t * l);
@@ -342,11 +346,20 @@ impl<'g> Snapper<'g> {
                 _ => merged.push(s),
             }
         }
+        // The leg from a point to the outline: its nearest segment, found through an
+        // R-tree when the outline is long (the same distance either way).
+        let lines: Vec<Line<[f64; 2]>> = segments.iter().map(|s| Line::new(s[0], s[1])).collect();
+        let tree = (lines.len() > LINEAR_LEGS).then(|| RTree::bulk_load(lines.clone()));
         let leg_to = |p: [f64; 2]| {
-            let d2 = segments
-                .iter()
-                .map(|s| Line::new(s[0], s[1]).distance_2(&p))
-                .fold(f64::INFINITY, f64::min);
+            let d2 = match &tree {
+                Some(t) => t
+                    .nearest_neighbor(&p)
+                    .map_or(f64::INFINITY, |l| l.distance_2(&p)),
+                None => lines
+                    .iter()
+                    .map(|l| l.distance_2(&p))
+                    .fold(f64::INFINITY, f64::min),
+            };
             d2.sqrt() / self.graph.projection().scale_at_y(p[1])
         };
         let mut out = Vec::new();
@@ -473,6 +486,10 @@ impl EdgePoints {
         self.0[lo..hi].iter().map(|p| p.1)
     }
 }
+
+/// Outlines of at most this many segments find a point's leg by scanning them; longer
+/// ones through an R-tree of their segments.
+const LINEAR_LEGS: usize = 32;
 
 /// How an area's access points were found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -737,6 +754,40 @@ mod tests {
             prop_assert!((snap.dist_m - d).abs() < 1e-9);
             prop_assert_eq!(snap.edge, e);
             prop_assert!(snap.offset_mm <= g.edge(snap.edge).length_mm);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, rng_seed: proptest::test_runner::RngSeed::Fixed(11), ..ProptestConfig::default() })]
+        /// Each access point's leg is its distance to the outline, whether the outline
+        /// is short (scanned) or long (an R-tree of its segments).
+        #[test]
+        fn access_legs_are_the_distance_to_the_outline(
+            n in 3usize..120, cx in 0.0f64..300.0, cy in 0.0f64..300.0, r in 5.0f64..120.0,
+            wobble in proptest::collection::vec(0.6f64..1.0, 120),
+        ) {
+            let g = grid(5);
+            let s = Snapper::new(&g);
+            let o = g.projection().project([11.0, 48.0]);
+            let mut ring: Vec<[f64; 2]> = (0..n)
+                .map(|k| {
+                    let a = k as f64 / n as f64 * std::f64::consts::TAU;
+                    let rr = r * wobble[k];
+                    [o[0] + cx + rr * a.cos(), o[1] + cy + rr * a.sin()]
+                })
+                .collect();
+            ring.push(ring[0]);
+            let access = s.access_points(std::slice::from_ref(&ring), &[], 500.0, &EdgePoints::new(Vec::new()));
+            for p in &access.snaps {
+                let d2 = ring
+                    .windows(2)
+                    .map(|w| Line::new(w[0], w[1]).distance_2(&p.xy))
+                    .fold(f64::INFINITY, f64::min);
+                let want = d2.sqrt() / g.projection().scale_at_y(p.xy[1]);
+                if access.kind == AccessKind::Outline {
+                    prop_assert!((p.dist_m - want).abs() < 1e-9, "{} vs {want} ({n} segments)", p.dist_m);
+                }
+            }
         }
     }
 
