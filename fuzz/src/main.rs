@@ -429,8 +429,11 @@ struct Frame {
     block: Vec<u8>,
 }
 
-/// A protobuf message's fields: (number, varint value or bytes).
-fn fields(mut b: &[u8]) -> Option<Vec<(u64, Result<u64, &[u8]>)>> {
+/// A protobuf field: its number, and its varint value (`Ok`) or bytes (`Err`).
+type Field<'a> = (u64, Result<u64, &'a [u8]>);
+
+/// A protobuf message's fields.
+fn fields(mut b: &[u8]) -> Option<Vec<Field<'_>>> {
     fn varint(b: &mut &[u8]) -> Option<u64> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
