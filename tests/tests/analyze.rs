@@ -303,6 +303,22 @@ fn every_preset_on_every_extract() {
                 "{} {preset}",
                 p.display()
             );
+            // summary.json is exactly the library's typed `Summary` (no field more or
+            // less, same order and numbers; the timings, with nine digits, may come
+            // back in their last place from serde_json's fast float parser), and
+            // summary.csv is what it writes.
+            let text = std::fs::read_to_string(dir.path().join("o/summary.json")).unwrap();
+            let typed: livingcircle::Summary = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{} {preset}: {e}", p.display()));
+            let again = serde_json::to_string_pretty(&typed).unwrap();
+            let untimed = |t: &str| t.split("\"seconds\"").next().unwrap().to_owned();
+            assert_eq!(untimed(&again), untimed(&text), "{} {preset}", p.display());
+            let mut csv = Vec::new();
+            typed.write_csv(&mut csv).unwrap();
+            assert_eq!(
+                String::from_utf8(csv).unwrap(),
+                std::fs::read_to_string(dir.path().join("o/summary.csv")).unwrap()
+            );
         }
     }
 }

@@ -4,72 +4,20 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
-use livingcircle_analysis::input::{facilities_from_places, homes_from_places, read_places};
+use livingcircle::{CategoryStats, LevelStats, Summary};
 use livingcircle_analysis::{
-    Analysis, AnalyzeOptions, Engine, Facility, Home, Preset, Progress, analyze_with_progress,
-    facilities_from_osm, homes_from_osm, pct, r1,
+    Analysis, AnalyzeOptions, Engine, Facility, Home, Preset, Progress, analyze_with_progress, r1,
 };
 use livingcircle_export as export;
 use livingcircle_snap::Snapper;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::args::{AnalyzeArgs, EngineArg, Global, LangArg, OsmArgs, PlacesArgs, SpeedArgs};
-use crate::cmd_isochrones::{IsoJob, Origin, write_layer};
-use crate::load::{City, ensure_dir, load_with};
+use crate::args::{AnalyzeArgs, EngineArg, Global, LangArg};
+use crate::iso_layer::{IsoJob, Origin, write_layer};
+use crate::load::{City, data_timestamp, ensure_dir, inputs, speed};
 use crate::progress::Stages;
 use livingcircle_iso::IsoOptions;
 use livingcircle_report::Lang;
-
-/// Walking speed: `--speed-kmh`, else `--profile`, else the preset's, else adult.
-pub(crate) fn speed(s: &SpeedArgs, preset: &Preset) -> f64 {
-    s.speed_kmh
-        .or(s.profile.map(|p| p.speed_kmh()))
-        .or(preset.speed_kmh)
-        .unwrap_or(4.8)
-}
-
-/// Reads the user files (first, so a bad file fails before the long stages), the
-/// extract and its graph, and gathers the residences and facilities to analyse.
-pub(crate) fn inputs(
-    stages: &Stages,
-    preset: &Preset,
-    osm: &OsmArgs,
-    places: &PlacesArgs,
-) -> anyhow::Result<(City, Vec<Home>, Vec<Facility>)> {
-    let user_homes = places.residences.as_deref().map(read_places).transpose()?;
-    let user_facilities = match places.facilities.as_deref() {
-        Some(p) => Some(facilities_from_places(p, preset, read_places(p)?)?),
-        None => None,
-    };
-
-    // Residences and facilities are taken from the read before the graph is built:
-    // what the analysis needs of them is in `homes` and `facilities`.
-    let mut homes: Vec<Home> = Vec::new();
-    let mut facilities: Vec<Facility> = Vec::new();
-    let city = load_with(osm, preset.poi_filter(), stages, |data| {
-        homes = match user_homes {
-            Some(p) => homes_from_places(p),
-            None => homes_from_osm(data, &preset.population),
-        };
-        facilities = facilities_from_osm(preset, &data.features);
-        data.residences = Vec::new();
-        data.features = Vec::new();
-    })?;
-    if homes.is_empty() {
-        tracing::warn!(
-            "{}: no residences found (no residential buildings or residential areas mapped); pass --residences FILE",
-            city.path.display()
-        );
-    }
-    if let Some(user) = user_facilities {
-        if places.replace_osm_facilities {
-            let replaced: Vec<usize> = user.iter().map(|f| f.category).collect();
-            facilities.retain(|f| !replaced.contains(&f.category));
-        }
-        facilities.extend(user);
-    }
-    Ok((city, homes, facilities))
-}
 
 pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
     let t_start = Instant::now();
@@ -197,7 +145,7 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
         export::write_edges_csv(&city.graph, &out.join("edges.csv"))?;
     }
     let write_s = write_s + t.elapsed().as_secs_f64();
-    let summary = summary_json(
+    let summary = summary(
         &city,
         &preset,
         speed_kmh,
@@ -212,7 +160,7 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
         serde_json::to_writer_pretty(&mut *f, &summary).map_err(std::io::Error::other)?;
         writeln!(f)
     })?;
-    export::write_atomic(&out.join("summary.csv"), |f| write_summary_csv(f, &summary))?;
+    export::write_atomic(&out.join("summary.csv"), |f| summary.write_csv(f))?;
     if a.isochrones {
         stages.stage("drawing isochrones for every residence");
         let minutes = vec![5.0, 10.0, 15.0];
@@ -248,7 +196,7 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
                 snap: an.home_snaps[i],
             })
             .collect();
-        let mut w = layers.writer(&crate::cmd_isochrones::schema(&job))?;
+        let mut w = layers.writer(&crate::iso_layer::schema(&job))?;
         write_layer(&job, &origins, w.as_mut(), &stages)?;
         w.finish()?;
     }
@@ -256,6 +204,7 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
     layers.finish()?;
     if let Some(report) = report {
         stages.stage("writing report.html");
+        let summary = serde_json::to_value(&summary)?;
         crate::report::finish(&out.join("report.html"), report, &an, &summary)?;
     }
     staging.commit()?;
@@ -269,7 +218,7 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(crate) fn engine_name(e: Engine) -> &'static str {
+fn engine_name(e: Engine) -> &'static str {
     match e {
         Engine::Hierarchy => "hierarchy",
         Engine::Dijkstra => "dijkstra",
@@ -278,7 +227,7 @@ pub(crate) fn engine_name(e: Engine) -> &'static str {
 }
 
 /// `--engine` as the analysis' engine.
-pub(crate) fn engine(e: EngineArg) -> Engine {
+fn engine(e: EngineArg) -> Engine {
     match e {
         EngineArg::Auto => Engine::Auto,
         EngineArg::Ch => Engine::Hierarchy,
@@ -286,39 +235,8 @@ pub(crate) fn engine(e: EngineArg) -> Engine {
     }
 }
 
-/// The data's timestamp (replication header, else the newest way), ISO 8601.
-pub(crate) fn data_timestamp(city: &City) -> Option<String> {
-    city.data
-        .header
-        .replication_timestamp
-        .or(city.data.stats.newest_way_timestamp_ms.map(|ms| ms / 1000))
-        .map(iso8601)
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ` from seconds since the epoch.
-pub(crate) fn iso8601(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 #[allow(clippy::too_many_arguments)]
-fn summary_json(
+fn summary(
     city: &City,
     preset: &Preset,
     speed_kmh: f64,
@@ -328,7 +246,7 @@ fn summary_json(
     an: &Analysis,
     [write_s, residences_s]: [f64; 2],
     t_start: Instant,
-) -> Value {
+) -> Summary {
     let snapped: Vec<&Home> = homes
         .iter()
         .zip(&an.home_snaps)
@@ -337,157 +255,79 @@ fn summary_json(
         .collect();
     let n_res = snapped.len() as f64;
     let pop: f64 = snapped.iter().map(|h| h.population).sum();
-    let categories: Vec<Value> = an
-        .categories
-        .iter()
-        .map(|c| {
-            let cat = &preset.categories[c.category];
-            json!({
-                "key": cat.key,
-                "name": cat.name,
-                "name_zh": cat.name_zh,
-                "level": cat.level,
-                "threshold_m": c.threshold_m,
-                "threshold_min": r1(cat.threshold_min(speed_kmh)),
-                "facilities": c.facilities,
-                "facilities_snapped": c.facilities_snapped,
-                "residences_covered": c.residences_covered,
-                "residences_pct": pct(f64::from(c.residences_covered), n_res),
-                "population_covered": r1(c.population_covered),
-                "population_pct": pct(c.population_covered, pop),
-                "median_m": c.median_m.map(r1),
-                "p90_m": c.p90_m.map(r1),
-            })
-        })
-        .collect();
-    let levels: Vec<Value> = an
-        .levels
-        .iter()
-        .map(|l| {
-            json!({
-                "level": l.level,
-                "categories": l.categories,
-                "residences_ok": l.residences_ok,
-                "residences_pct": pct(f64::from(l.residences_ok), n_res),
-                "population_ok": r1(l.population_ok),
-                "population_pct": pct(l.population_ok, pop),
-            })
-        })
-        .collect();
-    json!({
-        "tool": format!("livingcircle {}", env!("CARGO_PKG_VERSION")),
-        "input": {
-            "file": city.path.display().to_string(),
-            "bytes": city.data.stats.file_bytes,
-            "data_timestamp": data_timestamp(city),
-            "residences_file": a.places.residences.as_ref().map(|p| p.display().to_string()),
-            "facilities_file": a.places.facilities.as_ref().map(|p| p.display().to_string()),
-            "credit": "Map data © OpenStreetMap contributors, ODbL 1.0",
+    let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    Summary {
+        tool: format!("livingcircle {}", env!("CARGO_PKG_VERSION")),
+        input: livingcircle::Input {
+            file: city.path.display().to_string(),
+            bytes: city.data.stats.file_bytes,
+            data_timestamp: data_timestamp(city),
+            residences_file: path(&a.places.residences),
+            facilities_file: path(&a.places.facilities),
+            credit: livingcircle::CREDIT.to_owned(),
         },
-        "preset": { "name": preset.name, "origin": preset.origin },
-        "parameters": {
-            "speed_kmh": speed_kmh,
-            "max_snap_m": a.max_snap_m,
-            "hex_res": u8::from(a.hex_res),
-            "persons_per_flat": preset.population.persons_per_flat,
-            "floor_m2_per_person": preset.population.floor_m2_per_person,
-            "search_budget_m": f64::from(an.budget_mm) / 1000.0,
-            "keep_all_components": a.osm.keep_all_components,
-            "drop_sidewalk_separate": a.osm.drop_sidewalk_separate,
-            "replace_osm_facilities": a.places.replace_osm_facilities,
-            "threads": rayon::current_num_threads(),
-            "engine": engine_name(an.engine),
-            "report_html": !a.no_report,
+        preset: livingcircle::PresetInfo {
+            name: preset.name.clone(),
+            origin: preset.origin.clone(),
         },
-        "counts": {
-            "residences": homes.len(),
-            "residences_snapped": an.homes_snapped,
-            "residences_unsnapped": homes.len() as u32 - an.homes_snapped,
-            "population": r1(pop),
-            "facilities": facilities.len(),
-            "facilities_unsnapped": an.facilities.iter().filter(|f| f.snap.is_none()).count(),
-            "graph_nodes": city.graph.node_count(),
-            "graph_edges": city.graph.edge_count(),
-            "network_km": r1(city.graph.total_length_m() / 1000.0),
-            "components_dropped": city.report.components_dropped,
-            "broken_areas": city.data.stats.broken_areas,
-            "broken_rings": city.data.stats.broken_rings,
-            "gap_cells": an.gaps.len(),
-            "searches": an.per_residence.stats.searches,
-            "cross_check_mismatches": an.cross_check_mismatches,
+        parameters: livingcircle::Parameters {
+            speed_kmh,
+            max_snap_m: a.max_snap_m,
+            hex_res: u8::from(a.hex_res),
+            persons_per_flat: preset.population.persons_per_flat,
+            floor_m2_per_person: preset.population.floor_m2_per_person,
+            search_budget_m: f64::from(an.budget_mm) / 1000.0,
+            keep_all_components: a.osm.keep_all_components,
+            drop_sidewalk_separate: a.osm.drop_sidewalk_separate,
+            replace_osm_facilities: a.places.replace_osm_facilities,
+            threads: rayon::current_num_threads(),
+            engine: engine_name(an.engine).to_owned(),
+            report_html: !a.no_report,
         },
-        "categories": categories,
-        "levels": levels,
-        "layers": crate::layers::summary(&a.format.format.0, &crate::layers::analyze(a.isochrones)),
-        "seconds": {
-            "read": city.read_s,
-            "build": city.build_s,
-            "snap": an.seconds[0],
-            "hierarchy": an.seconds[1],
-            "per_residence": an.seconds[2],
-            "multi_source": an.seconds[3],
-            "write": write_s,
-            "write_residences": residences_s,
-            "total": t_start.elapsed().as_secs_f64(),
+        counts: livingcircle::Counts {
+            residences: homes.len(),
+            residences_snapped: an.homes_snapped,
+            residences_unsnapped: homes.len() as u32 - an.homes_snapped,
+            population: r1(pop),
+            facilities: facilities.len(),
+            facilities_unsnapped: an.facilities.iter().filter(|f| f.snap.is_none()).count(),
+            graph_nodes: city.graph.node_count(),
+            graph_edges: city.graph.edge_count(),
+            network_km: r1(city.graph.total_length_m() / 1000.0),
+            components_dropped: city.report.components_dropped,
+            broken_areas: city.data.stats.broken_areas,
+            broken_rings: city.data.stats.broken_rings,
+            gap_cells: an.gaps.len(),
+            searches: an.per_residence.stats.searches,
+            cross_check_mismatches: an.cross_check_mismatches,
         },
-    })
+        categories: CategoryStats::all(an, preset, speed_kmh, n_res, pop),
+        levels: LevelStats::all(an, n_res, pop),
+        layers: crate::layers::summary(&a.format.format.0, &crate::layers::analyze(a.isochrones)),
+        seconds: livingcircle::Seconds {
+            read: city.read_s,
+            build: city.build_s,
+            snap: an.seconds[0],
+            hierarchy: an.seconds[1],
+            per_residence: an.seconds[2],
+            multi_source: an.seconds[3],
+            write: write_s,
+            write_residences: residences_s,
+            total: t_start.elapsed().as_secs_f64(),
+        },
+    }
 }
 
-fn write_summary_csv(f: &mut dyn Write, s: &Value) -> std::io::Result<()> {
-    writeln!(
-        f,
-        "kind,key,level,threshold_m,facilities,residences_covered,residences_pct,population_covered,population_pct,median_m,p90_m"
-    )?;
-    let v = |x: &Value| match x {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    for c in s["categories"].as_array().into_iter().flatten() {
-        writeln!(
-            f,
-            "category,{},{},{},{},{},{},{},{},{},{}",
-            v(&c["key"]),
-            v(&c["level"]),
-            v(&c["threshold_m"]),
-            v(&c["facilities"]),
-            v(&c["residences_covered"]),
-            v(&c["residences_pct"]),
-            v(&c["population_covered"]),
-            v(&c["population_pct"]),
-            v(&c["median_m"]),
-            v(&c["p90_m"]),
-        )?;
-    }
-    for l in s["levels"].as_array().into_iter().flatten() {
-        writeln!(
-            f,
-            "level,level{},{},,,{},{},{},{},,",
-            v(&l["level"]),
-            v(&l["level"]),
-            v(&l["residences_ok"]),
-            v(&l["residences_pct"]),
-            v(&l["population_ok"]),
-            v(&l["population_pct"]),
-        )?;
-    }
-    Ok(())
-}
-
-fn print_table(s: &Value, out: &Path) -> std::io::Result<()> {
-    let c = &s["counts"];
-    outln!(
-        "{} — {}",
-        s["input"]["file"].as_str().unwrap_or(""),
-        s["preset"]["name"].as_str().unwrap_or("")
-    );
+fn print_table(s: &Summary, out: &Path) -> std::io::Result<()> {
+    let c = &s.counts;
+    outln!("{} — {}", s.input.file, s.preset.name);
     outln!(
         "residences {} ({} unsnapped), population {}, facilities {}; walking {} km/h",
-        c["residences"],
-        c["residences_unsnapped"],
-        c["population"],
-        c["facilities"],
-        s["parameters"]["speed_kmh"]
+        c.residences,
+        c.residences_unsnapped,
+        Value::from(c.population),
+        c.facilities,
+        Value::from(s.parameters.speed_kmh)
     );
     outln!(
         "{:<18} {:>5} {:>7} {:>5} {:>13} {:>14} {:>9} {:>9}",
@@ -500,41 +340,39 @@ fn print_table(s: &Value, out: &Path) -> std::io::Result<()> {
         "median m",
         "p90 m"
     );
-    let num = |x: &Value| x.as_f64().map_or("-".to_owned(), |v| format!("{v:.0}"));
-    for cat in s["categories"].as_array().into_iter().flatten() {
+    let num = |x: Option<f64>| x.map_or("-".to_owned(), |v| format!("{v:.0}"));
+    for cat in &s.categories {
         outln!(
             "{:<18} {:>5} {:>7} {:>5} {:>13} {:>14} {:>9} {:>9}",
-            cat["key"].as_str().unwrap_or(""),
-            cat["level"]
-                .as_u64()
-                .map_or("-".to_owned(), |l| l.to_string()),
-            num(&cat["threshold_m"]),
-            cat["facilities"],
-            format!("{}", cat["residences_pct"]),
-            format!("{}", cat["population_pct"]),
-            num(&cat["median_m"]),
-            num(&cat["p90_m"]),
+            cat.key,
+            cat.level.map_or("-".to_owned(), |l| l.to_string()),
+            num(Some(cat.threshold_m)),
+            cat.facilities,
+            Value::from(cat.residences_pct).to_string(),
+            Value::from(cat.population_pct).to_string(),
+            num(cat.median_m),
+            num(cat.p90_m),
         );
     }
-    for l in s["levels"].as_array().into_iter().flatten() {
+    for l in &s.levels {
         outln!(
             "all of the {:>2}-minute circle ({} categories): residences {}%, population {}%",
-            l["level"],
-            l["categories"],
-            l["residences_pct"],
-            l["population_pct"]
+            l.level,
+            l.categories,
+            Value::from(l.residences_pct),
+            Value::from(l.population_pct)
         );
     }
     outln!(
         "layers in {}: {} summary.json summary.csv{} ({:.2} s)",
         out.display(),
-        crate::layers::files_line(&s["layers"]),
-        if s["parameters"]["report_html"].as_bool() == Some(true) {
+        crate::layers::files_line(&s.layers),
+        if s.parameters.report_html {
             " report.html"
         } else {
             ""
         },
-        s["seconds"]["total"].as_f64().unwrap_or(0.0)
+        s.seconds.total
     );
     Ok(())
 }

@@ -13,8 +13,8 @@ use livingcircle_snap::Snapper;
 use serde_json::{Value, json};
 
 use crate::args::{ByArg, Global, SiteArgs};
-use crate::cmd_analyze::{data_timestamp, inputs, speed};
 use crate::load::ensure_dir;
+use crate::load::{data_timestamp, inputs, speed};
 use crate::progress::Stages;
 
 pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
@@ -276,7 +276,13 @@ fn print_table(s: &Value, p: &Plan, out: &Path) -> std::io::Result<()> {
     outln!(
         "layers in {}: {} sites_summary.json ({:.2} s)",
         out.display(),
-        crate::layers::files_line(&s["layers"]),
+        s["layers"]["files"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(" "),
         s["seconds"]["total"].as_f64().unwrap_or(0.0)
     );
     Ok(())

@@ -1,7 +1,6 @@
 //! Which files a command's layers go to, for the summary and the closing line.
 
 use livingcircle_export::{Format, GPKG_NAME, SITES_GPKG_NAME};
-use serde_json::{Value, json};
 
 /// A command's layers.
 pub(crate) struct LayerSet {
@@ -81,21 +80,15 @@ pub(crate) fn files(formats: &[Format], set: &LayerSet) -> Vec<String> {
 }
 
 /// `"layers"` of a summary: the schema version, formats and files.
-pub(crate) fn summary(formats: &[Format], set: &LayerSet) -> Value {
-    json!({
-        "schema_version": livingcircle_export::SCHEMA_VERSION,
-        "formats": formats.iter().map(|f| f.name()).collect::<Vec<_>>(),
-        "files": files(formats, set),
-    })
+pub(crate) fn summary(formats: &[Format], set: &LayerSet) -> livingcircle::Layers {
+    livingcircle::Layers {
+        schema_version: livingcircle_export::SCHEMA_VERSION,
+        formats: formats.iter().map(|f| f.name().to_owned()).collect(),
+        files: files(formats, set),
+    }
 }
 
 /// The files of a summary's `"layers"`, space-separated.
-pub(crate) fn files_line(layers: &Value) -> String {
-    layers["files"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect::<Vec<_>>()
-        .join(" ")
+pub(crate) fn files_line(layers: &livingcircle::Layers) -> String {
+    layers.files.join(" ")
 }

@@ -18,6 +18,7 @@ mod cmd_graph;
 mod cmd_isochrones;
 mod cmd_presets;
 mod cmd_site;
+mod iso_layer;
 mod layers;
 mod load;
 mod progress;

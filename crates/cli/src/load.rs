@@ -1,13 +1,16 @@
-//! Reading an extract and building its graph, shared by every command.
+//! Reading an extract and building its graph, and the inputs every command gathers
+//! from its arguments (residences, facilities, walking speed).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
+use livingcircle_analysis::input::{facilities_from_places, homes_from_places, read_places};
+use livingcircle_analysis::{Facility, Home, Preset, facilities_from_osm, homes_from_osm};
 use livingcircle_graph::{BuildOptions, BuildReport, WalkGraph};
 use livingcircle_osm::{OsmData, PoiFilter, ReadOptions, rules::WalkRules};
 
-use crate::args::OsmArgs;
+use crate::args::{OsmArgs, PlacesArgs, SpeedArgs};
 use crate::progress::Stages;
 
 /// The bundled default city, relative to the repository.
@@ -148,4 +151,86 @@ pub(crate) fn ensure_dir(dir: &Path) -> anyhow::Result<()> {
         anyhow::bail!("{}: not a directory", dir.display());
     }
     Ok(())
+}
+
+/// Walking speed: `--speed-kmh`, else `--profile`, else the preset's, else adult.
+pub(crate) fn speed(s: &SpeedArgs, preset: &Preset) -> f64 {
+    s.speed_kmh
+        .or(s.profile.map(|p| p.speed_kmh()))
+        .or(preset.speed_kmh)
+        .unwrap_or(4.8)
+}
+
+/// Reads the user files (first, so a bad file fails before the long stages), the
+/// extract and its graph, and gathers the residences and facilities to analyse.
+pub(crate) fn inputs(
+    stages: &Stages,
+    preset: &Preset,
+    osm: &OsmArgs,
+    places: &PlacesArgs,
+) -> anyhow::Result<(City, Vec<Home>, Vec<Facility>)> {
+    let user_homes = places.residences.as_deref().map(read_places).transpose()?;
+    let user_facilities = match places.facilities.as_deref() {
+        Some(p) => Some(facilities_from_places(p, preset, read_places(p)?)?),
+        None => None,
+    };
+
+    // Residences and facilities are taken from the read before the graph is built:
+    // what the analysis needs of them is in `homes` and `facilities`.
+    let mut homes: Vec<Home> = Vec::new();
+    let mut facilities: Vec<Facility> = Vec::new();
+    let city = load_with(osm, preset.poi_filter(), stages, |data| {
+        homes = match user_homes {
+            Some(p) => homes_from_places(p),
+            None => homes_from_osm(data, &preset.population),
+        };
+        facilities = facilities_from_osm(preset, &data.features);
+        data.residences = Vec::new();
+        data.features = Vec::new();
+    })?;
+    if homes.is_empty() {
+        tracing::warn!(
+            "{}: no residences found (no residential buildings or residential areas mapped); pass --residences FILE",
+            city.path.display()
+        );
+    }
+    if let Some(user) = user_facilities {
+        if places.replace_osm_facilities {
+            let replaced: Vec<usize> = user.iter().map(|f| f.category).collect();
+            facilities.retain(|f| !replaced.contains(&f.category));
+        }
+        facilities.extend(user);
+    }
+    Ok((city, homes, facilities))
+}
+
+/// The data's timestamp (replication header, else the newest way), ISO 8601.
+pub(crate) fn data_timestamp(city: &City) -> Option<String> {
+    city.data
+        .header
+        .replication_timestamp
+        .or(city.data.stats.newest_way_timestamp_ms.map(|ms| ms / 1000))
+        .map(iso8601)
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` from seconds since the epoch.
+pub(crate) fn iso8601(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }

@@ -1,5 +1,5 @@
 //! The `livingcircle` binary.
 
 fn main() -> std::process::ExitCode {
-    livingcircle::main()
+    livingcircle_cli::main()
 }

@@ -1,5 +1,5 @@
 //! The `livingcircle` command line, built for the integration tests.
 
 fn main() -> std::process::ExitCode {
-    livingcircle::main()
+    livingcircle_cli::main()
 }

@@ -1,0 +1,406 @@
+//! The isochrone layer, shared by `isochrones` and `analyze --isochrones`.
+//!
+//! Places go through the isochrone engine in chunks, in parallel; each chunk's
+//! features — typed properties and, unless only the numbers are asked for, the
+//! geometry as a geo-types `MultiPolygon` in lon/lat — go to a `LayerWriter` as soon
+//! as the chunk is done, so memory does not grow with the number of places.
+
+use std::time::Instant;
+
+use geo::MultiPolygon;
+use livingcircle_analysis::{Facility, Home, Preset, r1};
+use livingcircle_export::schema::{LayerWriter, RowBuf, Rows, Schema, Value};
+use livingcircle_export::{IsoColumns, isochrones_schema};
+use livingcircle_graph::WalkGraph;
+use livingcircle_iso::{IsoError, IsoOptions, IsoScratch, isochrones};
+use livingcircle_reach::{PerThread, Spot, Targets};
+use livingcircle_snap::Snap;
+use rayon::prelude::*;
+
+use crate::progress::Stages;
+
+/// A place to draw isochrones for.
+pub(crate) struct Origin {
+    pub(crate) id: String,
+    pub(crate) name: Option<String>,
+    /// Where it joins the network (`None`: unsnapped, no polygon).
+    pub(crate) snap: Option<Snap>,
+}
+
+/// The isochrone job: thresholds, what to count, where to write.
+pub(crate) struct IsoJob<'a> {
+    pub(crate) graph: &'a WalkGraph,
+    pub(crate) preset: &'a Preset,
+    pub(crate) homes: &'a [Home],
+    pub(crate) facilities: &'a [Facility],
+    pub(crate) options: IsoOptions,
+    pub(crate) minutes: Option<Vec<f64>>,
+    /// The residences' and facilities' snaps, as the analysis made them
+    /// (`livingcircle_analysis::snap_places`).
+    pub(crate) home_snaps: &'a [Option<Snap>],
+    /// Each facility's access points (an area's all count it).
+    pub(crate) fac_access: &'a [Vec<Snap>],
+}
+
+/// How many unsnapped places a report lists by id (all are counted).
+const LISTED_UNSNAPPED: usize = 20;
+
+/// What a run of [`write_layer`] did.
+pub(crate) struct IsoReport {
+    pub(crate) polygons: u64,
+    /// Places without a polygon (farther than the snapping distance from the network).
+    pub(crate) unsnapped: u64,
+    /// The first [`LISTED_UNSNAPPED`] of them.
+    pub(crate) unsnapped_ids: Vec<String>,
+    pub(crate) seconds: f64,
+}
+
+/// A property value.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Prop {
+    Str(String),
+    Null,
+    /// A number written as a float (`12.0` in JSON).
+    Num(f64),
+    Int(u64),
+}
+
+/// One isochrone as written: property values in [`schema`] order and, unless only
+/// the numbers were asked for, the shape in lon/lat (every coordinate rounded to 7
+/// decimals; valid, exteriors counter-clockwise).
+pub(crate) struct Feature {
+    pub(crate) props: Vec<Prop>,
+    pub(crate) geometry: Option<MultiPolygon>,
+}
+
+/// The layer's columns for this job, declared once in `export`.
+pub(crate) fn schema(job: &IsoJob<'_>) -> Schema {
+    isochrones_schema(
+        job.preset,
+        IsoColumns {
+            minutes: job.minutes.is_some(),
+            rings: job.options.rings,
+        },
+    )
+}
+
+/// A chunk of features as rows of the layer.
+struct IsoRows<'f>(&'f [Feature]);
+
+impl Rows for IsoRows<'_> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn row<'a>(&'a self, i: usize, buf: &mut RowBuf<'a>) {
+        let f = &self.0[i];
+        buf.values.extend(f.props.iter().map(|p| match p {
+            Prop::Str(s) => Value::Text(s),
+            Prop::Null => Value::Null,
+            Prop::Num(x) => Value::Float(*x),
+            Prop::Int(n) => Value::Int(i64::try_from(*n).unwrap_or(i64::MAX)),
+        }));
+        if let Some(mp) = &f.geometry {
+            for p in &mp.0 {
+                for r in std::iter::once(p.exterior()).chain(p.interiors()) {
+                    buf.coords.extend(r.0.iter().map(|c| [c.x, c.y]));
+                    buf.end_ring();
+                }
+                buf.end_polygon();
+            }
+        }
+    }
+}
+
+/// The ids ([`Targets::id_of`]) whose network point the last search from `spot`
+/// reached, each once, with the distance to its nearest target left in `best`
+/// (indexed by id; `u32::MAX` elsewhere; the caller resets it).
+fn reached(
+    g: &WalkGraph,
+    spot: &Spot,
+    search: &livingcircle_reach::Scratch,
+    targets: &Targets,
+    best: &mut [u32],
+) -> Vec<u32> {
+    let mut ids = Vec::new();
+    let mut offer = |t: u32, v: u32, ids: &mut Vec<u32>| {
+        let id = targets.id_of(t);
+        let b = &mut best[id as usize];
+        if *b == u32::MAX {
+            ids.push(id);
+        }
+        *b = (*b).min(v);
+    };
+    for &n in search.settled() {
+        let d = search.dist(n).expect("settled");
+        for &(t, c) in targets.at_node(n) {
+            offer(t, d.saturating_add(c), &mut ids);
+        }
+    }
+    for &t in targets.on_edge(spot.edge) {
+        if let Some(v) = spot.same_edge_mm(&targets.spots()[t as usize], g) {
+            offer(t, v, &mut ids);
+        }
+    }
+    ids
+}
+
+/// `--buffer-m` or `--simplify-m` problems as the one-line error naming the flag.
+pub(crate) fn check_options(o: &IsoOptions) -> anyhow::Result<()> {
+    o.check().map_err(|e| match e {
+        IsoError::BadSimplify { simplify_m } => anyhow::anyhow!("--simplify-m {simplify_m}: {e}"),
+        IsoError::TooManyThresholds { .. } => anyhow::anyhow!("--minutes/--meters: {e}"),
+        _ => anyhow::anyhow!("--buffer-m {}: {e}", o.buffer_m),
+    })
+}
+
+/// Draws every origin's isochrones and streams them to `sink`, in origin order;
+/// chunks of origins run in parallel.
+pub(crate) fn write_layer(
+    job: &IsoJob<'_>,
+    origins: &[Origin],
+    sink: &mut dyn LayerWriter,
+    stages: &Stages,
+) -> anyhow::Result<IsoReport> {
+    check_options(&job.options)?;
+    let t0 = Instant::now();
+    let g = job.graph;
+    // What a polygon counts: residences and facilities whose snapped point is reached.
+    let at_network = |s: &Snap| Spot {
+        leg_mm: 0,
+        ..Spot::from(s)
+    };
+    // Indexed for counting: (index into the places, spot), snapped ones only.
+    let indexed = |snaps: &[Option<Snap>]| -> Vec<(usize, Spot)> {
+        snaps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|s| (i, at_network(s))))
+            .collect()
+    };
+    let home_spots = indexed(job.home_snaps);
+    let home_targets = Targets::new(g, home_spots.iter().map(|x| x.1).collect());
+    // A facility is one id, reached at the nearest of its access points.
+    let (fac_spots, fac_owner): (Vec<Spot>, Vec<u32>) = job
+        .fac_access
+        .iter()
+        .enumerate()
+        .flat_map(|(i, a)| a.iter().map(move |s| (at_network(s), i as u32)))
+        .unzip();
+    let fac_targets = Targets::grouped(g, fac_spots, fac_owner, job.fac_access.len());
+    let ncat = job.preset.categories.len();
+    let t = &job.options.thresholds_mm;
+    let cols = schema(job).fields.len();
+    let rings = job.options.rings;
+
+    let mut report = IsoReport {
+        polygons: 0,
+        unsnapped: 0,
+        unsnapped_ids: Vec::new(),
+        seconds: 0.0,
+    };
+    stages.counted("drawing isochrones", origins.len() as u64);
+    // Per-thread scratch made once for the whole run: the edge simplification and
+    // the distance stamps it caches are reused by every chunk.
+    let scratch = PerThread::new(|| {
+        (
+            IsoScratch::new(g),
+            vec![u32::MAX; home_targets.ids()],
+            vec![u32::MAX; fac_targets.ids()],
+        )
+    });
+    let props = |o: &Origin, k: usize, area: f64, network: f64, population: f64, counts: &[u32]| {
+        let mut p = Vec::with_capacity(cols);
+        p.push(Prop::Str(o.id.clone()));
+        p.push(o.name.clone().map_or(Prop::Null, Prop::Str));
+        if let Some(m) = &job.minutes {
+            p.push(Prop::Num(m[k]));
+            if rings {
+                p.push(Prop::Num(if k > 0 { m[k - 1] } else { 0.0 }));
+            }
+        }
+        p.push(Prop::Num(f64::from(t[k]) / 1000.0));
+        if rings {
+            p.push(Prop::Num(if k > 0 {
+                f64::from(t[k - 1]) / 1000.0
+            } else {
+                0.0
+            }));
+        }
+        p.push(Prop::Num(area.round()));
+        p.push(Prop::Num(r1(network)));
+        p.push(Prop::Num(r1(population)));
+        p.extend(counts.iter().map(|&c| Prop::Int(u64::from(c))));
+        p
+    };
+    for chunk in origins.chunks(256) {
+        let results: Vec<Option<Vec<Feature>>> = chunk
+            .par_iter()
+            .map(|o| {
+                let spot = Spot::from(o.snap.as_ref()?);
+                scratch.with(|(s, hbest, fbest)| {
+                    let isos = isochrones(g, &spot, &job.options, s);
+                    // Distance to each reached residence / facility point.
+                    let reached_h = reached(g, &spot, &s.search, &home_targets, hbest);
+                    let reached_f = reached(g, &spot, &s.search, &fac_targets, fbest);
+                    let mut out = Vec::with_capacity(isos.len());
+                    for iso in isos {
+                        let k = iso.threshold;
+                        let (lo, hi) = if rings && k > 0 {
+                            (t[k - 1], t[k])
+                        } else {
+                            (0, t[k])
+                        };
+                        let within = |d: u32| d <= hi && (lo == 0 || d > lo);
+                        let population: f64 = reached_h
+                            .iter()
+                            .filter(|&&h| within(hbest[h as usize]))
+                            .map(|&h| job.homes[home_spots[h as usize].0].population)
+                            .sum();
+                        let mut counts = vec![0u32; ncat];
+                        for &f in &reached_f {
+                            if within(fbest[f as usize]) {
+                                counts[job.facilities[f as usize].category] += 1;
+                            }
+                        }
+                        out.push(Feature {
+                            props: props(o, k, iso.area_m2, iso.network_m, population, &counts),
+                            geometry: job.options.geometry.then(|| livingcircle_iso::lonlat(&iso)),
+                        });
+                    }
+                    for &h in &reached_h {
+                        hbest[h as usize] = u32::MAX;
+                    }
+                    for &f in &reached_f {
+                        fbest[f as usize] = u32::MAX;
+                    }
+                    Some(out)
+                })
+            })
+            .collect();
+        let mut features = Vec::with_capacity(chunk.len() * t.len());
+        for (o, r) in chunk.iter().zip(results) {
+            let Some(fs) = r else {
+                report.unsnapped += 1;
+                if report.unsnapped_ids.len() < LISTED_UNSNAPPED {
+                    report.unsnapped_ids.push(o.id.clone());
+                }
+                continue;
+            };
+            report.polygons += fs.len() as u64;
+            features.extend(fs);
+        }
+        sink.write(&IsoRows(&features))?;
+        stages.inc(chunk.len() as u64);
+    }
+    report.seconds = t0.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use geo::{Coord, LineString, MultiPolygon, Polygon};
+    use livingcircle_export::schema::{Field, GeometryType, Schema, Type};
+    use livingcircle_export::{Format, create_writer, round7};
+
+    use super::{Feature, IsoRows, Prop};
+
+    fn ring(pts: &[(f64, f64)]) -> LineString {
+        LineString(pts.iter().map(|&(x, y)| Coord { x, y }).collect())
+    }
+
+    /// The features as the GeoJSON writer writes them, parsed back.
+    fn written(fields: &[&str], features: &[Feature]) -> serde_json::Value {
+        let schema = Schema {
+            name: "isochrones".into(),
+            geometry: GeometryType::MultiPolygon,
+            fields: fields.iter().map(|n| Field::new(*n, Type::Text)).collect(),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("i.geojson");
+        let mut w = create_writer(Format::GeoJson, &path, &schema).unwrap();
+        w.write(&IsoRows(features)).unwrap();
+        w.finish().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// The geometry text is valid GeoJSON and holds the same numbers as the
+    /// `geojson` crate's own serialisation of the rounded rings (one polygon with a
+    /// hole → Polygon; two → MultiPolygon).
+    #[test]
+    fn geometry_text_equals_geojson_crate() {
+        let outer = ring(&[
+            (11.5, 48.1),
+            (11.5123456789, 48.1),
+            (11.5123456789, 48.10999),
+            (11.49999999, 48.10999),
+            (11.5, 48.1),
+        ]);
+        let hole = ring(&[
+            (11.501, 48.101),
+            (11.501, 48.102),
+            (11.502, 48.102),
+            (11.501, 48.101),
+        ]);
+        let far = ring(&[
+            (-0.0000001, -0.00000004),
+            (0.001, 0.0),
+            (0.001, 0.001),
+            (-0.0000001, -0.00000004),
+        ]);
+        let positions = |ls: &LineString| -> Vec<Vec<f64>> {
+            ls.0.iter()
+                .map(|c| vec![round7(c.x), round7(c.y)])
+                .collect()
+        };
+        let one = MultiPolygon(vec![Polygon::new(outer.clone(), vec![hole.clone()])]);
+        let two = MultiPolygon(vec![
+            Polygon::new(outer.clone(), vec![hole.clone()]),
+            Polygon::new(far.clone(), vec![]),
+        ]);
+        let want_one = geojson::Value::Polygon(vec![positions(&outer), positions(&hole)]);
+        let want_two = geojson::Value::MultiPolygon(vec![
+            vec![positions(&outer), positions(&hole)],
+            vec![positions(&far)],
+        ]);
+        let features: Vec<Feature> = [one, two]
+            .into_iter()
+            .map(|mp| Feature {
+                props: vec![],
+                geometry: Some(mp),
+            })
+            .collect();
+        let fc = written(&[], &features);
+        for (f, want) in fc["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip([want_one, want_two])
+        {
+            let parsed: geojson::Geometry =
+                serde_json::from_value(f["geometry"].clone()).expect("valid GeoJSON geometry");
+            assert_eq!(parsed.value, want, "{f}");
+        }
+    }
+
+    /// A feature's properties are what serde_json writes for the same values (names
+    /// and values escaped, floats as floats), with a null geometry when there is none.
+    #[test]
+    fn feature_text_equals_serde_json() {
+        let f = Feature {
+            props: vec![
+                Prop::Str("w1, \"x\"".into()),
+                Prop::Null,
+                Prop::Num(12.0),
+                Prop::Num(0.1),
+                Prop::Int(3),
+            ],
+            geometry: None,
+        };
+        let fc = written(&["id", "name", "a\"b", "n", "k"], &[f]);
+        let want = serde_json::json!({"type": "Feature", "geometry": null, "properties":
+            {"id": "w1, \"x\"", "name": null, "a\"b": 12.0, "n": 0.1, "k": 3}});
+        assert_eq!(fc["features"][0], want);
+    }
+}

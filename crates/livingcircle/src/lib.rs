@@ -1,0 +1,31 @@
+/*!
+The `livingcircle` library: typed results of a 15-minute living-circle analysis,
+the same the command line writes.
+
+This crate is the facade that the command line (and, in time, the Python package
+and a tiling driver) build on. Today it holds the typed [`Summary`] of an analysis —
+what `summary.json` and `summary.csv` say, as Rust types — so that nothing reads a
+summary back by string keys. The engine's crates (`livingcircle-osm`, `-graph`,
+`-snap`, `-reach`, `-analysis`, `-site`, `-iso`, `-export`) stay usable on their own.
+
+# Example
+Reading a `summary.json` written by `livingcircle analyze`:
+```
+use livingcircle::Summary;
+
+let text = include_str!("../testdata/summary.json");
+let s: Summary = serde_json::from_str(text).unwrap();
+let kindergarten = s.categories.iter().find(|c| c.key == "kindergarten").unwrap();
+assert!(kindergarten.residences_pct <= 100.0);
+let mut csv = Vec::new();
+s.write_csv(&mut csv).unwrap();
+assert!(String::from_utf8(csv).unwrap().starts_with("kind,key,level,"));
+```
+*/
+
+pub mod summary;
+
+pub use summary::{
+    CREDIT, CategoryStats, Counts, Input, Layers, LevelStats, Parameters, PresetInfo, Seconds,
+    Summary,
+};
