@@ -2,13 +2,11 @@
 //! from its arguments (residences, facilities, walking speed).
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use anyhow::Context;
 use livingcircle_analysis::input::{facilities_from_places, homes_from_places, read_places};
 use livingcircle_analysis::{Facility, Home, Preset, facilities_from_osm, homes_from_osm};
-use livingcircle_graph::{BuildOptions, BuildReport, WalkGraph};
-use livingcircle_osm::{OsmData, PoiFilter, ReadOptions, rules::WalkRules};
+use livingcircle_osm::{OsmData, PoiFilter};
 
 use crate::args::{OsmArgs, PlacesArgs, SpeedArgs};
 use crate::progress::Stages;
@@ -33,23 +31,15 @@ pub(crate) fn osm_path(a: &OsmArgs) -> anyhow::Result<PathBuf> {
         .with_context(|| format!("the bundled city ({BUNDLED}) was not found; pass --osm FILE"))
 }
 
-/// A loaded city.
-pub(crate) struct City {
-    pub(crate) path: PathBuf,
-    pub(crate) data: OsmData,
-    pub(crate) graph: WalkGraph,
-    pub(crate) report: BuildReport,
-    pub(crate) read_s: f64,
-    pub(crate) build_s: f64,
-}
+pub(crate) use livingcircle::City;
 
 /// Reads and builds, with stage timings and progress.
 pub(crate) fn load(a: &OsmArgs, pois: PoiFilter, stages: &Stages) -> anyhow::Result<City> {
     load_with(a, pois, stages, |_| {})
 }
 
-/// [`load`], handing the read to `take` before the graph is built, so that a caller
-/// can take (and drop) what it needs of the residences and facilities first.
+/// [`load`], handing the read to `take` before the graph is built (see
+/// [`City::load_with`]); first checks that the run fits in memory.
 pub(crate) fn load_with(
     a: &OsmArgs,
     pois: PoiFilter,
@@ -57,50 +47,29 @@ pub(crate) fn load_with(
     take: impl FnOnce(&mut OsmData),
 ) -> anyhow::Result<City> {
     let path = osm_path(a)?;
-    let opts = ReadOptions {
-        rules: WalkRules {
-            drop_sidewalk_separate: a.drop_sidewalk_separate,
-        },
-        pois,
-        network_only: false,
-    };
-    let t = Instant::now();
     let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
     check_memory(&path, bytes, a.max_memory)?;
-    stages.bytes("reading OpenStreetMap", bytes);
-    let mut data = livingcircle_osm::read_with_progress(&path, &opts, &|b| stages.set(b))?;
-    stages.stage("building the walking graph");
-    let read_s = t.elapsed().as_secs_f64();
-    tracing::info!(
-        seconds = read_s,
-        pieces = data.network.piece_count(),
-        "read"
-    );
-    take(&mut data);
-    let t = Instant::now();
-    let build = BuildOptions {
+    let opts = livingcircle::LoadOptions {
+        drop_sidewalk_separate: a.drop_sidewalk_separate,
         keep_all_components: a.keep_all_components,
+        pois,
     };
-    let (graph, report) = WalkGraph::from_network(&data.network, &build)
-        .with_context(|| format!("{}", path.display()))?;
-    // The graph holds what the network was needed for.
-    data.network = Default::default();
-    let build_s = t.elapsed().as_secs_f64();
-    if report.components_dropped > 0 {
+    stages.bytes("reading OpenStreetMap", bytes);
+    let progress = |p: livingcircle::Progress| match p {
+        livingcircle::Progress::Reading { done, .. } => stages.set(done),
+        livingcircle::Progress::Building => stages.stage("building the walking graph"),
+        _ => {}
+    };
+    let city = City::load_with(&path, &opts, &progress, take)?;
+    tracing::info!(seconds = city.read_s, "read");
+    if city.report.components_dropped > 0 {
         tracing::info!(
-            components = report.components_dropped,
-            nodes = report.nodes_dropped,
+            components = city.report.components_dropped,
+            nodes = city.report.nodes_dropped,
             "dropped components not connected to the largest one (--keep-all-components keeps them)"
         );
     }
-    Ok(City {
-        path,
-        data,
-        graph,
-        report,
-        read_s,
-        build_s,
-    })
+    Ok(city)
 }
 
 /// Peak memory of a run, predicted from the size of its `.osm.pbf`: 7 bytes per byte

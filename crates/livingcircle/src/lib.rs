@@ -3,9 +3,10 @@ The `livingcircle` library: typed results of a 15-minute living-circle analysis,
 the same the command line writes.
 
 This crate is the facade that the command line (and, in time, the Python package
-and a tiling driver) build on. Today it holds the typed [`Summary`] of an analysis —
-what `summary.json` and `summary.csv` say, as Rust types — so that nothing reads a
-summary back by string keys. The engine's crates (`livingcircle-osm`, `-graph`,
+and a tiling driver) build on. Today it loads a [`City`] (reads an `.osm.pbf` and
+builds its walking graph, with progress through a callback and a typed [`Error`]) and
+holds the typed [`Summary`] of an analysis — what `summary.json` and `summary.csv`
+say, as Rust types — so that nothing reads a summary back by string keys. The engine's crates (`livingcircle-osm`, `-graph`,
 `-snap`, `-reach`, `-analysis`, `-site`, `-iso`, `-export`) stay usable on their own.
 
 # Example
@@ -23,7 +24,10 @@ assert!(String::from_utf8(csv).unwrap().starts_with("kind,key,level,"));
 ```
 */
 
+pub mod city;
 pub mod summary;
+
+pub use city::{City, Error, LoadOptions, Progress};
 
 pub use summary::{
     CREDIT, CategoryStats, Counts, Input, Layers, LevelStats, Parameters, PresetInfo, Seconds,

@@ -1,0 +1,201 @@
+//! Loading a city: reading an `.osm.pbf` and building its walking graph.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use livingcircle_graph::{BuildOptions, BuildReport, WalkGraph};
+use livingcircle_osm::{OsmData, PoiFilter, ReadOptions, rules::WalkRules};
+
+/// What can go wrong loading a city. Messages are one line naming the file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The file could not be read, or is not a valid `.osm.pbf`.
+    #[error(transparent)]
+    Read(#[from] livingcircle_osm::Error),
+    /// The file holds no walking network.
+    #[error("{path}")]
+    Graph {
+        /// The file.
+        path: PathBuf,
+        /// Why no graph could be built (chained as the source, not repeated in the
+        /// message: `{:#}` in anyhow, or walking `source()`, shows it once).
+        source: livingcircle_graph::Error,
+    },
+}
+
+/// How to read and build a city.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Drop ways tagged `footway=sidewalk` that are mapped beside their street.
+    pub drop_sidewalk_separate: bool,
+    /// Keep network components not connected to the largest one.
+    pub keep_all_components: bool,
+    /// Which points of interest to keep as facility candidates (a preset's
+    /// `Preset::poi_filter`; the default keeps none).
+    pub pois: PoiFilter,
+}
+
+/// Where a load is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Progress {
+    /// Reading: bytes of the file read so far, of `total`.
+    Reading {
+        /// Bytes read.
+        done: u64,
+        /// The file's size.
+        total: u64,
+    },
+    /// Building the walking graph.
+    Building,
+}
+
+/// A loaded city: what was read and the walking graph built from it.
+#[derive(Debug)]
+pub struct City {
+    /// The `.osm.pbf`.
+    pub path: PathBuf,
+    /// What was read; its network is emptied once the graph holds it.
+    pub data: OsmData,
+    /// The walking graph.
+    pub graph: WalkGraph,
+    /// What the build dropped.
+    pub report: BuildReport,
+    /// Seconds reading.
+    pub read_s: f64,
+    /// Seconds building.
+    pub build_s: f64,
+}
+
+impl City {
+    /// Reads `path` and builds its walking graph, telling `progress` where it is
+    /// (from any thread).
+    ///
+    /// # Errors
+    /// The file cannot be read, is not a valid `.osm.pbf`, or has no walkable ways.
+    ///
+    /// # Example
+    /// ```
+    /// use livingcircle::{City, LoadOptions};
+    /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/munchen.osm.pbf");
+    /// let city = City::load(path.as_ref(), &LoadOptions::default(), &|_| {}).unwrap();
+    /// assert!(city.graph.node_count() > 1000);
+    /// ```
+    pub fn load(
+        path: &Path,
+        opts: &LoadOptions,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<City, Error> {
+        Self::load_with(path, opts, progress, |_| {})
+    }
+
+    /// [`City::load`], handing the read to `take` before the graph is built, so that
+    /// a caller can take (and drop) what it needs of the residences and facilities
+    /// first.
+    ///
+    /// # Errors
+    /// As [`City::load`].
+    pub fn load_with(
+        path: &Path,
+        opts: &LoadOptions,
+        progress: &(dyn Fn(Progress) + Sync),
+        take: impl FnOnce(&mut OsmData),
+    ) -> Result<City, Error> {
+        let read = ReadOptions {
+            rules: WalkRules {
+                drop_sidewalk_separate: opts.drop_sidewalk_separate,
+            },
+            pois: opts.pois.clone(),
+            network_only: false,
+        };
+        let t = Instant::now();
+        let total = std::fs::metadata(path).map_or(0, |m| m.len());
+        progress(Progress::Reading { done: 0, total });
+        let mut data = livingcircle_osm::read_with_progress(path, &read, &|done| {
+            progress(Progress::Reading { done, total });
+        })?;
+        let read_s = t.elapsed().as_secs_f64();
+        progress(Progress::Reading { done: total, total });
+        progress(Progress::Building);
+        take(&mut data);
+        let t = Instant::now();
+        let build = BuildOptions {
+            keep_all_components: opts.keep_all_components,
+        };
+        let (graph, report) =
+            WalkGraph::from_network(&data.network, &build).map_err(|source| Error::Graph {
+                path: path.to_owned(),
+                source,
+            })?;
+        // The graph holds what the network was needed for.
+        data.network = Default::default();
+        Ok(City {
+            path: path.to_owned(),
+            data,
+            graph,
+            report,
+            read_s,
+            build_s: t.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::{City, Error, LoadOptions, Progress};
+
+    fn data(name: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../data")
+            .join(name)
+    }
+
+    /// Progress goes from reading (up to the file's size) to building, and the
+    /// city has its graph.
+    #[test]
+    fn progress_reads_to_the_end_then_builds() {
+        let seen = Mutex::new(Vec::new());
+        let city = City::load(&data("munchen.osm.pbf"), &LoadOptions::default(), &|p| {
+            seen.lock().unwrap().push(p);
+        })
+        .unwrap();
+        let seen = seen.into_inner().unwrap();
+        let total = std::fs::metadata(data("munchen.osm.pbf")).unwrap().len();
+        assert_eq!(seen.first(), Some(&Progress::Reading { done: 0, total }));
+        assert_eq!(seen.last(), Some(&Progress::Building));
+        let read: Vec<u64> = seen
+            .iter()
+            .filter_map(|p| match p {
+                Progress::Reading { done, .. } => Some(*done),
+                Progress::Building => None,
+            })
+            .collect();
+        assert_eq!(read.iter().max(), Some(&total));
+        assert_eq!(city.graph.node_count(), 2632);
+        assert_eq!(city.data.stats.file_bytes, total);
+        assert_eq!(
+            city.data.network.piece_count(),
+            0,
+            "the graph holds the network"
+        );
+    }
+
+    /// Errors are typed and name the file; the cause is the source, said once.
+    #[test]
+    fn errors_name_the_file() {
+        let none = |_| {};
+        let missing = data("no-such.osm.pbf");
+        let e = City::load(&missing, &LoadOptions::default(), &none).unwrap_err();
+        assert!(matches!(e, Error::Read(_)), "{e:?}");
+        assert!(e.to_string().contains("no-such.osm.pbf"), "{e}");
+        let walkless = data("fixtures/no_walkable.osm.pbf");
+        let e = City::load(&walkless, &LoadOptions::default(), &none).unwrap_err();
+        assert!(matches!(e, Error::Graph { .. }), "{e:?}");
+        assert_eq!(e.to_string(), walkless.display().to_string());
+        let cause = std::error::Error::source(&e).unwrap().to_string();
+        assert!(cause.starts_with("no walkable ways"), "{cause}");
+    }
+}
