@@ -4,17 +4,15 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
-use livingcircle::{CategoryStats, LevelStats, Summary};
-use livingcircle_analysis::{
-    Analysis, AnalyzeOptions, Engine, Facility, Home, Preset, Progress, analyze_with_progress, r1,
-};
+use livingcircle::Summary;
+use livingcircle_analysis::{AnalyzeOptions, Engine, Preset, Progress, analyze_with_progress};
 use livingcircle_export as export;
 use livingcircle_snap::Snapper;
 use serde_json::Value;
 
 use crate::args::{AnalyzeArgs, EngineArg, Global, LangArg};
 use crate::iso_layer::{IsoJob, Origin, write_layer};
-use crate::load::{City, data_timestamp, ensure_dir, inputs, speed};
+use crate::load::{ensure_dir, speed, study};
 use crate::progress::Stages;
 use livingcircle_iso::IsoOptions;
 use livingcircle_report::Lang;
@@ -32,7 +30,9 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(|path| crate::report::read_sites(path, &preset))
         .transpose()?;
-    let (city, homes, facilities) = inputs(&stages, &preset, &a.osm, &a.places)?;
+    let study = study(&stages, preset, &a.osm, &a.places)?;
+    let (city, preset, homes, facilities) =
+        (&study.city, &study.preset, &study.homes, &study.facilities);
 
     let opts = AnalyzeOptions {
         speed_kmh,
@@ -47,8 +47,8 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
     // keeps only its own compact columns of them.
     let formats = &a.format.format.0;
     let layers = export::Layers::create(out, formats, export::GPKG_NAME)?;
-    let home_user = export::home_user_columns(&homes);
-    let mut residences = layers.writer(&export::residences_schema(&preset, &home_user))?;
+    let home_user = export::home_user_columns(homes);
+    let mut residences = layers.writer(&export::residences_schema(preset, &home_user))?;
     let mut report = (!a.no_report).then(|| {
         crate::report::start(crate::report::Page {
             lang: match a.lang {
@@ -61,9 +61,9 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
                 |n| n.to_string_lossy().into_owned(),
             ),
             graph: &city.graph,
-            preset: &preset,
+            preset,
             residences: homes.len(),
-            facilities: &facilities,
+            facilities,
             hex_res: a.hex_res,
             buffer_m: a.buffer_m,
             sites: sites.unwrap_or_default(),
@@ -94,23 +94,23 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
     };
     let an = analyze_with_progress(
         &snapper,
-        &preset,
-        &homes,
-        &facilities,
+        preset,
+        homes,
+        facilities,
         &opts,
         &progress,
         |chunk| -> anyhow::Result<()> {
             let t = Instant::now();
             let rows = export::ResidenceRows {
-                preset: &preset,
-                homes: &homes,
+                preset,
+                homes,
                 chunk: *chunk,
                 user_columns: home_user.len(),
             };
             residences.write(&rows)?;
             residences_s += t.elapsed().as_secs_f64();
             if let Some(r) = report.as_mut() {
-                crate::report::add(r, &homes, chunk);
+                crate::report::add(r, homes, chunk);
             }
             write_s += t.elapsed().as_secs_f64();
             Ok(())
@@ -127,34 +127,31 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
     let t = Instant::now();
     residences.finish()?;
     residences_s += t.elapsed().as_secs_f64();
-    export::write_facilities(&layers, &preset, &facilities, &an)?;
-    export::write_gaps(&layers, &preset, &an)?;
+    export::write_facilities(&layers, preset, facilities, &an)?;
+    export::write_gaps(&layers, preset, &an)?;
     let tables = crate::layers::table_formats(formats);
-    export::write_unsnapped(&layers, &tables, &preset, &homes, &facilities, &an)?;
+    export::write_unsnapped(&layers, &tables, preset, homes, facilities, &an)?;
     export::write_nodes(&city.graph, &layers, &tables)?;
     export::write_network(&city.graph, &layers, &tables)?;
     if formats.contains(&export::Format::GeoJson) {
-        export::write_unsnapped_csv(
-            &out.join("unsnapped.csv"),
-            &preset,
-            &homes,
-            &facilities,
-            &an,
-        )?;
+        export::write_unsnapped_csv(&out.join("unsnapped.csv"), preset, homes, facilities, &an)?;
         export::write_nodes_csv(&city.graph, &out.join("nodes.csv"))?;
         export::write_edges_csv(&city.graph, &out.join("edges.csv"))?;
     }
     let write_s = write_s + t.elapsed().as_secs_f64();
-    let summary = summary(
-        &city,
-        &preset,
-        speed_kmh,
-        a,
-        &homes,
-        &facilities,
+    let summary = Summary::new(
+        &study,
         &an,
-        [write_s, residences_s],
-        t_start,
+        &opts,
+        crate::layers::summary(&a.format.format.0, &crate::layers::analyze(a.isochrones)),
+        !a.no_report,
+        livingcircle::Seconds::of(
+            &study,
+            &an,
+            write_s,
+            residences_s,
+            t_start.elapsed().as_secs_f64(),
+        ),
     );
     export::write_atomic(&out.join("summary.json"), |f| {
         serde_json::to_writer_pretty(&mut *f, &summary).map_err(std::io::Error::other)?;
@@ -173,9 +170,9 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
             .collect();
         let job = IsoJob {
             graph: &city.graph,
-            preset: &preset,
-            homes: &homes,
-            facilities: &facilities,
+            preset,
+            homes,
+            facilities,
             options: IsoOptions::new(
                 minutes
                     .iter()
@@ -218,103 +215,12 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn engine_name(e: Engine) -> &'static str {
-    match e {
-        Engine::Hierarchy => "hierarchy",
-        Engine::Dijkstra => "dijkstra",
-        Engine::Auto => "auto",
-    }
-}
-
 /// `--engine` as the analysis' engine.
 fn engine(e: EngineArg) -> Engine {
     match e {
         EngineArg::Auto => Engine::Auto,
         EngineArg::Ch => Engine::Hierarchy,
         EngineArg::Dijkstra => Engine::Dijkstra,
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn summary(
-    city: &City,
-    preset: &Preset,
-    speed_kmh: f64,
-    a: &AnalyzeArgs,
-    homes: &[Home],
-    facilities: &[Facility],
-    an: &Analysis,
-    [write_s, residences_s]: [f64; 2],
-    t_start: Instant,
-) -> Summary {
-    let snapped: Vec<&Home> = homes
-        .iter()
-        .zip(&an.home_snaps)
-        .filter(|(_, s)| s.is_some())
-        .map(|(h, _)| h)
-        .collect();
-    let n_res = snapped.len() as f64;
-    let pop: f64 = snapped.iter().map(|h| h.population).sum();
-    let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
-    Summary {
-        tool: format!("livingcircle {}", env!("CARGO_PKG_VERSION")),
-        input: livingcircle::Input {
-            file: city.path.display().to_string(),
-            bytes: city.data.stats.file_bytes,
-            data_timestamp: data_timestamp(city),
-            residences_file: path(&a.places.residences),
-            facilities_file: path(&a.places.facilities),
-            credit: livingcircle::CREDIT.to_owned(),
-        },
-        preset: livingcircle::PresetInfo {
-            name: preset.name.clone(),
-            origin: preset.origin.clone(),
-        },
-        parameters: livingcircle::Parameters {
-            speed_kmh,
-            max_snap_m: a.max_snap_m,
-            hex_res: u8::from(a.hex_res),
-            persons_per_flat: preset.population.persons_per_flat,
-            floor_m2_per_person: preset.population.floor_m2_per_person,
-            search_budget_m: f64::from(an.budget_mm) / 1000.0,
-            keep_all_components: a.osm.keep_all_components,
-            drop_sidewalk_separate: a.osm.drop_sidewalk_separate,
-            replace_osm_facilities: a.places.replace_osm_facilities,
-            threads: rayon::current_num_threads(),
-            engine: engine_name(an.engine).to_owned(),
-            report_html: !a.no_report,
-        },
-        counts: livingcircle::Counts {
-            residences: homes.len(),
-            residences_snapped: an.homes_snapped,
-            residences_unsnapped: homes.len() as u32 - an.homes_snapped,
-            population: r1(pop),
-            facilities: facilities.len(),
-            facilities_unsnapped: an.facilities.iter().filter(|f| f.snap.is_none()).count(),
-            graph_nodes: city.graph.node_count(),
-            graph_edges: city.graph.edge_count(),
-            network_km: r1(city.graph.total_length_m() / 1000.0),
-            components_dropped: city.report.components_dropped,
-            broken_areas: city.data.stats.broken_areas,
-            broken_rings: city.data.stats.broken_rings,
-            gap_cells: an.gaps.len(),
-            searches: an.per_residence.stats.searches,
-            cross_check_mismatches: an.cross_check_mismatches,
-        },
-        categories: CategoryStats::all(an, preset, speed_kmh, n_res, pop),
-        levels: LevelStats::all(an, n_res, pop),
-        layers: crate::layers::summary(&a.format.format.0, &crate::layers::analyze(a.isochrones)),
-        seconds: livingcircle::Seconds {
-            read: city.read_s,
-            build: city.build_s,
-            snap: an.seconds[0],
-            hierarchy: an.seconds[1],
-            per_residence: an.seconds[2],
-            multi_source: an.seconds[3],
-            write: write_s,
-            write_residences: residences_s,
-            total: t_start.elapsed().as_secs_f64(),
-        },
     }
 }
 

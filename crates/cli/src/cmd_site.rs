@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::args::{ByArg, Global, SiteArgs};
 use crate::load::ensure_dir;
-use crate::load::{data_timestamp, inputs, speed};
+use crate::load::{speed, study};
 use crate::progress::Stages;
 
 pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
@@ -34,7 +34,13 @@ pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
             max: a.max_candidates as usize,
         },
     };
-    let (city, homes, mut facilities) = inputs(&stages, &preset, &a.osm, &a.places)?;
+    let livingcircle::Study {
+        city,
+        preset,
+        homes,
+        mut facilities,
+        ..
+    } = study(&stages, preset, &a.osm, &a.places)?;
 
     // Only the category matters, and only within its threshold: whether a residence
     // has one is decided exactly as `analyze` decides it, with searches bounded there.
@@ -131,7 +137,7 @@ pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
         "tool": format!("livingcircle {}", env!("CARGO_PKG_VERSION")),
         "input": {
             "file": city.path.display().to_string(),
-            "data_timestamp": data_timestamp(&city),
+            "data_timestamp": city.data_timestamp(),
             "candidates_file": a.candidates.as_ref().map(|p| p.display().to_string()),
             "residences_file": a.places.residences.as_ref().map(|p| p.display().to_string()),
             "facilities_file": a.places.facilities.as_ref().map(|p| p.display().to_string()),

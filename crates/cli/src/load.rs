@@ -4,8 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use livingcircle_analysis::input::{facilities_from_places, homes_from_places, read_places};
-use livingcircle_analysis::{Facility, Home, Preset, facilities_from_osm, homes_from_osm};
+use livingcircle_analysis::Preset;
 use livingcircle_osm::{OsmData, PoiFilter};
 
 use crate::args::{OsmArgs, PlacesArgs, SpeedArgs};
@@ -55,12 +54,21 @@ pub(crate) fn load_with(
         pois,
     };
     stages.bytes("reading OpenStreetMap", bytes);
-    let progress = |p: livingcircle::Progress| match p {
+    let city = City::load_with(&path, &opts, &|p| progress(stages, p), take)?;
+    log_city(&city);
+    Ok(city)
+}
+
+/// A load's progress on the bar.
+fn progress(stages: &Stages, p: livingcircle::Progress) {
+    match p {
         livingcircle::Progress::Reading { done, .. } => stages.set(done),
         livingcircle::Progress::Building => stages.stage("building the walking graph"),
         _ => {}
-    };
-    let city = City::load_with(&path, &opts, &progress, take)?;
+    }
+}
+
+fn log_city(city: &City) {
     tracing::info!(seconds = city.read_s, "read");
     if city.report.components_dropped > 0 {
         tracing::info!(
@@ -69,7 +77,6 @@ pub(crate) fn load_with(
             "dropped components not connected to the largest one (--keep-all-components keeps them)"
         );
     }
-    Ok(city)
 }
 
 /// Peak memory of a run, predicted from the size of its `.osm.pbf`: 7 bytes per byte
@@ -130,76 +137,32 @@ pub(crate) fn speed(s: &SpeedArgs, preset: &Preset) -> f64 {
         .unwrap_or(4.8)
 }
 
-/// Reads the user files (first, so a bad file fails before the long stages), the
-/// extract and its graph, and gathers the residences and facilities to analyse.
-pub(crate) fn inputs(
+/// The study the arguments describe: the extract (with the memory check and the
+/// progress bar), the preset's points of interest, and the user's files.
+pub(crate) fn study(
     stages: &Stages,
-    preset: &Preset,
+    preset: Preset,
     osm: &OsmArgs,
     places: &PlacesArgs,
-) -> anyhow::Result<(City, Vec<Home>, Vec<Facility>)> {
-    let user_homes = places.residences.as_deref().map(read_places).transpose()?;
-    let user_facilities = match places.facilities.as_deref() {
-        Some(p) => Some(facilities_from_places(p, preset, read_places(p)?)?),
-        None => None,
+) -> anyhow::Result<livingcircle::Study> {
+    let path = osm_path(osm)?;
+    let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
+    check_memory(&path, bytes, osm.max_memory)?;
+    let opts = livingcircle::StudyOptions {
+        drop_sidewalk_separate: osm.drop_sidewalk_separate,
+        keep_all_components: osm.keep_all_components,
+        residences_file: places.residences.clone(),
+        facilities_file: places.facilities.clone(),
+        replace_osm_facilities: places.replace_osm_facilities,
     };
-
-    // Residences and facilities are taken from the read before the graph is built:
-    // what the analysis needs of them is in `homes` and `facilities`.
-    let mut homes: Vec<Home> = Vec::new();
-    let mut facilities: Vec<Facility> = Vec::new();
-    let city = load_with(osm, preset.poi_filter(), stages, |data| {
-        homes = match user_homes {
-            Some(p) => homes_from_places(p),
-            None => homes_from_osm(data, &preset.population),
-        };
-        facilities = facilities_from_osm(preset, &data.features);
-        data.residences = Vec::new();
-        data.features = Vec::new();
-    })?;
-    if homes.is_empty() {
+    stages.bytes("reading OpenStreetMap", bytes);
+    let study = livingcircle::Study::load(&path, preset, &opts, &|p| progress(stages, p))?;
+    log_city(&study.city);
+    if study.homes.is_empty() {
         tracing::warn!(
             "{}: no residences found (no residential buildings or residential areas mapped); pass --residences FILE",
-            city.path.display()
+            study.city.path.display()
         );
     }
-    if let Some(user) = user_facilities {
-        if places.replace_osm_facilities {
-            let replaced: Vec<usize> = user.iter().map(|f| f.category).collect();
-            facilities.retain(|f| !replaced.contains(&f.category));
-        }
-        facilities.extend(user);
-    }
-    Ok((city, homes, facilities))
-}
-
-/// The data's timestamp (replication header, else the newest way), ISO 8601.
-pub(crate) fn data_timestamp(city: &City) -> Option<String> {
-    city.data
-        .header
-        .replication_timestamp
-        .or(city.data.stats.newest_way_timestamp_ms.map(|ms| ms / 1000))
-        .map(iso8601)
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ` from seconds since the epoch.
-pub(crate) fn iso8601(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    Ok(study)
 }

@@ -13,6 +13,9 @@ pub enum Error {
     /// The file could not be read, or is not a valid `.osm.pbf`.
     #[error(transparent)]
     Read(#[from] livingcircle_osm::Error),
+    /// A user file (residences, facilities) cannot be read or is invalid.
+    #[error(transparent)]
+    Input(#[from] livingcircle_analysis::input::InputError),
     /// The file holds no walking network.
     #[error("{path}")]
     Graph {
@@ -90,6 +93,16 @@ impl City {
         Self::load_with(path, opts, progress, |_| {})
     }
 
+    /// The data's timestamp (the file's replication timestamp, else its newest way),
+    /// `YYYY-MM-DDTHH:MM:SSZ`.
+    pub fn data_timestamp(&self) -> Option<String> {
+        self.data
+            .header
+            .replication_timestamp
+            .or(self.data.stats.newest_way_timestamp_ms.map(|ms| ms / 1000))
+            .map(iso8601)
+    }
+
     /// [`City::load`], handing the read to `take` before the graph is built, so that
     /// a caller can take (and drop) what it needs of the residences and facilities
     /// first.
@@ -139,6 +152,28 @@ impl City {
             build_s: t.elapsed().as_secs_f64(),
         })
     }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` from seconds since the epoch.
+fn iso8601(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]

@@ -25,9 +25,12 @@ assert!(String::from_utf8(csv).unwrap().starts_with("kind,key,level,"));
 */
 
 pub mod city;
+pub mod study;
 pub mod summary;
 
 pub use city::{City, Error, LoadOptions, Progress};
+pub use livingcircle_analysis::{AnalyzeOptions, Preset};
+pub use study::{Study, StudyOptions};
 
 pub use summary::{
     CREDIT, CategoryStats, Counts, Input, Layers, LevelStats, Parameters, PresetInfo, Seconds,
