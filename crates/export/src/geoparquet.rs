@@ -184,6 +184,20 @@ impl ParquetLayer {
 
     /// One record batch of rows `start..end`, and the box of their geometries.
     fn batch(&self, rows: &dyn Rows, start: usize, end: usize) -> (RecordBatch, Bbox) {
+        batch(&self.schema, &self.arrow, rows, start, end)
+    }
+}
+
+/// One record batch of `rows` `start..end` in the columns of `arrow_schema(schema)`,
+/// and the box of their geometries.
+fn batch(
+    schema: &Schema,
+    arrow: &Arc<ArrowSchema>,
+    rows: &dyn Rows,
+    start: usize,
+    end: usize,
+) -> (RecordBatch, Bbox) {
+    {
         enum Col {
             Int(Int64Builder),
             Float(Float64Builder),
@@ -192,8 +206,7 @@ impl ParquetLayer {
             List(ListBuilder<StringBuilder>),
         }
         let n = end - start;
-        let mut cols: Vec<Col> = self
-            .schema
+        let mut cols: Vec<Col> = schema
             .fields
             .iter()
             .map(|f| match f.ty {
@@ -236,7 +249,7 @@ impl ParquetLayer {
                     (Col::List(b), _) => b.append(false),
                 }
             }
-            let shape = Shape::new(self.schema.geometry, &buf);
+            let shape = Shape::new(schema.geometry, &buf);
             let bbox = shape.bbox();
             grow(&mut extent, &bbox);
             wkb.clear();
@@ -267,11 +280,30 @@ impl ParquetLayer {
             .map(|mut b| Arc::new(b.finish()) as ArrayRef)
             .collect();
         arrays.push(Arc::new(StructArray::new(bbox_fields(), bb, None)));
-        let batch = RecordBatch::try_new(self.arrow.clone(), arrays)
+        let batch = RecordBatch::try_new(arrow.clone(), arrays)
             .expect("the columns are built from the schema");
         (batch, extent)
     }
+}
 
+/// `rows` as Arrow record batches in memory, in the columns GeoParquet files of
+/// `schema` have: the layer's columns, `geometry` (WKB, coordinates rounded to 7
+/// decimals) and `bbox`; batches of up to 4,096 rows, built in parallel.
+pub fn record_batches(schema: &Schema, rows: &dyn Rows) -> (Arc<ArrowSchema>, Vec<RecordBatch>) {
+    let arrow = Arc::new(arrow_schema(schema));
+    let n = rows.len();
+    let ranges: Vec<(usize, usize)> = (0..n)
+        .step_by(SLICE_ROWS)
+        .map(|a| (a, (a + SLICE_ROWS).min(n)))
+        .collect();
+    let batches = ranges
+        .into_par_iter()
+        .map(|(a, b)| batch(schema, &arrow, rows, a, b).0)
+        .collect();
+    (arrow, batches)
+}
+
+impl ParquetLayer {
     /// The `geo` metadata (GeoParquet 1.1).
     fn geo_metadata(&self) -> String {
         let gtypes = match self.schema.geometry {

@@ -548,3 +548,59 @@ pub fn write_unsnapped_csv(
         Ok(())
     })
 }
+
+/// A layer in memory: its schema, and its rows as Arrow record batches in the
+/// GeoParquet columns ([`crate::record_batches`]).
+pub struct ArrowLayer {
+    /// The layer's declared columns.
+    pub schema: Schema,
+    /// The Arrow schema of the batches.
+    pub arrow: std::sync::Arc<arrow_schema::Schema>,
+    /// The rows.
+    pub batches: Vec<arrow_array::RecordBatch>,
+}
+
+impl ArrowLayer {
+    fn of(schema: Schema, rows: &dyn Rows) -> Self {
+        let (arrow, batches) = crate::record_batches(&schema, rows);
+        ArrowLayer {
+            schema,
+            arrow,
+            batches,
+        }
+    }
+
+    /// `residences` of the rows in `chunk` (all of them: `HomeResults::rows`).
+    pub fn residences(preset: &Preset, homes: &[Home], chunk: HomeChunk<'_>) -> Self {
+        let user = home_user_columns(homes);
+        let rows = ResidenceRows {
+            preset,
+            homes,
+            chunk,
+            user_columns: user.len(),
+        };
+        Self::of(residences_schema(preset, &user), &rows)
+    }
+
+    /// `facilities`, with their catchment loads.
+    pub fn facilities(preset: &Preset, facilities: &[Facility], a: &Analysis) -> Self {
+        let user = facility_user_columns(facilities);
+        let rows = FacilityRows {
+            preset,
+            facilities,
+            a,
+            user_columns: user.len(),
+        };
+        Self::of(facilities_schema(&user), &rows)
+    }
+
+    /// `gaps`.
+    pub fn gaps(preset: &Preset, a: &Analysis) -> Self {
+        let rows = GapRows {
+            preset,
+            a,
+            names: a.gaps.iter().map(|g| g.cell.to_string()).collect(),
+        };
+        Self::of(gaps_schema(), &rows)
+    }
+}

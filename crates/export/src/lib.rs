@@ -37,7 +37,7 @@ pub use csv_writer::CsvWriter;
 pub use format::{
     Fanout, Format, GPKG_NAME, Layers, SITES_GPKG_NAME, UnknownFormat, create_writer,
 };
-pub use geoparquet::{ROW_GROUP_BYTES, ROW_GROUP_ROWS};
+pub use geoparquet::{ROW_GROUP_BYTES, ROW_GROUP_ROWS, record_batches};
 pub use gpkg::Gpkg;
 pub use isochrones::{IsoColumns, isochrones_schema, isochrones_schema_doc};
 
@@ -49,9 +49,10 @@ pub const SCHEMA_VERSION: u32 = 2;
 pub use geo_json::{FeatureSink, feature_json, feature_json_raw, push_coord, round7};
 pub use geojson_writer::GeoJsonWriter;
 pub use layers::{
-    ResidenceRows, ccw_ring, facilities_schema, facilities_schema_doc, facility_user_columns,
-    gaps_schema, home_user_columns, residences_schema, residences_schema_doc, unsnapped_schema,
-    write_facilities, write_gaps, write_residences, write_unsnapped, write_unsnapped_csv,
+    ArrowLayer, ResidenceRows, ccw_ring, facilities_schema, facilities_schema_doc,
+    facility_user_columns, gaps_schema, home_user_columns, residences_schema,
+    residences_schema_doc, unsnapped_schema, write_facilities, write_gaps, write_residences,
+    write_unsnapped, write_unsnapped_csv,
 };
 pub use network::{
     network_schema, nodes_schema, write_edges_csv, write_network, write_nodes, write_nodes_csv,

@@ -30,7 +30,8 @@ pub mod summary;
 
 pub use city::{City, Error, LoadOptions, Progress};
 pub use livingcircle_analysis::{AnalyzeOptions, Preset};
-pub use study::{Study, StudyOptions};
+pub use livingcircle_export::ArrowLayer;
+pub use study::{Analyzed, Study, StudyOptions};
 
 pub use summary::{
     CREDIT, CategoryStats, Counts, Input, Layers, LevelStats, Parameters, PresetInfo, Seconds,

@@ -7,6 +7,7 @@ use livingcircle_analysis::{
     Analysis, AnalyzeOptions, Engine, Facility, Home, HomeResults, Preset, facilities_from_osm,
     homes_from_osm, r1,
 };
+use livingcircle_export::ArrowLayer;
 use livingcircle_snap::Snapper;
 
 use crate::city::{City, LoadOptions, Progress};
@@ -60,9 +61,12 @@ impl Study {
     /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/munchen.osm.pbf");
     /// let preset = Preset::load("gb50180").unwrap();
     /// let study = Study::load(path.as_ref(), preset, &StudyOptions::default(), &|_| {}).unwrap();
-    /// let (summary, _) = study.analyze(&study.options_for(4.0), &[]);
-    /// let k = summary.categories.iter().find(|c| c.key == "kindergarten").unwrap();
+    /// let analyzed = study.analyze(&study.options_for(4.0), &[]);
+    /// let k = analyzed.summary.categories.iter().find(|c| c.key == "kindergarten").unwrap();
     /// assert!(k.residences_pct > 0.0 && k.residences_pct < 100.0);
+    /// let residences = analyzed.residences(&study);
+    /// let rows: usize = residences.batches.iter().map(|b| b.num_rows()).sum();
+    /// assert_eq!(rows, study.homes.len());
     /// ```
     pub fn load(
         path: &Path,
@@ -124,7 +128,7 @@ impl Study {
     /// Analyses the study in memory: its summary and every residence's distances
     /// (see `livingcircle_analysis::analyze`). `formats` are the layer formats the
     /// caller will write (for [`Summary::layers`]; none when it writes none).
-    pub fn analyze(&self, opts: &AnalyzeOptions, formats: &[&str]) -> (Summary, HomeResults) {
+    pub fn analyze(&self, opts: &AnalyzeOptions, formats: &[&str]) -> Analyzed {
         let t = std::time::Instant::now();
         let snapper = Snapper::new(&self.city.graph);
         let (an, results) = livingcircle_analysis::analyze(
@@ -140,10 +144,43 @@ impl Study {
             formats: formats.iter().map(|f| (*f).to_owned()).collect(),
             files: Vec::new(),
         };
-        (
-            Summary::new(self, &an, opts, layers, false, seconds),
+        Analyzed {
+            summary: Summary::new(self, &an, opts, layers, false, seconds),
+            analysis: an,
             results,
+        }
+    }
+}
+
+/// A study analysed in memory ([`Study::analyze`]).
+#[derive(Debug)]
+pub struct Analyzed {
+    /// What `summary.json` would say.
+    pub summary: Summary,
+    /// The analysis: per-facility loads, gap cells, snaps.
+    pub analysis: Analysis,
+    /// Every residence's distance to each category's nearest facility.
+    pub results: HomeResults,
+}
+
+impl Analyzed {
+    /// The `residences` layer, as `analyze` writes it, in Arrow record batches.
+    pub fn residences(&self, study: &Study) -> ArrowLayer {
+        ArrowLayer::residences(
+            &study.preset,
+            &study.homes,
+            self.results.rows(&self.analysis),
         )
+    }
+
+    /// The `facilities` layer, in Arrow record batches.
+    pub fn facilities(&self, study: &Study) -> ArrowLayer {
+        ArrowLayer::facilities(&study.preset, &study.facilities, &self.analysis)
+    }
+
+    /// The `gaps` layer, in Arrow record batches.
+    pub fn gaps(&self, study: &Study) -> ArrowLayer {
+        ArrowLayer::gaps(&study.preset, &self.analysis)
     }
 }
 
