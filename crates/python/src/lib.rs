@@ -1,0 +1,148 @@
+//! The `livingcircle._livingcircle` extension module: the library's facade for
+//! Python. The package `livingcircle` (python/livingcircle) wraps it: results come
+//! back as pyarrow Tables (zero-copy through the Arrow C stream interface) and, when
+//! GeoPandas is installed, as GeoDataFrames.
+
+use std::path::PathBuf;
+
+use arrow_array::ffi_stream::FFI_ArrowArrayStream;
+use arrow_array::{RecordBatch, RecordBatchIterator};
+use arrow_schema::SchemaRef;
+use livingcircle::{ArrowLayer, Preset, Study, StudyOptions};
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::types::PyCapsule;
+
+create_exception!(
+    _livingcircle,
+    Error,
+    PyException,
+    "A livingcircle error: a missing or invalid file, an unknown preset, a bad option."
+);
+
+/// An error and its causes on one line, as the command line prints them.
+fn one_line(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let c = c.to_string();
+        if !msg.ends_with(&c) {
+            msg.push_str(": ");
+            msg.push_str(&c);
+        }
+        cause = c_source(cause);
+    }
+    msg
+}
+
+fn c_source<'a>(
+    e: Option<&'a (dyn std::error::Error + 'static)>,
+) -> Option<&'a (dyn std::error::Error + 'static)> {
+    e.and_then(std::error::Error::source)
+}
+
+/// A layer's record batches, handed to Arrow consumers once through the Arrow
+/// PyCapsule interface (`__arrow_c_stream__`): `pyarrow.table(layer)` takes them
+/// without copying.
+#[pyclass(module = "livingcircle._livingcircle")]
+struct ArrowStream {
+    layer: Option<(SchemaRef, Vec<RecordBatch>)>,
+}
+
+impl ArrowStream {
+    fn new(layer: ArrowLayer) -> Self {
+        ArrowStream {
+            layer: Some((layer.arrow, layer.batches)),
+        }
+    }
+}
+
+#[pymethods]
+impl ArrowStream {
+    /// The Arrow C stream of the batches, in a PyCapsule named `arrow_array_stream`.
+    #[pyo3(signature = (requested_schema = None))]
+    fn __arrow_c_stream__<'py>(
+        &mut self,
+        py: Python<'py>,
+        requested_schema: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyCapsule>> {
+        // The schema is what it is; a consumer asking for another casts itself.
+        let _ = requested_schema;
+        let (schema, batches) = self
+            .layer
+            .take()
+            .ok_or_else(|| Error::new_err("this layer's stream was already consumed"))?;
+        let reader = RecordBatchIterator::new(batches.into_iter().map(Ok), schema);
+        let stream = FFI_ArrowArrayStream::new(Box::new(reader));
+        PyCapsule::new_with_value(py, stream, c"arrow_array_stream")
+    }
+}
+
+/// `analyze(path, preset, residences, facilities, replace_osm_facilities,
+/// speed_kmh, max_snap_m, threads)` → `(summary_json, residences, facilities, gaps)`.
+#[pyfunction]
+#[pyo3(signature = (path, preset = "gb50180", residences = None, facilities = None,
+    replace_osm_facilities = false, speed_kmh = None, max_snap_m = None, threads = None))]
+#[allow(clippy::too_many_arguments)]
+fn analyze(
+    py: Python<'_>,
+    path: PathBuf,
+    preset: &str,
+    residences: Option<PathBuf>,
+    facilities: Option<PathBuf>,
+    replace_osm_facilities: bool,
+    speed_kmh: Option<f64>,
+    max_snap_m: Option<f64>,
+    threads: Option<usize>,
+) -> PyResult<(String, ArrowStream, ArrowStream, ArrowStream)> {
+    let preset = preset.to_owned();
+    // The work runs without the GIL, on its own pool when `threads` is given.
+    let run = move || -> Result<_, String> {
+        let preset = Preset::load(&preset).map_err(|e| one_line(&e))?;
+        let speed = speed_kmh.or(preset.speed_kmh).unwrap_or(4.8);
+        let opts = StudyOptions {
+            residences_file: residences,
+            facilities_file: facilities,
+            replace_osm_facilities,
+            ..StudyOptions::default()
+        };
+        let study = Study::load(&path, preset, &opts, &|_| {}).map_err(|e| one_line(&e))?;
+        let mut options = study.options_for(speed);
+        if let Some(m) = max_snap_m {
+            options.max_snap_m = m;
+        }
+        let analyzed = study.analyze(&options, &[]);
+        let summary = serde_json::to_string(&analyzed.summary).map_err(|e| e.to_string())?;
+        Ok((
+            summary,
+            analyzed.residences(&study),
+            analyzed.facilities(&study),
+            analyzed.gaps(&study),
+        ))
+    };
+    let result = py.detach(move || match threads {
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build()
+            .map_err(|e| e.to_string())
+            .and_then(|pool| pool.install(run)),
+        None => run(),
+    });
+    let (summary, r, f, g) = result.map_err(Error::new_err)?;
+    Ok((
+        summary,
+        ArrowStream::new(r),
+        ArrowStream::new(f),
+        ArrowStream::new(g),
+    ))
+}
+
+#[pymodule]
+fn _livingcircle(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(analyze, m)?)?;
+    m.add_class::<ArrowStream>()?;
+    m.add("Error", m.py().get_type::<Error>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,114 @@
+"""The Python package against the command line: the same summary and the same rows.
+
+Run by tests/python.sh (which builds the package with maturin into a venv); the
+command line is target/release/livingcircle (LIVINGCIRCLE_BIN overrides).
+"""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import geopandas
+import pyarrow as pa
+import pytest
+
+import livingcircle as lc
+
+ROOT = Path(__file__).resolve().parents[2]
+CITY = ROOT / "data" / "munchen.osm.pbf"
+NANJING = ROOT / "data" / "nanjing.osm.pbf"
+BIN = Path(os.environ.get("LIVINGCIRCLE_BIN", ROOT / "target" / "release" / "livingcircle"))
+
+
+def cli(tmp_path, osm, preset, *extra):
+    out = tmp_path / "out"
+    subprocess.run(
+        [str(BIN), "analyze", "-q", "--osm", str(osm), "--preset", preset, "--out", str(out), *extra],
+        check=True,
+    )
+    return out
+
+
+def comparable(summary):
+    """A summary without what differs between a run that writes files and one that
+    does not: timings, the files written, whether a report was written."""
+    s = json.loads(json.dumps(summary))
+    for k in ("seconds", "layers"):
+        s.pop(k)
+    s["parameters"].pop("report_html")
+    return s
+
+
+@pytest.mark.parametrize("osm,preset", [(CITY, "gb50180"), (NANJING, "complete-community"), (CITY, "15min")])
+def test_summary_and_rows_equal_the_command_line(tmp_path, osm, preset):
+    out = cli(tmp_path, osm, preset, "--no-report")
+    r = lc.analyze(osm, preset=preset)
+    want = json.loads((out / "summary.json").read_text())
+    assert comparable(r.summary) == comparable(want)
+
+    for layer in ("residences", "facilities", "gaps"):
+        got = r.to_geodataframe(layer)
+        ref = geopandas.read_file(out / f"{layer}.geojson")
+        assert len(got) == len(ref), layer
+        if len(ref) == 0:
+            # An empty GeoJSON layer has no columns to read back.
+            continue
+        assert list(got.columns) == list(ref.columns), layer
+        # Geometry: the same coordinates (both rounded to 7 decimals).
+        assert got.geometry.geom_equals_exact(ref.geometry, tolerance=0).all(), layer
+        # Values: every numeric column equal where not null, nulls in the same rows.
+        for col in got.columns:
+            if col == "geometry":
+                continue
+            a, b = got[col], ref[col]
+            assert (a.isna() == b.isna()).all(), (layer, col)
+            if a.dtype.kind in "fi":
+                assert (a[a.notna()].astype(float) == b[b.notna()].astype(float)).all(), (layer, col)
+
+
+def test_arrow_tables_without_geopandas_types():
+    r = lc.analyze(CITY)
+    t = r.to_arrow("residences")
+    assert isinstance(t, pa.Table)
+    assert t.num_rows == r.summary["counts"]["residences"]
+    assert t.schema.field("geometry").type == pa.binary()
+    assert t.schema.field("kindergarten_m").type == pa.float64()
+    assert t.schema.field("level5_ok").type == pa.bool_()
+    assert t.schema.field("missing").type == pa.list_(pa.string())
+    with pytest.raises(ValueError, match="unknown layer"):
+        r.to_arrow("nope")
+
+
+def test_threads_do_not_change_the_numbers():
+    one = lc.analyze(CITY, threads=1)
+    two = lc.analyze(CITY, threads=2)
+    a, b = comparable(one.summary), comparable(two.summary)
+    assert a["parameters"].pop("threads") == 1
+    assert b["parameters"].pop("threads") == 2
+    assert a == b
+    assert one.to_arrow("residences").equals(two.to_arrow("residences"))
+
+
+def test_errors_are_one_line_and_name_the_file(tmp_path):
+    with pytest.raises(lc.Error, match=r"no-such\.osm\.pbf: No such file"):
+        lc.analyze(tmp_path / "no-such.osm.pbf")
+    bad = tmp_path / "bad.osm.pbf"
+    bad.write_bytes(b"\x00\x00\x00\x0dnot a pbf at all")
+    with pytest.raises(lc.Error, match=r"bad\.osm\.pbf: not a valid \.osm\.pbf"):
+        lc.analyze(bad)
+    with pytest.raises(lc.Error, match="unknown preset"):
+        lc.analyze(CITY, preset="nope")
+    homes = tmp_path / "homes.csv"
+    homes.write_text("lon,lat\n11.57,not-a-number\n")
+    with pytest.raises(lc.Error, match=r"homes\.csv"):
+        lc.analyze(CITY, residences=homes)
+
+
+def test_user_residences_come_back_with_their_ids(tmp_path):
+    homes = tmp_path / "homes.csv"
+    homes.write_text("id,lon,lat,population\nh-1,11.5700,48.1380,10\nh-2,11.5750,48.1370,20\n")
+    r = lc.analyze(CITY, residences=homes)
+    t = r.to_arrow("residences")
+    assert t.column("user_id").to_pylist() == ["h-1", "h-2"]
+    assert r.summary["input"]["residences_file"] == str(homes)
