@@ -406,6 +406,36 @@ pub fn analyze(
     (an, HomeResults { nearest_mm })
 }
 
+/// [`analyze`] that stops at the next chunk of residences once `cancel` is set
+/// (`None` then). Cancelling does not interrupt a hierarchy build or the snapping;
+/// it is checked between chunks of `opts.chunk_rows` residences.
+pub fn analyze_until(
+    snapper: &Snapper<'_>,
+    preset: &Preset,
+    homes: &[Home],
+    facilities: &[Facility],
+    opts: &AnalyzeOptions,
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Option<(Analysis, HomeResults)> {
+    use std::sync::atomic::Ordering;
+    if cancel.load(Ordering::Relaxed) {
+        return None;
+    }
+    let mut nearest_mm = Vec::new();
+    let an = analyze_streaming(snapper, preset, homes, facilities, opts, |chunk| {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(());
+        }
+        nearest_mm.extend_from_slice(chunk.nearest_mm);
+        Ok(())
+    })
+    .ok()?;
+    if cancel.load(Ordering::Relaxed) {
+        return None;
+    }
+    Some((an, HomeResults { nearest_mm }))
+}
+
 /// Runs the coverage analysis, handing residences' results to `sink` in chunks of
 /// `opts.chunk_rows`, in input order, as they are computed; what is kept is the
 /// summary (per facility, category, level and gap cell). Results do not depend on

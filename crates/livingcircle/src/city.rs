@@ -16,6 +16,9 @@ pub enum Error {
     /// A user file (residences, facilities) cannot be read or is invalid.
     #[error(transparent)]
     Input(#[from] livingcircle_analysis::input::InputError),
+    /// The caller cancelled the run.
+    #[error("cancelled")]
+    Cancelled,
     /// The file holds no walking network.
     #[error("{path}")]
     Graph {

@@ -1,6 +1,7 @@
 //! A study: a city, a preset, and the residences and facilities to analyse.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
 use livingcircle_analysis::input::{facilities_from_places, homes_from_places, read_places};
 use livingcircle_analysis::{
@@ -129,26 +130,43 @@ impl Study {
     /// (see `livingcircle_analysis::analyze`). `formats` are the layer formats the
     /// caller will write (for [`Summary::layers`]; none when it writes none).
     pub fn analyze(&self, opts: &AnalyzeOptions, formats: &[&str]) -> Analyzed {
+        self.analyze_until(opts, formats, &AtomicBool::new(false))
+            .expect("a flag nobody sets")
+    }
+
+    /// [`Study::analyze`] that gives up once `cancel` is set (checked between chunks
+    /// of residences, so it stops within one chunk's searches).
+    ///
+    /// # Errors
+    /// [`crate::Error::Cancelled`] when `cancel` was set.
+    pub fn analyze_until(
+        &self,
+        opts: &AnalyzeOptions,
+        formats: &[&str],
+        cancel: &AtomicBool,
+    ) -> Result<Analyzed, crate::Error> {
         let t = std::time::Instant::now();
         let snapper = Snapper::new(&self.city.graph);
-        let (an, results) = livingcircle_analysis::analyze(
+        let (an, results) = livingcircle_analysis::analyze_until(
             &snapper,
             &self.preset,
             &self.homes,
             &self.facilities,
             opts,
-        );
+            cancel,
+        )
+        .ok_or(crate::Error::Cancelled)?;
         let seconds = Seconds::of(self, &an, 0.0, 0.0, t.elapsed().as_secs_f64());
         let layers = Layers {
             schema_version: livingcircle_export::SCHEMA_VERSION,
             formats: formats.iter().map(|f| (*f).to_owned()).collect(),
             files: Vec::new(),
         };
-        Analyzed {
+        Ok(Analyzed {
             summary: Summary::new(self, &an, opts, layers, false, seconds),
             analysis: an,
             results,
-        }
+        })
     }
 }
 
@@ -282,5 +300,39 @@ impl Summary {
             layers,
             seconds,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+
+    use super::{Study, StudyOptions};
+    use crate::{Error, Preset};
+
+    /// A set flag stops the analysis; a clear one changes nothing.
+    #[test]
+    fn cancelled_analysis_is_an_error() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/munchen.osm.pbf");
+        let study = Study::load(
+            &path,
+            Preset::load("gb50180").unwrap(),
+            &StudyOptions::default(),
+            &|_| {},
+        )
+        .unwrap();
+        let opts = study.options_for(4.0);
+        let e = study
+            .analyze_until(&opts, &[], &AtomicBool::new(true))
+            .unwrap_err();
+        assert!(matches!(e, Error::Cancelled), "{e:?}");
+        assert_eq!(e.to_string(), "cancelled");
+        let a = study
+            .analyze_until(&opts, &[], &AtomicBool::new(false))
+            .unwrap();
+        let b = study.analyze(&opts, &[]);
+        assert_eq!(a.results, b.results);
+        assert_eq!(a.summary.categories, b.summary.categories);
     }
 }

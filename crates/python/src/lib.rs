@@ -4,6 +4,10 @@
 //! GeoPandas is installed, as GeoDataFrames.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// How often a waiting call looks for Ctrl-C.
+const POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
 use arrow_array::ffi_stream::FFI_ArrowArrayStream;
 use arrow_array::{RecordBatch, RecordBatchIterator};
@@ -97,8 +101,12 @@ fn analyze(
     threads: Option<usize>,
 ) -> PyResult<(String, ArrowStream, ArrowStream, ArrowStream)> {
     let preset = preset.to_owned();
-    // The work runs without the GIL, on its own pool when `threads` is given.
-    let run = move || -> Result<_, String> {
+    let cancel = AtomicBool::new(false);
+    // The work runs on a thread of its own (on its own pool when `threads` is
+    // given), without the GIL; this thread waits for it and checks for signals, so
+    // that Ctrl-C stops the analysis (between chunks of residences) and raises
+    // KeyboardInterrupt.
+    let run = || -> Result<_, String> {
         let preset = Preset::load(&preset).map_err(|e| one_line(&e))?;
         let speed = speed_kmh.or(preset.speed_kmh).unwrap_or(4.8);
         let opts = StudyOptions {
@@ -112,7 +120,9 @@ fn analyze(
         if let Some(m) = max_snap_m {
             options.max_snap_m = m;
         }
-        let analyzed = study.analyze(&options, &[]);
+        let analyzed = study
+            .analyze_until(&options, &[], &cancel)
+            .map_err(|e| one_line(&e))?;
         let summary = serde_json::to_string(&analyzed.summary).map_err(|e| e.to_string())?;
         Ok((
             summary,
@@ -121,14 +131,37 @@ fn analyze(
             analyzed.gaps(&study),
         ))
     };
-    let result = py.detach(move || match threads {
+    let work = || match threads {
         Some(n) => rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
             .build()
             .map_err(|e| e.to_string())
             .and_then(|pool| pool.install(run)),
         None => run(),
-    });
+    };
+    let result = std::thread::scope(|s| -> PyResult<_> {
+        let worker = s.spawn(work);
+        loop {
+            py.detach(|| {
+                let t = std::time::Instant::now();
+                while !worker.is_finished() && t.elapsed() < POLL {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+            });
+            if worker.is_finished() {
+                break;
+            }
+            if let Err(interrupt) = py.check_signals() {
+                cancel.store(true, Ordering::Relaxed);
+                // The analysis stops at its next chunk; reading a file finishes first.
+                let _ = py.detach(|| worker.join());
+                return Err(interrupt);
+            }
+        }
+        worker
+            .join()
+            .map_err(|_| Error::new_err("internal error: the analysis panicked"))
+    })?;
     let (summary, r, f, g) = result.map_err(Error::new_err)?;
     Ok((
         summary,
