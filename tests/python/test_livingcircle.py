@@ -112,3 +112,24 @@ def test_user_residences_come_back_with_their_ids(tmp_path):
     t = r.to_arrow("residences")
     assert t.column("user_id").to_pylist() == ["h-1", "h-2"]
     assert r.summary["input"]["residences_file"] == str(homes)
+
+
+def test_graph_equals_the_command_lines_csv(tmp_path):
+    out = tmp_path / "g"
+    subprocess.run([str(BIN), "graph", "-q", "--osm", str(CITY), "--out", str(out)], check=True)
+    import pandas
+
+    g = lc.graph(CITY)
+    nodes = pandas.read_csv(out / "nodes.csv").set_index("id")
+    edges = pandas.read_csv(out / "edges.csv").set_index("id")
+    assert (g.nodes.index == nodes.index).all()
+    assert (g.nodes["lon"] == nodes["lon"]).all() and (g.nodes["lat"] == nodes["lat"]).all()
+    e = g.edges
+    assert len(e) == len(edges)
+    assert (e["u"] == edges["u"]).all() and (e["v"] == edges["v"]).all()
+    assert (e["length_m"] == edges["length_m"]).all()
+    assert (e["oneway"].astype(int) == edges["oneway"]).all()
+    # networkx takes it as it is.
+    nx = pytest.importorskip("networkx")
+    G = nx.from_pandas_edgelist(e.reset_index(), "u", "v", edge_attr="length_m")
+    assert G.number_of_nodes() <= len(nodes)

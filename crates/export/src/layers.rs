@@ -561,7 +561,7 @@ pub struct ArrowLayer {
 }
 
 impl ArrowLayer {
-    fn of(schema: Schema, rows: &dyn Rows) -> Self {
+    pub(crate) fn of(schema: Schema, rows: &dyn Rows) -> Self {
         let (arrow, batches) = crate::record_batches(&schema, rows);
         ArrowLayer {
             schema,

@@ -132,3 +132,15 @@ pub fn write_nodes(g: &WalkGraph, layers: &Layers, formats: &[Format]) -> Result
     w.write(&NodeRows(g))?;
     w.finish()
 }
+
+impl crate::ArrowLayer {
+    /// `nodes`: every graph node (its index and point).
+    pub fn nodes(g: &WalkGraph) -> Self {
+        Self::of(nodes_schema(), &NodeRows(g))
+    }
+
+    /// `network`: every graph edge (ends, length, tags, line).
+    pub fn network(g: &WalkGraph) -> Self {
+        Self::of(network_schema(), &EdgeRows(g))
+    }
+}

@@ -96,6 +96,20 @@ impl City {
         Self::load_with(path, opts, progress, |_| {})
     }
 
+    /// The walking graph's `nodes` and `network` (edges) layers, as `livingcircle
+    /// graph` writes them, in Arrow record batches.
+    pub fn graph_layers(
+        &self,
+    ) -> (
+        livingcircle_export::ArrowLayer,
+        livingcircle_export::ArrowLayer,
+    ) {
+        (
+            livingcircle_export::ArrowLayer::nodes(&self.graph),
+            livingcircle_export::ArrowLayer::network(&self.graph),
+        )
+    }
+
     /// The data's timestamp (the file's replication timestamp, else its newest way),
     /// `YYYY-MM-DDTHH:MM:SSZ`.
     pub fn data_timestamp(&self) -> Option<String> {

@@ -171,9 +171,30 @@ fn analyze(
     ))
 }
 
+/// `graph(path, drop_sidewalk_separate, keep_all_components)` → `(nodes, edges)`.
+#[pyfunction]
+#[pyo3(signature = (path, drop_sidewalk_separate = false, keep_all_components = false))]
+fn graph(
+    py: Python<'_>,
+    path: PathBuf,
+    drop_sidewalk_separate: bool,
+    keep_all_components: bool,
+) -> PyResult<(ArrowStream, ArrowStream)> {
+    let opts = livingcircle::LoadOptions {
+        drop_sidewalk_separate,
+        keep_all_components,
+        ..livingcircle::LoadOptions::default()
+    };
+    let (nodes, edges) = py
+        .detach(|| livingcircle::City::load(&path, &opts, &|_| {}).map(|c| c.graph_layers()))
+        .map_err(|e| Error::new_err(one_line(&e)))?;
+    Ok((ArrowStream::new(nodes), ArrowStream::new(edges)))
+}
+
 #[pymodule]
 fn _livingcircle(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(analyze, m)?)?;
+    m.add_function(wrap_pyfunction!(graph, m)?)?;
     m.add_class::<ArrowStream>()?;
     m.add("Error", m.py().get_type::<Error>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

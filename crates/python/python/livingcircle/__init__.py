@@ -7,6 +7,8 @@
     r.summary["categories"][0]["residences_pct"]
     r.residences          # GeoDataFrame (GeoPandas installed) or pyarrow.Table
     r.to_arrow("gaps")    # always a pyarrow.Table
+    g = lc.graph("city.osm.pbf")
+    g.nodes, g.edges      # pandas DataFrames: id/lon/lat; u/v/length_m/…
 
 The numbers are those of ``livingcircle analyze`` on the same inputs; the columns
 are those of its layers (README, "Layers and columns").
@@ -22,8 +24,9 @@ import pyarrow as pa
 
 from ._livingcircle import Error, __version__
 from ._livingcircle import analyze as _analyze
+from ._livingcircle import graph as _graph
 
-__all__ = ["Analysis", "Error", "analyze", "__version__"]
+__all__ = ["Analysis", "Error", "Graph", "analyze", "graph", "__version__"]
 
 _LAYERS = ("residences", "facilities", "gaps")
 
@@ -117,3 +120,69 @@ def analyze(
     )
     tables = {name: pa.table(s) for name, s in zip(_LAYERS, streams)}
     return Analysis(json.loads(summary), tables)
+
+
+class Graph:
+    """The walking graph of :func:`graph`, as ``livingcircle graph`` writes it."""
+
+    def __init__(self, nodes: pa.Table, edges: pa.Table):
+        self._nodes = nodes
+        self._edges = edges
+
+    def to_arrow(self, layer: str) -> pa.Table:
+        """``nodes`` (``id``, point ``geometry``) or ``edges`` (the ``network``
+        layer: ``id``, ``u``, ``v``, ``length_m``, ``highway``, ``name``,
+        ``osm_way``, ``oneway``, line ``geometry``) as a pyarrow Table."""
+        if layer == "nodes":
+            return self._nodes
+        if layer == "edges":
+            return self._edges
+        raise ValueError(f"unknown layer {layer!r}; expected nodes or edges")
+
+    @property
+    def nodes(self):
+        """A pandas DataFrame indexed by node ``id`` with ``lon`` and ``lat`` (what
+        pandana's ``Network(node_x, node_y, …)`` and networkx want)."""
+        import numpy as np
+
+        t = self._nodes
+        # Each point is 21 bytes of WKB: byte order, type, x, y.
+        raw = np.frombuffer(
+            b"".join(t.column("geometry").to_pylist()),
+            dtype=np.dtype([("order", "u1"), ("type", "<u4"), ("lon", "<f8"), ("lat", "<f8")]),
+        )
+        df = t.select(["id"]).to_pandas()
+        df["lon"] = raw["lon"]
+        df["lat"] = raw["lat"]
+        return df.set_index("id")
+
+    @property
+    def edges(self):
+        """A pandas DataFrame of the edges (``u``, ``v``, ``length_m`` in metres,
+        ``oneway``: walkable from ``u`` to ``v`` only), indexed by edge ``id``;
+        a GeoDataFrame with the lines when GeoPandas is installed."""
+        t = self._edges
+        df = t.drop_columns(["geometry", "bbox"]).to_pandas().set_index("id")
+        try:
+            import geopandas
+        except ImportError:
+            return df
+        geometry = geopandas.GeoSeries.from_wkb(
+            t.column("geometry").to_pylist(), crs="EPSG:4326", index=df.index
+        )
+        return geopandas.GeoDataFrame(df, geometry=geometry, crs="EPSG:4326")
+
+    def __repr__(self) -> str:
+        return f"<livingcircle.Graph: {self._nodes.num_rows} nodes, {self._edges.num_rows} edges>"
+
+
+def graph(
+    osm: Union[str, PathLike],
+    *,
+    drop_sidewalk_separate: bool = False,
+    keep_all_components: bool = False,
+) -> Graph:
+    """The walking graph of an ``.osm.pbf``, as ``livingcircle graph`` builds it:
+    nodes and edges (lengths in metres, exact to the millimetre)."""
+    nodes, edges = _graph(_path(osm), drop_sidewalk_separate, keep_all_components)
+    return Graph(pa.table(nodes), pa.table(edges))

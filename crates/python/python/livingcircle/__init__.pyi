@@ -29,3 +29,17 @@ def analyze(
     max_snap_m: Optional[float] = ...,
     threads: Optional[int] = ...,
 ) -> Analysis: ...
+
+class Graph:
+    def to_arrow(self, layer: str) -> pa.Table: ...
+    @property
+    def nodes(self) -> Any: ...
+    @property
+    def edges(self) -> Any: ...
+
+def graph(
+    osm: Union[str, PathLike],
+    *,
+    drop_sidewalk_separate: bool = ...,
+    keep_all_components: bool = ...,
+) -> Graph: ...
