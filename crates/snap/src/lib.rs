@@ -164,7 +164,7 @@ impl<'g> Snapper<'g> {
     ///
     /// The graph's frame is conformal, so the nearest point in the frame is the
     /// nearest on the ground; frame distances are turned into ground metres by the
-    /// frame's scale at `p` (see [`livingcircle_osm::proj`]).
+    /// frame's scale at `p` (see `livingcircle_osm::proj`).
     pub fn snap_point(&self, p: [f64; 2], max_m: f64) -> Option<Snap> {
         let scale = self.graph.projection().scale_at_y(p[1]);
         let max_frame = max_m * scale;
