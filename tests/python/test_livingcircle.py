@@ -72,7 +72,15 @@ def test_arrow_tables_without_geopandas_types():
     t = r.to_arrow("residences")
     assert isinstance(t, pa.Table)
     assert t.num_rows == r.summary["counts"]["residences"]
-    assert t.schema.field("geometry").type == pa.binary()
+    geometry = t.schema.field("geometry")
+    assert geometry.type == pa.binary()
+    assert geometry.metadata[b"ARROW:extension:name"] == b"geoarrow.wkb"
+    crs = json.loads(geometry.metadata[b"ARROW:extension:metadata"])["crs"]
+    assert crs["id"] == {"authority": "EPSG", "code": 4326}
+    # GeoArrow readers take it as a geometry column as it is.
+    g = geopandas.GeoDataFrame.from_arrow(t.drop_columns(["bbox"]))
+    assert g.crs.to_epsg() == 4326
+    assert len(g) == t.num_rows
     assert t.schema.field("kindergarten_m").type == pa.float64()
     assert t.schema.field("level5_ok").type == pa.bool_()
     assert t.schema.field("missing").type == pa.list_(pa.string())

@@ -288,9 +288,31 @@ fn batch(
 
 /// `rows` as Arrow record batches in memory, in the columns GeoParquet files of
 /// `schema` have: the layer's columns, `geometry` (WKB, coordinates rounded to 7
-/// decimals) and `bbox`; batches of up to 4,096 rows, built in parallel.
+/// decimals; the field carries GeoArrow's `geoarrow.wkb` extension metadata with
+/// EPSG:4326 as PROJJSON) and `bbox`; batches of up to 4,096 rows, built in parallel.
 pub fn record_batches(schema: &Schema, rows: &dyn Rows) -> (Arc<ArrowSchema>, Vec<RecordBatch>) {
-    let arrow = Arc::new(arrow_schema(schema));
+    // In memory the geometry says what it is (GeoArrow's WKB extension type, EPSG:4326),
+    // as GeoParquet's `geo` metadata says it in files.
+    let mut fields: Vec<ArrowField> = arrow_schema(schema)
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    for f in &mut fields {
+        if f.name() == "geometry" {
+            f.set_metadata(
+                [
+                    ("ARROW:extension:name".to_owned(), "geoarrow.wkb".to_owned()),
+                    (
+                        "ARROW:extension:metadata".to_owned(),
+                        format!(r#"{{"crs":{WGS84_PROJJSON}}}"#),
+                    ),
+                ]
+                .into(),
+            );
+        }
+    }
+    let arrow = Arc::new(ArrowSchema::new(fields));
     let n = rows.len();
     let ranges: Vec<(usize, usize)> = (0..n)
         .step_by(SLICE_ROWS)
