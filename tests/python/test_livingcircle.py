@@ -91,6 +91,9 @@ def test_arrow_tables_without_geopandas_types():
 def test_threads_do_not_change_the_numbers():
     one = lc.analyze(CITY, threads=1)
     two = lc.analyze(CITY, threads=2)
+    every = lc.analyze(CITY, threads=0)
+    # 0 is every core, as `--threads 0` (rayon counts the cores this process may use).
+    assert every.summary["parameters"]["threads"] == len(os.sched_getaffinity(0))
     a, b = comparable(one.summary), comparable(two.summary)
     assert a["parameters"].pop("threads") == 1
     assert b["parameters"].pop("threads") == 2
@@ -111,6 +114,19 @@ def test_errors_are_one_line_and_name_the_file(tmp_path):
     homes.write_text("lon,lat\n11.57,not-a-number\n")
     with pytest.raises(lc.Error, match=r"homes\.csv"):
         lc.analyze(CITY, residences=homes)
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="speed_kmh must be a positive number"):
+            lc.analyze(CITY, speed_kmh=bad)
+        with pytest.raises(ValueError, match="max_snap_m must be a positive number"):
+            lc.analyze(CITY, max_snap_m=bad)
+    # The error pickles (multiprocessing workers re-raise it in the parent).
+    import pickle
+
+    try:
+        lc.analyze(tmp_path / "no-such.osm.pbf")
+    except lc.Error as e:
+        again = pickle.loads(pickle.dumps(e))
+        assert type(again) is lc.Error and str(again) == str(e)
 
 
 def test_user_residences_come_back_with_their_ids(tmp_path):

@@ -208,7 +208,10 @@ fn commit(inner: &Mutex<Db>) -> Result<(), Error> {
     let path = db.path.clone();
     // SQLite ran without fsync (`synchronous = OFF`): the whole file is synced once
     // here, and a failure is an error, as for the other formats.
-    std::fs::File::open(&tmp)
+    // Opened for writing: some systems flush only files opened so (Windows).
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&tmp)
         .and_then(|f| f.sync_all())
         .map_err(|e| Error::io(&path, e))?;
     #[cfg(unix)]

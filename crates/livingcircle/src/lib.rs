@@ -2,8 +2,8 @@
 The `livingcircle` library: typed results of a 15-minute living-circle analysis,
 the same the command line writes.
 
-This crate is the facade that the command line (and, in time, the Python package
-and a tiling driver) build on. Today it loads a [`City`] (reads an `.osm.pbf` and
+This crate is the facade that the command line and the Python package
+(`crates/python`) build on. Today it loads a [`City`] (reads an `.osm.pbf` and
 builds its walking graph, with progress through a callback and a typed [`Error`]) and
 holds the typed [`Summary`] of an analysis — what `summary.json` and `summary.csv`
 say, as Rust types — so that nothing reads a summary back by string keys. The engine's crates (`livingcircle-osm`, `-graph`,

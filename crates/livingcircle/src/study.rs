@@ -156,7 +156,9 @@ impl Study {
             cancel,
         )
         .ok_or(crate::Error::Cancelled)?;
-        let seconds = Seconds::of(self, &an, 0.0, 0.0, t.elapsed().as_secs_f64());
+        // The total includes reading and building, as the command line's does.
+        let total = self.city.read_s + self.city.build_s + t.elapsed().as_secs_f64();
+        let seconds = Seconds::of(self, &an, 0.0, 0.0, total);
         let layers = Layers {
             schema_version: livingcircle_export::SCHEMA_VERSION,
             formats: formats.iter().map(|f| (*f).to_owned()).collect(),

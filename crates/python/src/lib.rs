@@ -5,45 +5,98 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// How often a waiting call looks for Ctrl-C.
-const POLL: std::time::Duration = std::time::Duration::from_millis(100);
+use std::time::{Duration, Instant};
 
 use arrow_array::ffi_stream::FFI_ArrowArrayStream;
 use arrow_array::{RecordBatch, RecordBatchIterator};
 use arrow_schema::SchemaRef;
 use livingcircle::{ArrowLayer, Preset, Study, StudyOptions};
 use pyo3::create_exception;
-use pyo3::exceptions::PyException;
+use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyCapsule;
 
+/// How often a waiting call looks for Ctrl-C.
+const POLL: Duration = Duration::from_millis(100);
+
+// `livingcircle.Error`: named by the module users import it from, so that it pickles.
 create_exception!(
-    _livingcircle,
+    livingcircle,
     Error,
     PyException,
     "A livingcircle error: a missing or invalid file, an unknown preset, a bad option."
 );
 
-/// An error and its causes on one line, as the command line prints them.
+/// An error and its causes on one line, as the command line prints them (`{:#}`).
 fn one_line(e: &dyn std::error::Error) -> String {
     let mut msg = e.to_string();
     let mut cause = e.source();
     while let Some(c) = cause {
-        let c = c.to_string();
-        if !msg.ends_with(&c) {
-            msg.push_str(": ");
-            msg.push_str(&c);
-        }
-        cause = c_source(cause);
+        msg.push_str(": ");
+        msg.push_str(&c.to_string());
+        cause = c.source();
     }
     msg
 }
 
-fn c_source<'a>(
-    e: Option<&'a (dyn std::error::Error + 'static)>,
-) -> Option<&'a (dyn std::error::Error + 'static)> {
-    e.and_then(std::error::Error::source)
+/// Runs `work` on a thread of its own while this one waits without the GIL and
+/// looks for signals: Ctrl-C sets `cancel` and, once `work` has returned (an
+/// analysis stops at its next chunk of residences; reading a file finishes first),
+/// raises KeyboardInterrupt.
+fn interruptible<T: Send>(
+    py: Python<'_>,
+    cancel: &AtomicBool,
+    work: impl FnOnce() -> Result<T, String> + Send,
+) -> PyResult<T> {
+    std::thread::scope(|s| {
+        let worker = s.spawn(work);
+        loop {
+            py.detach(|| {
+                let t = Instant::now();
+                while !worker.is_finished() && t.elapsed() < POLL {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            });
+            if worker.is_finished() {
+                break;
+            }
+            if let Err(interrupt) = py.check_signals() {
+                cancel.store(true, Ordering::Relaxed);
+                let _ = py.detach(|| worker.join());
+                return Err(interrupt);
+            }
+        }
+        worker
+            .join()
+            .map_err(|_| Error::new_err("internal error: the work panicked"))?
+            .map_err(Error::new_err)
+    })
+}
+
+/// Runs `work` on a pool of `threads` (0 or `None`: all cores, as `--threads 0`).
+fn on_threads<T: Send>(
+    threads: Option<usize>,
+    work: impl FnOnce() -> Result<T, String> + Send,
+) -> Result<T, String> {
+    match threads {
+        Some(n) if n > 0 => rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .map_err(|e| e.to_string())
+            .and_then(|pool| pool.install(work)),
+        _ => work(),
+    }
+}
+
+/// `x` when it is a positive, finite number (or absent), else a ValueError naming
+/// the argument, as the command line refuses such values.
+fn positive(what: &str, x: Option<f64>) -> PyResult<Option<f64>> {
+    match x {
+        Some(v) if !(v.is_finite() && v > 0.0) => Err(PyValueError::new_err(format!(
+            "{what} must be a positive number, not {v}"
+        ))),
+        _ => Ok(x),
+    }
 }
 
 /// A layer's record batches, handed to Arrow consumers once through the Arrow
@@ -100,12 +153,10 @@ fn analyze(
     max_snap_m: Option<f64>,
     threads: Option<usize>,
 ) -> PyResult<(String, ArrowStream, ArrowStream, ArrowStream)> {
+    let speed_kmh = positive("speed_kmh", speed_kmh)?;
+    let max_snap_m = positive("max_snap_m", max_snap_m)?;
     let preset = preset.to_owned();
     let cancel = AtomicBool::new(false);
-    // The work runs on a thread of its own (on its own pool when `threads` is
-    // given), without the GIL; this thread waits for it and checks for signals, so
-    // that Ctrl-C stops the analysis (between chunks of residences) and raises
-    // KeyboardInterrupt.
     let run = || -> Result<_, String> {
         let preset = Preset::load(&preset).map_err(|e| one_line(&e))?;
         let speed = speed_kmh.or(preset.speed_kmh).unwrap_or(4.8);
@@ -131,38 +182,7 @@ fn analyze(
             analyzed.gaps(&study),
         ))
     };
-    let work = || match threads {
-        Some(n) => rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build()
-            .map_err(|e| e.to_string())
-            .and_then(|pool| pool.install(run)),
-        None => run(),
-    };
-    let result = std::thread::scope(|s| -> PyResult<_> {
-        let worker = s.spawn(work);
-        loop {
-            py.detach(|| {
-                let t = std::time::Instant::now();
-                while !worker.is_finished() && t.elapsed() < POLL {
-                    std::thread::sleep(std::time::Duration::from_millis(5));
-                }
-            });
-            if worker.is_finished() {
-                break;
-            }
-            if let Err(interrupt) = py.check_signals() {
-                cancel.store(true, Ordering::Relaxed);
-                // The analysis stops at its next chunk; reading a file finishes first.
-                let _ = py.detach(|| worker.join());
-                return Err(interrupt);
-            }
-        }
-        worker
-            .join()
-            .map_err(|_| Error::new_err("internal error: the analysis panicked"))
-    })?;
-    let (summary, r, f, g) = result.map_err(Error::new_err)?;
+    let (summary, r, f, g) = interruptible(py, &cancel, || on_threads(threads, run))?;
     Ok((
         summary,
         ArrowStream::new(r),
@@ -185,9 +205,11 @@ fn graph(
         keep_all_components,
         ..livingcircle::LoadOptions::default()
     };
-    let (nodes, edges) = py
-        .detach(|| livingcircle::City::load(&path, &opts, &|_| {}).map(|c| c.graph_layers()))
-        .map_err(|e| Error::new_err(one_line(&e)))?;
+    let (nodes, edges) = interruptible(py, &AtomicBool::new(false), || {
+        livingcircle::City::load(&path, &opts, &|_| {})
+            .map(|c| c.graph_layers())
+            .map_err(|e| one_line(&e))
+    })?;
     Ok((ArrowStream::new(nodes), ArrowStream::new(edges)))
 }
 

@@ -50,13 +50,11 @@ class Analysis:
         return self._tables[layer]
 
     def to_geodataframe(self, layer: str):
-        """A layer as a GeoPandas GeoDataFrame (EPSG:4326); needs GeoPandas."""
+        """A layer as a GeoPandas GeoDataFrame (EPSG:4326); needs GeoPandas 1.0 or
+        later (its geometry column is GeoArrow WKB)."""
         import geopandas
 
-        t = self.to_arrow(layer)
-        geometry = geopandas.GeoSeries.from_wkb(t.column("geometry").to_pylist(), crs="EPSG:4326")
-        df = t.drop_columns(["geometry", "bbox"]).to_pandas()
-        return geopandas.GeoDataFrame(df, geometry=geometry, crs="EPSG:4326")
+        return geopandas.GeoDataFrame.from_arrow(self.to_arrow(layer).drop_columns(["bbox"]))
 
     def _layer(self, layer: str):
         try:
@@ -105,8 +103,10 @@ def analyze(
     ``preset`` is a built-in name (``gb50180``, ``complete-community``, ``15min``) or a
     TOML file; ``residences``/``facilities`` are GeoJSON or CSV files as for the
     command line; ``speed_kmh`` defaults to the preset's (else 4.8); ``threads`` to
-    all cores. The work runs without holding the GIL. Raises :class:`Error` with
-    the command line's one-line message (naming the file) on bad input.
+    all cores (``0`` too). The work runs without holding the GIL; Ctrl-C stops it at
+    the next chunk of residences. Raises :class:`Error` with the command line's
+    one-line message (naming the file) on bad input, and ValueError for a speed or
+    snapping distance that is not a positive number.
     """
     summary, *streams = _analyze(
         _path(osm),
@@ -146,11 +146,15 @@ class Graph:
         import numpy as np
 
         t = self._nodes
-        # Each point is 21 bytes of WKB: byte order, type, x, y.
-        raw = np.frombuffer(
-            b"".join(t.column("geometry").to_pylist()),
-            dtype=np.dtype([("order", "u1"), ("type", "<u4"), ("lon", "<f8"), ("lat", "<f8")]),
-        )
+        # Each point is 21 bytes of little-endian WKB (byte order, type, x, y), one
+        # after another in the column's data buffer.
+        wkb = t.column("geometry").combine_chunks()
+        point = np.dtype([("order", "u1"), ("type", "<u4"), ("lon", "<f8"), ("lat", "<f8")])
+        offsets = np.frombuffer(wkb.buffers()[1], dtype="<i4")[wkb.offset : wkb.offset + len(wkb) + 1]
+        data = wkb.buffers()[2]
+        raw = np.frombuffer(data, dtype=point, count=len(wkb), offset=int(offsets[0])) if len(wkb) else np.zeros(0, point)
+        if len(wkb) and not (np.diff(offsets) == 21).all():
+            raise Error("internal error: node geometries are not 21-byte WKB points")
         df = t.select(["id"]).to_pandas()
         df["lon"] = raw["lon"]
         df["lat"] = raw["lat"]
@@ -167,10 +171,7 @@ class Graph:
             import geopandas
         except ImportError:
             return df
-        geometry = geopandas.GeoSeries.from_wkb(
-            t.column("geometry").to_pylist(), crs="EPSG:4326", index=df.index
-        )
-        return geopandas.GeoDataFrame(df, geometry=geometry, crs="EPSG:4326")
+        return geopandas.GeoDataFrame.from_arrow(t.drop_columns(["bbox"])).set_index("id")
 
     def __repr__(self) -> str:
         return f"<livingcircle.Graph: {self._nodes.num_rows} nodes, {self._edges.num_rows} edges>"
