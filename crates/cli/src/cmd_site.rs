@@ -133,6 +133,7 @@ pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
             })
         })
         .collect();
+    let written = crate::layers::summary(formats, &crate::layers::site());
     let summary = json!({
         "tool": format!("livingcircle {}", env!("CARGO_PKG_VERSION")),
         "input": {
@@ -172,7 +173,7 @@ pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
             "covering_someone": p.candidates.useful,
         },
         "reach_sets": { "pairs": p.pairs, "bytes": p.reach_bytes },
-        "layers": crate::layers::summary(formats, &crate::layers::site()),
+        "layers": &written,
         "residences": p.residences,
         "population": r1(p.population),
         "before": covered(p.covered_residences_before, p.covered_population_before),
@@ -204,7 +205,7 @@ pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
     if a.json {
         outln!("{}", serde_json::to_string_pretty(&summary)?);
     } else if !global.quiet {
-        print_table(&summary, &p, &a.out).context("writing the table")?;
+        print_table(&summary, &written, &p, &a.out).context("writing the table")?;
         if formats.contains(&export::Format::GeoJson) {
             outln!("map: {}", crate::report::analyze_command(a));
         } else {
@@ -217,7 +218,12 @@ pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_table(s: &Value, p: &Plan, out: &Path) -> std::io::Result<()> {
+fn print_table(
+    s: &Value,
+    written: &livingcircle::Layers,
+    p: &Plan,
+    out: &Path,
+) -> std::io::Result<()> {
     let c = &s["category"];
     let line = |v: &Value| {
         format!(
@@ -282,13 +288,7 @@ fn print_table(s: &Value, p: &Plan, out: &Path) -> std::io::Result<()> {
     outln!(
         "layers in {}: {} sites_summary.json ({:.2} s)",
         out.display(),
-        s["layers"]["files"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect::<Vec<_>>()
-            .join(" "),
+        crate::layers::files_line(written),
         s["seconds"]["total"].as_f64().unwrap_or(0.0)
     );
     Ok(())

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use livingcircle_analysis::Preset;
-use livingcircle_osm::{OsmData, PoiFilter};
+use livingcircle_osm::PoiFilter;
 
 use crate::args::{OsmArgs, PlacesArgs, SpeedArgs};
 use crate::progress::Stages;
@@ -34,29 +34,24 @@ pub(crate) use livingcircle::City;
 
 /// Reads and builds, with stage timings and progress.
 pub(crate) fn load(a: &OsmArgs, pois: PoiFilter, stages: &Stages) -> anyhow::Result<City> {
-    load_with(a, pois, stages, |_| {})
-}
-
-/// [`load`], handing the read to `take` before the graph is built (see
-/// [`City::load_with`]); first checks that the run fits in memory.
-pub(crate) fn load_with(
-    a: &OsmArgs,
-    pois: PoiFilter,
-    stages: &Stages,
-    take: impl FnOnce(&mut OsmData),
-) -> anyhow::Result<City> {
-    let path = osm_path(a)?;
-    let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
-    check_memory(&path, bytes, a.max_memory)?;
+    let path = prepare(a, stages)?;
     let opts = livingcircle::LoadOptions {
         drop_sidewalk_separate: a.drop_sidewalk_separate,
         keep_all_components: a.keep_all_components,
         pois,
     };
-    stages.bytes("reading OpenStreetMap", bytes);
-    let city = City::load_with(&path, &opts, &|p| progress(stages, p), take)?;
+    let city = City::load(&path, &opts, &|p| progress(stages, p))?;
     log_city(&city);
     Ok(city)
+}
+
+/// The extract to read, once the run is known to fit in memory; starts the bar.
+fn prepare(a: &OsmArgs, stages: &Stages) -> anyhow::Result<PathBuf> {
+    let path = osm_path(a)?;
+    let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
+    check_memory(&path, bytes, a.max_memory)?;
+    stages.bytes("reading OpenStreetMap", bytes);
+    Ok(path)
 }
 
 /// A load's progress on the bar.
@@ -145,9 +140,7 @@ pub(crate) fn study(
     osm: &OsmArgs,
     places: &PlacesArgs,
 ) -> anyhow::Result<livingcircle::Study> {
-    let path = osm_path(osm)?;
-    let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
-    check_memory(&path, bytes, osm.max_memory)?;
+    let path = prepare(osm, stages)?;
     let opts = livingcircle::StudyOptions {
         drop_sidewalk_separate: osm.drop_sidewalk_separate,
         keep_all_components: osm.keep_all_components,
@@ -155,7 +148,6 @@ pub(crate) fn study(
         facilities_file: places.facilities.clone(),
         replace_osm_facilities: places.replace_osm_facilities,
     };
-    stages.bytes("reading OpenStreetMap", bytes);
     let study = livingcircle::Study::load(&path, preset, &opts, &|p| progress(stages, p))?;
     log_city(&study.city);
     if study.homes.is_empty() {

@@ -348,8 +348,10 @@ impl<'g> Snapper<'g> {
         }
         // The leg from a point to the outline: its nearest segment, found through an
         // R-tree when the outline is long (the same distance either way).
-        let lines: Vec<Line<[f64; 2]>> = segments.iter().map(|s| Line::new(s[0], s[1])).collect();
-        let tree = (lines.len() > LINEAR_LEGS).then(|| RTree::bulk_load(lines.clone()));
+        let mut lines: Vec<Line<[f64; 2]>> =
+            segments.iter().map(|s| Line::new(s[0], s[1])).collect();
+        let tree =
+            (lines.len() > LINEAR_LEGS).then(|| RTree::bulk_load(std::mem::take(&mut lines)));
         let leg_to = |p: [f64; 2]| {
             let d2 = match &tree {
                 Some(t) => t
