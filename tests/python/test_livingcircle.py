@@ -157,3 +157,132 @@ def test_graph_equals_the_command_lines_csv(tmp_path):
     nx = pytest.importorskip("networkx")
     G = nx.from_pandas_edgelist(e.reset_index(), "u", "v", edge_attr="length_m")
     assert G.number_of_nodes() <= len(nodes)
+
+
+def same_files(a: Path, b: Path, names):
+    for n in names:
+        assert (a / n).read_bytes() == (b / n).read_bytes(), n
+
+
+def test_to_file_writes_what_the_command_line_writes(tmp_path):
+    out = cli(tmp_path, CITY, "gb50180", "--no-report", "--format", "geojson,parquet")
+    r = lc.analyze(CITY)
+    mine = tmp_path / "mine"
+    r.to_file(mine, format=["geojson", "parquet"])
+    want = json.loads((out / "summary.json").read_text())
+    got = json.loads((mine / "summary.json").read_text())
+    assert got["layers"] == want["layers"] == r.summary["layers"]
+    assert comparable(got) == comparable(want)
+    files = sorted(p.name for p in mine.iterdir() if not p.name.startswith("."))
+    assert files == sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    # The same writers: the text layers are the same bytes.
+    same_files(mine, out, [f for f in want["layers"]["files"] if not f.endswith(".parquet")])
+    for f in want["layers"]["files"]:
+        if f.endswith(".parquet"):
+            import pyarrow.parquet as pq
+
+            assert pq.read_table(mine / f).equals(pq.read_table(out / f)), f
+    with pytest.raises(ValueError, match="unknown format `shp`"):
+        r.to_file(tmp_path / "x", format="shp")
+    # A file where the folder should be: the error names it, nothing is written.
+    (tmp_path / "file").write_text("")
+    with pytest.raises(lc.Error, match="file"):
+        r.to_file(tmp_path / "file")
+
+
+def test_isochrones_equal_the_command_line(tmp_path):
+    out = tmp_path / "iso.geojson"
+    subprocess.run(
+        [str(BIN), "isochrones", "-q", "--osm", str(NANJING), "--minutes", "5,10", "--out", str(out)],
+        check=True,
+    )
+    iso = lc.isochrones(NANJING, minutes=[10, 5])
+    got = iso.to_geodataframe()
+    ref = geopandas.read_file(out)
+    assert iso.report["polygons"] == len(got) == len(ref) > 0
+    assert list(got.columns) == list(ref.columns)
+    assert (got["id"] == ref["id"]).all() and (got["threshold_min"] == ref["threshold_min"]).all()
+    assert (got["area_m2"] == ref["area_m2"]).all() and (got["population"] == ref["population"]).all()
+    # WKB says MultiPolygon for every row (the layer's declared type), GeoJSON
+    # writes a one-part shape as a Polygon: the same coordinates either way.
+    one = got.geometry.apply(lambda g: g.geoms[0] if len(g.geoms) == 1 else g)
+    assert one.geom_equals_exact(ref.geometry, tolerance=0).all()
+    stats = lc.isochrones(NANJING, minutes=[5, 10], stats_only=True).polygons
+    assert "geometry" not in stats.columns
+    assert (stats["area_m2"].to_numpy() == got["area_m2"].to_numpy()).all()
+    with pytest.raises(lc.Error, match="--buffer-m"):
+        lc.isochrones(NANJING, buffer_m=0.0)
+
+
+def test_site_equals_the_command_line(tmp_path):
+    out = tmp_path / "s"
+    subprocess.run(
+        [str(BIN), "site", "-q", "--osm", str(CITY), "--category", "kindergarten", "--count", "3", "--out", str(out)],
+        check=True,
+    )
+    s = lc.site(CITY, "kindergarten", count=3)
+    want = json.loads((out / "sites_summary.json").read_text())
+    mine = tmp_path / "mine"
+    s.to_file(mine)
+    got = json.loads((mine / "sites_summary.json").read_text())
+    for d in (want, got):
+        d.pop("seconds")
+    assert got == want
+    same_files(mine, out, want["layers"]["files"])
+    assert len(s.sites) == len(want["steps"]) == 3
+    assert s.sites["rank"].tolist() == [1, 2, 3]
+    with pytest.raises(lc.Error, match="--category daycare"):
+        lc.site(CITY, "daycare")
+    with pytest.raises(ValueError, match="by must be"):
+        lc.site(CITY, "kindergarten", by="houses")
+
+
+def test_places_from_geodataframes_equal_places_from_files(tmp_path):
+    homes = tmp_path / "homes.csv"
+    homes.write_text("id,lon,lat,population\nh-1,11.5700,48.1380,10\nh-2,11.5750,48.1370,20\nh-3,11.5600,48.1400,5\n")
+    from_file = lc.analyze(CITY, residences=homes)
+    import pandas
+
+    df = pandas.read_csv(homes)
+    gdf = geopandas.GeoDataFrame(df, geometry=geopandas.points_from_xy(df.lon, df.lat), crs=4326)
+    # In another CRS: converted to lon/lat on the way.
+    for given in (df, gdf.drop(columns=["lon", "lat"]).to_crs(3857)):
+        r = lc.analyze(CITY, residences=given)
+        assert comparable(r.summary)["categories"] == comparable(from_file.summary)["categories"]
+        t = r.to_arrow("residences")
+        assert t.column("user_id").to_pylist() == ["h-1", "h-2", "h-3"]
+        assert t.column("population").to_pylist() == [10, 20, 5]
+    assert "GeoDataFrame" in r.summary["input"]["residences_file"]
+    # Candidates from a GeoDataFrame: the same sites as from its file.
+    cands = gdf.drop(columns=["lon", "lat"])
+    f = tmp_path / "c.geojson"
+    cands.to_file(f, driver="GeoJSON")
+    a = lc.site(CITY, "kindergarten", count=2, candidates=cands).summary
+    b = lc.site(CITY, "kindergarten", count=2, candidates=f).summary
+    assert a["steps"] == b["steps"] and a["after"] == b["after"]
+    bad = gdf.copy()
+    bad.loc[1, "population"] = -4
+    with pytest.raises(lc.Error, match=r"residences \(GeoDataFrame\)\.geojson, feature 2: population"):
+        lc.analyze(CITY, residences=bad)
+    with pytest.raises(TypeError, match="residences: expected a path"):
+        lc.analyze(CITY, residences=42)
+
+
+def test_progress_is_reported_and_an_exception_there_stops_the_run():
+    seen = []
+    lc.analyze(CITY, progress=lambda stage, done, total: seen.append((stage, done, total)))
+    stages = [s for s, _, _ in seen]
+    assert stages[0] == "reading OpenStreetMap"
+    assert "searching from every residence" in stages
+    for s, done, total in seen:
+        if done is not None:
+            assert 0 <= done <= total, (s, done, total)
+
+    class Stop(Exception):
+        pass
+
+    def stop(stage, done, total):
+        raise Stop(stage)
+
+    with pytest.raises(Stop):
+        lc.analyze(CITY, progress=stop)

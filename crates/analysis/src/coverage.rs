@@ -165,6 +165,12 @@ impl<'a> HomeChunk<'a> {
         self.snaps[r].as_ref()
     }
 
+    /// Every row's distances, row-major (one per category, `u32::MAX` for none), as
+    /// [`HomeResults::from_rows`] takes them.
+    pub fn rows_mm(&self) -> &'a [u32] {
+        self.nearest_mm
+    }
+
     /// Walking distance (mm) from row `r` to the nearest facility of category `c`,
     /// when within the search budget.
     #[inline]

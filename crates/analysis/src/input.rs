@@ -116,14 +116,24 @@ fn check_lonlat(file: &Path, item: &str, lon: f64, lat: f64) -> Result<(), Input
 /// Unreadable file, unknown extension, bad rows or features, empty file.
 pub fn read_places(path: &Path) -> Result<Vec<UserPlace>, InputError> {
     let text = std::fs::read_to_string(path).map_err(|e| err(path, None, e.to_string()))?;
+    parse_places(path, &text)
+}
+
+/// Places from the text of a file named `name` (its extension says the format, as
+/// for [`read_places`]); `name` also names it in errors, so it need not exist (e.g.
+/// `residences (GeoDataFrame).geojson` for a table handed over in memory).
+///
+/// # Errors
+/// Unknown extension, bad rows or features, no places.
+pub fn parse_places(path: &Path, text: &str) -> Result<Vec<UserPlace>, InputError> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
     let places = match ext.as_str() {
-        "geojson" | "json" => read_geojson(path, &text)?,
-        "csv" => read_csv(path, &text)?,
+        "geojson" | "json" => read_geojson(path, text)?,
+        "csv" => read_csv(path, text)?,
         _ => {
             return Err(err(
                 path,

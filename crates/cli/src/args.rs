@@ -123,7 +123,7 @@ pub(crate) struct GraphArgs {
 }
 
 /// The user's own residences and facilities, instead of or beside OSM's.
-#[derive(Debug, Args, Clone)]
+#[derive(Debug, Args, Clone, Default)]
 pub(crate) struct PlacesArgs {
     /// Residences from a file (GeoJSON or CSV with lon,lat[,population,name]); replaces OSM residences.
     #[arg(long, value_name = "FILE")]

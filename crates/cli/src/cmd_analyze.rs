@@ -1,17 +1,17 @@
 //! `livingcircle analyze`: the planner's main job.
 
-use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use livingcircle::Summary;
-use livingcircle_analysis::{AnalyzeOptions, Engine, Preset, Progress, analyze_with_progress};
+use livingcircle::isochrones::{self, IsoJob, Origin};
+use livingcircle_analysis::{AnalyzeOptions, Engine, Preset, analyze_with_progress};
 use livingcircle_export as export;
 use livingcircle_snap::Snapper;
 use serde_json::Value;
 
 use crate::args::{AnalyzeArgs, EngineArg, Global, LangArg};
-use crate::iso_layer::{IsoJob, Origin, write_layer};
 use crate::load::{ensure_dir, speed, study};
 use crate::progress::Stages;
 use livingcircle_iso::IsoOptions;
@@ -41,7 +41,7 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
         engine: engine(a.engine),
         ..AnalyzeOptions::default()
     };
-    let staging = crate::staging::Staging::new(&a.out, "analyze")?;
+    let staging = livingcircle::staging::Staging::new(&a.out, "analyze")?;
     let out = staging.dir();
     // Residences are written chunk by chunk as the analysis answers them; the report
     // keeps only its own compact columns of them.
@@ -73,32 +73,13 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
     // Of which the residences layer (every format), for the benchmarks.
     let mut residences_s = 0.0;
     let snapper = Snapper::new(&city.graph);
-    let shown = std::sync::Mutex::new(None::<&'static str>);
-    let progress = |p: Progress| {
-        let mut s = shown
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (msg, done, total) = match p {
-            Progress::Preparing => {
-                stages.stage("snapping, and indexing facilities");
-                return;
-            }
-            Progress::Hierarchy(k, n) => ("building the contraction hierarchy", k, n),
-            Progress::Residences(k, n) => ("searching from every residence and writing it", k, n),
-        };
-        if *s != Some(msg) {
-            *s = Some(msg);
-            stages.counted(msg, total);
-        }
-        stages.set(done);
-    };
     let an = analyze_with_progress(
         &snapper,
         preset,
         homes,
         facilities,
         &opts,
-        &progress,
+        &|p| stages.on(livingcircle::Progress::of_analysis(p)),
         |chunk| -> anyhow::Result<()> {
             let t = Instant::now();
             let rows = export::ResidenceRows {
@@ -127,23 +108,16 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
     let t = Instant::now();
     residences.finish()?;
     residences_s += t.elapsed().as_secs_f64();
-    export::write_facilities(&layers, preset, facilities, &an)?;
-    export::write_gaps(&layers, preset, &an)?;
-    let tables = crate::layers::table_formats(formats);
-    export::write_unsnapped(&layers, &tables, preset, homes, facilities, &an)?;
-    export::write_nodes(&city.graph, &layers, &tables)?;
-    export::write_network(&city.graph, &layers, &tables)?;
-    if formats.contains(&export::Format::GeoJson) {
-        export::write_unsnapped_csv(&out.join("unsnapped.csv"), preset, homes, facilities, &an)?;
-        export::write_nodes_csv(&city.graph, &out.join("nodes.csv"))?;
-        export::write_edges_csv(&city.graph, &out.join("edges.csv"))?;
-    }
+    livingcircle::study::write_layers_but_residences(&layers, out, formats, &study, &an)?;
     let write_s = write_s + t.elapsed().as_secs_f64();
     let summary = Summary::new(
         &study,
         &an,
         &opts,
-        crate::layers::summary(&a.format.format.0, &crate::layers::analyze(a.isochrones)),
+        livingcircle::layers::summary(
+            &a.format.format.0,
+            &livingcircle::layers::analyze(a.isochrones),
+        ),
         !a.no_report,
         livingcircle::Seconds::of(
             &study,
@@ -153,11 +127,7 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
             t_start.elapsed().as_secs_f64(),
         ),
     );
-    export::write_atomic(&out.join("summary.json"), |f| {
-        serde_json::to_writer_pretty(&mut *f, &summary).map_err(std::io::Error::other)?;
-        writeln!(f)
-    })?;
-    export::write_atomic(&out.join("summary.csv"), |f| summary.write_csv(f))?;
+    livingcircle::study::write_summary(out, &summary)?;
     if a.isochrones {
         stages.stage("drawing isochrones for every residence");
         let minutes = vec![5.0, 10.0, 15.0];
@@ -193,8 +163,14 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
                 snap: an.home_snaps[i],
             })
             .collect();
-        let mut w = layers.writer(&crate::iso_layer::schema(&job))?;
-        write_layer(&job, &origins, w.as_mut(), &stages)?;
+        let mut w = layers.writer(&isochrones::schema(&job))?;
+        isochrones::write_isochrones(
+            &job,
+            &origins,
+            w.as_mut(),
+            &|p| stages.on(p),
+            &AtomicBool::new(false),
+        )?;
         w.finish()?;
     }
     // The GeoPackage, with every layer, appears only now.
@@ -272,7 +248,7 @@ fn print_table(s: &Summary, out: &Path) -> std::io::Result<()> {
     outln!(
         "layers in {}: {} summary.json summary.csv{} ({:.2} s)",
         out.display(),
-        crate::layers::files_line(&s.layers),
+        livingcircle::layers::files_line(&s.layers),
         if s.parameters.report_html {
             " report.html"
         } else {

@@ -32,11 +32,11 @@ pub(crate) fn run(global: &Global, a: &GraphArgs) -> anyhow::Result<()> {
     let t = Instant::now();
     let g = &city.graph;
     let formats = &a.format.format.0;
-    let staging = crate::staging::Staging::new(&a.out, "graph")?;
+    let staging = livingcircle::staging::Staging::new(&a.out, "graph")?;
     let out = staging.dir();
     let layers = export::Layers::create(out, formats, export::GPKG_NAME)?;
     export::write_network(g, &layers, formats)?;
-    export::write_nodes(g, &layers, &crate::layers::table_formats(formats))?;
+    export::write_nodes(g, &layers, &livingcircle::layers::table_formats(formats))?;
     if formats.contains(&export::Format::GeoJson) {
         export::write_nodes_csv(g, &out.join("nodes.csv"))?;
         export::write_edges_csv(g, &out.join("edges.csv"))?;
@@ -88,7 +88,7 @@ pub(crate) fn run(global: &Global, a: &GraphArgs) -> anyhow::Result<()> {
         "broken_areas": s.broken_areas,
         "broken_rings": s.broken_rings,
         "facilities_by_tag": by_tag,
-        "layers": crate::layers::summary(formats, &crate::layers::graph()),
+        "layers": livingcircle::layers::summary(formats, &livingcircle::layers::graph()),
         "seconds": { "read": city.read_s, "build": city.build_s, "write": write_s },
         "out": a.out.display().to_string(),
     });

@@ -1,19 +1,18 @@
 //! `livingcircle isochrones`: which places, which files; the layer itself is drawn
-//! by [`crate::iso_layer`].
+//! by the library (`livingcircle::Study::isochrones_to`).
 
 use std::path::{Path, PathBuf};
 
+use std::sync::atomic::AtomicBool;
+
+use livingcircle::{IsoReport, IsochroneOptions};
+use livingcircle_analysis::Preset;
 use livingcircle_analysis::input::read_places;
-use livingcircle_analysis::{Preset, facilities_from_osm, homes_from_osm, snap_places};
 use livingcircle_export::schema::LayerWriter;
 use livingcircle_export::{CsvWriter, Fanout, Format, create_writer};
-use livingcircle_iso::IsoOptions;
-use livingcircle_snap::{Snap, Snapper};
 
-use crate::args::{Global, IsochronesArgs};
-use crate::iso_layer::{IsoJob, IsoReport, Origin, check_options, schema, write_layer};
-use crate::load::speed;
-use crate::load::{ensure_dir, load};
+use crate::args::{Global, IsochronesArgs, PlacesArgs};
+use crate::load::{ensure_dir, speed, study};
 use crate::progress::Stages;
 
 /// The files `isochrones` writes: `None` for a CSV of the statistics (`out`),
@@ -98,93 +97,29 @@ pub(crate) fn run(global: &Global, a: &IsochronesArgs) -> anyhow::Result<()> {
         );
     }
     let files = output_files(&out, csv, a.format.as_ref().map(|f| &f.0[..]), a.stats_only)?;
-    let (metres, minutes): (Vec<f64>, Option<Vec<f64>>) = if a.meters.is_empty() {
-        let m = if a.minutes.is_empty() {
+    let opts = IsochroneOptions {
+        minutes: if a.minutes.is_empty() {
             vec![5.0, 10.0, 15.0]
         } else {
             a.minutes.clone()
-        };
-        (
-            m.iter().map(|x| x * speed_kmh * 1000.0 / 60.0).collect(),
-            Some(m),
-        )
-    } else {
-        (a.meters.clone(), None)
+        },
+        meters: a.meters.clone(),
+        speed_kmh: Some(speed_kmh),
+        buffer_m: a.buffer_m,
+        simplify_m: a.simplify_m,
+        rings: a.rings,
+        geometry: !a.stats_only,
+        max_snap_m: a.max_snap_m,
     };
-    let mut order: Vec<usize> = (0..metres.len()).collect();
-    order.sort_by(|&i, &j| metres[i].total_cmp(&metres[j]));
-    let metres: Vec<f64> = order.iter().map(|&i| metres[i]).collect();
-    let minutes = minutes.map(|m| order.iter().map(|&i| m[i]).collect::<Vec<f64>>());
-    if metres.iter().any(|&m| m * 1000.0 >= f64::from(u32::MAX)) {
-        anyhow::bail!("--minutes/--meters: thresholds must be below 4,294 km");
-    }
-    let mut options = IsoOptions::new(
-        metres.iter().map(|m| (m * 1000.0).round() as u32).collect(),
-        a.buffer_m,
-    );
-    if options.thresholds_mm.len() != metres.len() {
-        anyhow::bail!("--minutes/--meters: thresholds must be distinct");
-    }
-    options.rings = a.rings;
-    options.simplify_m = a.simplify_m;
-    options.geometry = !a.stats_only;
-    // Before reading anything or creating the output: a buffer the grid cannot take.
-    check_options(&options)?;
+    // Before reading anything or creating the output: options the engine refuses.
+    opts.engine(&preset)?;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         ensure_dir(dir)?;
     }
     let points = a.points.as_deref().map(read_places).transpose()?;
     let stages = Stages::new(global.quiet);
-    let city = load(&a.osm, preset.poi_filter(), &stages)?;
-    let homes = homes_from_osm(&city.data, &preset.population);
-    let facilities = facilities_from_osm(&preset, &city.data.features);
-    let snapper = Snapper::new(&city.graph);
-    let (home_snaps, fac_access) = snap_places(&snapper, &homes, &facilities, a.max_snap_m);
-    let fac_access: Vec<Vec<Snap>> = fac_access.into_iter().map(|a| a.snaps).collect();
-    let origins: Vec<Origin> = match points {
-        Some(p) => {
-            let proj = *city.graph.projection();
-            p.into_iter()
-                .enumerate()
-                .map(|(i, p)| Origin {
-                    id: p.id.clone().unwrap_or_else(|| i.to_string()),
-                    name: p.name,
-                    snap: snapper.snap_point(proj.project(p.lonlat), a.max_snap_m),
-                })
-                .collect()
-        }
-        None => homes
-            .iter()
-            .zip(&home_snaps)
-            .enumerate()
-            .map(|(i, (h, s))| Origin {
-                id: match (&h.user, h.osm_id) {
-                    (Some(u), _) if u.id.is_some() => u.id.clone().expect("checked"),
-                    (_, Some(o)) => o.to_string(),
-                    _ => i.to_string(),
-                },
-                name: h.name.clone(),
-                snap: *s,
-            })
-            .collect(),
-    };
-    if origins.is_empty() {
-        anyhow::bail!(
-            "{}: no residences to draw isochrones for; pass --points FILE",
-            city.path.display()
-        );
-    }
-    let job = IsoJob {
-        graph: &city.graph,
-        preset: &preset,
-        homes: &homes,
-        facilities: &facilities,
-        options,
-        minutes,
-        home_snaps: &home_snaps,
-        fac_access: &fac_access,
-    };
-    let schema = schema(&job);
+    let study = study(&stages, preset, &a.osm, &PlacesArgs::default())?;
+    let schema = study.isochrone_schema(&opts)?;
     let mut sink: Box<dyn LayerWriter> = match &files {
         None => Box::new(CsvWriter::create(&out, &schema)?),
         Some(files) => Box::new(Fanout(
@@ -194,14 +129,21 @@ pub(crate) fn run(global: &Global, a: &IsochronesArgs) -> anyhow::Result<()> {
                 .collect::<Result<_, _>>()?,
         )),
     };
-    let r = write_layer(&job, &origins, sink.as_mut(), &stages)?;
+    let n_points = points.as_ref().map_or(study.homes.len(), Vec::len);
+    let r = study.isochrones_to(
+        &opts,
+        points,
+        sink.as_mut(),
+        &|p| stages.on(p),
+        &AtomicBool::new(false),
+    )?;
     sink.finish()?;
     stages.done();
     if r.unsnapped > 0 {
         tracing::warn!(
             "{} of {} points are farther than {} m from every walkable way and got no polygon: {}",
             r.unsnapped,
-            origins.len(),
+            n_points,
             a.max_snap_m,
             listed(&r, ", ")
         );
@@ -211,11 +153,11 @@ pub(crate) fn run(global: &Global, a: &IsochronesArgs) -> anyhow::Result<()> {
             "{} {} for {} points ({} unsnapped: {}) in {:.2} s ({:.0} points/s, {:.0} polygons/s) -> {}",
             r.polygons,
             if a.stats_only { "rows" } else { "polygons" },
-            origins.len(),
+            n_points,
             r.unsnapped,
             listed(&r, " "),
             r.seconds,
-            origins.len() as f64 / r.seconds.max(1e-9),
+            n_points as f64 / r.seconds.max(1e-9),
             r.polygons as f64 / r.seconds.max(1e-9),
             match &files {
                 None => out.display().to_string(),

@@ -18,12 +18,9 @@ mod cmd_graph;
 mod cmd_isochrones;
 mod cmd_presets;
 mod cmd_site;
-mod iso_layer;
-mod layers;
 mod load;
 mod progress;
 mod report;
-mod staging;
 
 use std::process::ExitCode;
 
@@ -58,7 +55,7 @@ pub fn main() -> ExitCode {
                     return ExitCode::SUCCESS;
                 }
             }
-            let msg = staging::public_paths(&format!("{err:#}"));
+            let msg = livingcircle::staging::public_paths(&format!("{err:#}"));
             eprintln!("livingcircle: error: {msg}");
             ExitCode::from(2)
         }

@@ -34,33 +34,23 @@ pub(crate) use livingcircle::City;
 
 /// Reads and builds, with stage timings and progress.
 pub(crate) fn load(a: &OsmArgs, pois: PoiFilter, stages: &Stages) -> anyhow::Result<City> {
-    let path = prepare(a, stages)?;
+    let path = prepare(a)?;
     let opts = livingcircle::LoadOptions {
         drop_sidewalk_separate: a.drop_sidewalk_separate,
         keep_all_components: a.keep_all_components,
         pois,
     };
-    let city = City::load(&path, &opts, &|p| progress(stages, p))?;
+    let city = City::load(&path, &opts, &|p| stages.on(p))?;
     log_city(&city);
     Ok(city)
 }
 
-/// The extract to read, once the run is known to fit in memory; starts the bar.
-fn prepare(a: &OsmArgs, stages: &Stages) -> anyhow::Result<PathBuf> {
+/// The extract to read, once the run is known to fit in memory.
+fn prepare(a: &OsmArgs) -> anyhow::Result<PathBuf> {
     let path = osm_path(a)?;
     let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
     check_memory(&path, bytes, a.max_memory)?;
-    stages.bytes("reading OpenStreetMap", bytes);
     Ok(path)
-}
-
-/// A load's progress on the bar.
-fn progress(stages: &Stages, p: livingcircle::Progress) {
-    match p {
-        livingcircle::Progress::Reading { done, .. } => stages.set(done),
-        livingcircle::Progress::Building => stages.stage("building the walking graph"),
-        _ => {}
-    }
 }
 
 fn log_city(city: &City) {
@@ -140,15 +130,15 @@ pub(crate) fn study(
     osm: &OsmArgs,
     places: &PlacesArgs,
 ) -> anyhow::Result<livingcircle::Study> {
-    let path = prepare(osm, stages)?;
+    let path = prepare(osm)?;
     let opts = livingcircle::StudyOptions {
         drop_sidewalk_separate: osm.drop_sidewalk_separate,
         keep_all_components: osm.keep_all_components,
-        residences_file: places.residences.clone(),
-        facilities_file: places.facilities.clone(),
+        residences: places.residences.clone().map(livingcircle::Places::File),
+        facilities: places.facilities.clone().map(livingcircle::Places::File),
         replace_osm_facilities: places.replace_osm_facilities,
     };
-    let study = livingcircle::Study::load(&path, preset, &opts, &|p| progress(stages, p))?;
+    let study = livingcircle::Study::load(&path, preset, &opts, &|p| stages.on(p))?;
     log_city(&study.city);
     if study.homes.is_empty() {
         tracing::warn!(

@@ -29,6 +29,8 @@ pub(crate) fn proc_kib(file: &str, name: &str) -> Option<u64> {
 /// The stage display.
 pub(crate) struct Stages {
     bar: ProgressBar,
+    /// The library's stage last shown by [`Stages::on`].
+    shown: std::sync::Mutex<Option<&'static str>>,
 }
 
 fn spinner_style() -> ProgressStyle {
@@ -46,7 +48,32 @@ impl Stages {
             b.enable_steady_tick(Duration::from_millis(100));
             b
         };
-        Stages { bar }
+        Stages {
+            bar,
+            shown: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Shows the library's progress: a new stage when it changes (a bar when it
+    /// counts, in bytes when reading), else the count.
+    pub(crate) fn on(&self, p: livingcircle::Progress) {
+        use livingcircle::Progress;
+        let msg = p.stage();
+        let mut shown = self
+            .shown
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *shown != Some(msg) {
+            *shown = Some(msg);
+            match (p, p.count()) {
+                (Progress::Reading { .. }, Some((_, total))) => self.bytes(msg, total),
+                (_, Some((_, total))) => self.counted(msg, total),
+                (_, None) => self.stage(msg),
+            }
+        }
+        if let Some((done, _)) = p.count() {
+            self.set(done);
+        }
     }
 
     /// A new stage with a spinner.
@@ -94,11 +121,6 @@ impl Stages {
         if pos > self.bar.position() {
             self.bar.set_position(pos);
         }
-    }
-
-    /// Advances a [`Stages::counted`] stage.
-    pub(crate) fn inc(&self, n: u64) {
-        self.bar.inc(n);
     }
 
     pub(crate) fn done(&self) {

@@ -561,13 +561,34 @@ pub struct ArrowLayer {
 }
 
 impl ArrowLayer {
-    pub(crate) fn of(schema: Schema, rows: &dyn Rows) -> Self {
+    /// A layer of `schema` with `rows`.
+    pub fn of(schema: Schema, rows: &dyn Rows) -> Self {
         let (arrow, batches) = crate::record_batches(&schema, rows);
         ArrowLayer {
             schema,
             arrow,
             batches,
         }
+    }
+
+    /// A layer of `schema` with no rows yet: [`ArrowLayer::append`] adds them, and
+    /// `&mut ArrowLayer` is a [`LayerWriter`](crate::schema::LayerWriter) that does.
+    pub fn empty(schema: Schema) -> Self {
+        Self::of(schema, &NoRows)
+    }
+
+    /// Appends `rows` (of this layer's schema) as more record batches.
+    pub fn append(&mut self, rows: &dyn Rows) {
+        let (_, batches) = crate::record_batches(&self.schema, rows);
+        self.batches.extend(batches);
+    }
+
+    /// The number of rows.
+    pub fn num_rows(&self) -> usize {
+        self.batches
+            .iter()
+            .map(arrow_array::RecordBatch::num_rows)
+            .sum()
     }
 
     /// `residences` of the rows in `chunk` (all of them: `HomeResults::rows`).
@@ -602,5 +623,28 @@ impl ArrowLayer {
             names: a.gaps.iter().map(|g| g.cell.to_string()).collect(),
         };
         Self::of(gaps_schema(), &rows)
+    }
+}
+
+/// No rows.
+struct NoRows;
+
+impl Rows for NoRows {
+    fn len(&self) -> usize {
+        0
+    }
+
+    fn row<'a>(&'a self, _: usize, _: &mut RowBuf<'a>) {}
+}
+
+/// Collects rows in memory, as a layer writer (the in-memory "format").
+impl crate::schema::LayerWriter for &mut ArrowLayer {
+    fn write(&mut self, rows: &dyn Rows) -> Result<(), Error> {
+        self.append(rows);
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Result<(), Error> {
+        Ok(())
     }
 }

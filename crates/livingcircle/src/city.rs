@@ -19,6 +19,13 @@ pub enum Error {
     /// The caller cancelled the run.
     #[error("cancelled")]
     Cancelled,
+    /// An option the library refuses, named as the command line names it (e.g.
+    /// `--buffer-m 0: …`, `--category daycare: …`).
+    #[error("{0}")]
+    Invalid(String),
+    /// Writing an output failed (the message names the file).
+    #[error(transparent)]
+    Write(#[from] livingcircle_export::Error),
     /// The file holds no walking network.
     #[error("{path}")]
     Graph {
@@ -55,6 +62,67 @@ pub enum Progress {
     },
     /// Building the walking graph.
     Building,
+    /// Snapping residences and facilities to the network, indexing facilities.
+    Snapping,
+    /// Building the contraction hierarchy: nodes contracted so far, of `total`.
+    Hierarchy {
+        /// Nodes contracted.
+        done: u64,
+        /// The graph's nodes.
+        total: u64,
+    },
+    /// Searching from each residence: residences answered, of `total`.
+    Residences {
+        /// Residences answered.
+        done: u64,
+        /// All residences.
+        total: u64,
+    },
+    /// Drawing isochrones: places drawn, of `total`.
+    Isochrones {
+        /// Places done.
+        done: u64,
+        /// All places.
+        total: u64,
+    },
+    /// Siting: searching from every candidate and choosing sites.
+    Siting,
+}
+
+impl Progress {
+    /// The analysis' progress as the facade tells it.
+    pub fn of_analysis(p: livingcircle_analysis::Progress) -> Self {
+        use livingcircle_analysis::Progress as P;
+        match p {
+            P::Preparing => Progress::Snapping,
+            P::Hierarchy(done, total) => Progress::Hierarchy { done, total },
+            P::Residences(done, total) => Progress::Residences { done, total },
+        }
+    }
+
+    /// What is being done, in a few words (for a progress display).
+    pub fn stage(&self) -> &'static str {
+        match self {
+            Progress::Reading { .. } => "reading OpenStreetMap",
+            Progress::Building => "building the walking graph",
+            Progress::Snapping => "snapping, and indexing facilities",
+            Progress::Hierarchy { .. } => "building the contraction hierarchy",
+            Progress::Residences { .. } => "searching from every residence",
+            Progress::Isochrones { .. } => "drawing isochrones",
+            Progress::Siting => "searching from every candidate and choosing sites",
+        }
+    }
+
+    /// How far the stage is, `(done, total)`, when it counts (bytes for reading).
+    pub fn count(&self) -> Option<(u64, u64)> {
+        match *self {
+            Progress::Reading { done, total }
+            | Progress::Hierarchy { done, total }
+            | Progress::Residences { done, total }
+            | Progress::Isochrones { done, total } => Some((done, total)),
+            _ => None,
+        }
+    }
 }
 
 /// A loaded city: what was read and the walking graph built from it.
@@ -222,7 +290,7 @@ mod tests {
             .iter()
             .filter_map(|p| match p {
                 Progress::Reading { done, .. } => Some(*done),
-                Progress::Building => None,
+                _ => None,
             })
             .collect();
         assert_eq!(read.iter().max(), Some(&total));

@@ -3,11 +3,15 @@ The `livingcircle` library: typed results of a 15-minute living-circle analysis,
 the same the command line writes.
 
 This crate is the facade that the command line and the Python package
-(`crates/python`) build on. Today it loads a [`City`] (reads an `.osm.pbf` and
-builds its walking graph, with progress through a callback and a typed [`Error`]) and
-holds the typed [`Summary`] of an analysis — what `summary.json` and `summary.csv`
-say, as Rust types — so that nothing reads a summary back by string keys. The engine's crates (`livingcircle-osm`, `-graph`,
-`-snap`, `-reach`, `-analysis`, `-site`, `-iso`, `-export`) stay usable on their own.
+(`crates/python`) build on. A [`City`] is an `.osm.pbf` read and its walking graph
+built; a [`Study`] adds a preset and the residences and facilities to analyse. From a
+study: [`Study::analyze`] (an [`Analyzed`]: the typed [`Summary`] that `summary.json`
+is, and the layers as Arrow record batches, or written by [`Analyzed::write`]),
+[`Study::isochrones`] and [`Study::site`] (a [`Sited`] with the typed
+[`SitesSummary`]). Progress is told through a callback of [`Progress`], cancellation
+through an `AtomicBool`, failures as a typed [`Error`]. The engine's crates
+(`livingcircle-osm`, `-graph`, `-snap`, `-reach`, `-analysis`, `-site`, `-iso`,
+`-export`) stay usable on their own.
 
 # Example
 Reading a `summary.json` written by `livingcircle analyze`:
@@ -25,13 +29,20 @@ assert!(String::from_utf8(csv).unwrap().starts_with("kind,key,level,"));
 */
 
 pub mod city;
+pub mod isochrones;
+pub mod layers;
+pub mod site;
+pub mod staging;
 pub mod study;
 pub mod summary;
 
 pub use city::{City, Error, LoadOptions, Progress};
+pub use isochrones::{IsoReport, IsochroneOptions};
 pub use livingcircle_analysis::{AnalyzeOptions, Preset};
 pub use livingcircle_export::ArrowLayer;
-pub use study::{Analyzed, Study, StudyOptions};
+pub use livingcircle_site::Weight;
+pub use site::{CandidatePlaces, Sited, SitesSummary, SitingOptions};
+pub use study::{Analyzed, Places, Study, StudyOptions};
 
 pub use summary::{
     CREDIT, CategoryStats, Counts, Input, Layers, LevelStats, Parameters, PresetInfo, Seconds,

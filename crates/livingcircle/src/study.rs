@@ -1,14 +1,16 @@
 //! A study: a city, a preset, and the residences and facilities to analyse.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use livingcircle_analysis::input::{facilities_from_places, homes_from_places, read_places};
+use livingcircle_analysis::input::{
+    UserPlace, facilities_from_places, homes_from_places, parse_places, read_places,
+};
 use livingcircle_analysis::{
     Analysis, AnalyzeOptions, Engine, Facility, Home, HomeResults, Preset, facilities_from_osm,
     homes_from_osm, r1,
 };
-use livingcircle_export::ArrowLayer;
+use livingcircle_export::{self as export, ArrowLayer, Format};
 use livingcircle_snap::Snapper;
 
 use crate::city::{City, LoadOptions, Progress};
@@ -17,6 +19,48 @@ use crate::summary::{
     Summary,
 };
 
+/// Places the user gives: a GeoJSON or CSV file, or the text of one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Places {
+    /// A `.geojson`/`.json` or `.csv` file.
+    File(PathBuf),
+    /// The text of such a file, in memory (e.g. a GeoDataFrame's `to_json()`):
+    /// `name`'s extension says the format, and `name` stands for the file in
+    /// errors and in the summary.
+    Text {
+        /// What to call it, with the format's extension.
+        name: PathBuf,
+        /// The file's text.
+        text: std::sync::Arc<str>,
+    },
+}
+
+impl Places {
+    /// The file, or the name of the text.
+    pub fn name(&self) -> &Path {
+        match self {
+            Places::File(p) | Places::Text { name: p, .. } => p,
+        }
+    }
+
+    /// The places (see `livingcircle_analysis::input::read_places`).
+    ///
+    /// # Errors
+    /// The file cannot be read, or is not a valid places file.
+    pub fn read(&self) -> Result<Vec<UserPlace>, crate::Error> {
+        Ok(match self {
+            Places::File(p) => read_places(p)?,
+            Places::Text { name, text } => parse_places(name, text)?,
+        })
+    }
+}
+
+impl From<PathBuf> for Places {
+    fn from(p: PathBuf) -> Self {
+        Places::File(p)
+    }
+}
+
 /// Where a study's places come from besides the map.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StudyOptions {
@@ -24,12 +68,12 @@ pub struct StudyOptions {
     pub drop_sidewalk_separate: bool,
     /// Keep network components not connected to the largest one.
     pub keep_all_components: bool,
-    /// Residences from a file (GeoJSON or CSV) instead of OpenStreetMap's.
-    pub residences_file: Option<PathBuf>,
-    /// Facilities from a file (GeoJSON or CSV, with a `category` per place), added
-    /// to OpenStreetMap's.
-    pub facilities_file: Option<PathBuf>,
-    /// The file's facilities replace OpenStreetMap's of the same categories.
+    /// Residences from the user instead of OpenStreetMap's.
+    pub residences: Option<Places>,
+    /// Facilities from the user (with a `category` per place), added to
+    /// OpenStreetMap's.
+    pub facilities: Option<Places>,
+    /// The user's facilities replace OpenStreetMap's of the same categories.
     pub replace_osm_facilities: bool,
 }
 
@@ -62,7 +106,7 @@ impl Study {
     /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/munchen.osm.pbf");
     /// let preset = Preset::load("gb50180").unwrap();
     /// let study = Study::load(path.as_ref(), preset, &StudyOptions::default(), &|_| {}).unwrap();
-    /// let analyzed = study.analyze(&study.options_for(4.0), &[]);
+    /// let analyzed = study.analyze(&study.options_for(Some(4.0)), &[]);
     /// let k = analyzed.summary.categories.iter().find(|c| c.key == "kindergarten").unwrap();
     /// assert!(k.residences_pct > 0.0 && k.residences_pct < 100.0);
     /// let residences = analyzed.residences(&study);
@@ -75,13 +119,9 @@ impl Study {
         opts: &StudyOptions,
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<Study, crate::Error> {
-        let user_homes = opts
-            .residences_file
-            .as_deref()
-            .map(read_places)
-            .transpose()?;
-        let user_facilities = match opts.facilities_file.as_deref() {
-            Some(p) => Some(facilities_from_places(p, &preset, read_places(p)?)?),
+        let user_homes = opts.residences.as_ref().map(Places::read).transpose()?;
+        let user_facilities = match &opts.facilities {
+            Some(p) => Some(facilities_from_places(p.name(), &preset, p.read()?)?),
             None => None,
         };
         // Residences and facilities are taken from the read before the graph is
@@ -118,10 +158,11 @@ impl Study {
         })
     }
 
-    /// Analysis options at `speed_kmh`, the rest at their defaults.
-    pub fn options_for(&self, speed_kmh: f64) -> AnalyzeOptions {
+    /// Analysis options at `speed_kmh`, else the preset's walking speed, else
+    /// 4.8 km/h (as the command line chooses); the rest at their defaults.
+    pub fn options_for(&self, speed_kmh: Option<f64>) -> AnalyzeOptions {
         AnalyzeOptions {
-            speed_kmh,
+            speed_kmh: speed_kmh.or(self.preset.speed_kmh).unwrap_or(4.8),
             ..AnalyzeOptions::default()
         }
     }
@@ -145,17 +186,47 @@ impl Study {
         formats: &[&str],
         cancel: &AtomicBool,
     ) -> Result<Analyzed, crate::Error> {
+        self.analyze_with(opts, formats, &|_| {}, cancel)
+    }
+
+    /// [`Study::analyze_until`] that tells `progress` how far it is (from any
+    /// thread): [`Progress::Snapping`], [`Progress::Hierarchy`] when the engine
+    /// builds one, then [`Progress::Residences`].
+    ///
+    /// # Errors
+    /// [`crate::Error::Cancelled`] when `cancel` was set.
+    pub fn analyze_with(
+        &self,
+        opts: &AnalyzeOptions,
+        formats: &[&str],
+        progress: &(dyn Fn(Progress) + Sync),
+        cancel: &AtomicBool,
+    ) -> Result<Analyzed, crate::Error> {
         let t = std::time::Instant::now();
+        if cancel.load(Ordering::Relaxed) {
+            return Err(crate::Error::Cancelled);
+        }
         let snapper = Snapper::new(&self.city.graph);
-        let (an, results) = livingcircle_analysis::analyze_until(
+        let mut nearest_mm = Vec::new();
+        let an = livingcircle_analysis::analyze_with_progress(
             &snapper,
             &self.preset,
             &self.homes,
             &self.facilities,
             opts,
-            cancel,
-        )
-        .ok_or(crate::Error::Cancelled)?;
+            &|p| progress(Progress::of_analysis(p)),
+            |chunk| {
+                if cancel.load(Ordering::Relaxed) {
+                    return Err(crate::Error::Cancelled);
+                }
+                nearest_mm.extend_from_slice(chunk.rows_mm());
+                Ok(())
+            },
+        )?;
+        if cancel.load(Ordering::Relaxed) {
+            return Err(crate::Error::Cancelled);
+        }
+        let results = HomeResults::from_rows(nearest_mm);
         // The total includes reading and building, as the command line's does.
         let total = self.city.read_s + self.city.build_s + t.elapsed().as_secs_f64();
         let seconds = Seconds::of(self, &an, 0.0, 0.0, total);
@@ -202,6 +273,90 @@ impl Analyzed {
     pub fn gaps(&self, study: &Study) -> ArrowLayer {
         ArrowLayer::gaps(&study.preset, &self.analysis)
     }
+}
+
+impl Analyzed {
+    /// Writes what `livingcircle analyze --no-report` writes into `out` (which
+    /// must exist): every layer in `formats`, `summary.json` and `summary.csv`,
+    /// replacing a previous run's set as a whole ([`crate::staging`]). Fills the
+    /// summary's `layers` and its write times.
+    ///
+    /// # Errors
+    /// Writing failed (the message names the file).
+    pub fn write(
+        &mut self,
+        study: &Study,
+        out: &Path,
+        formats: &[Format],
+    ) -> Result<(), crate::Error> {
+        let t = std::time::Instant::now();
+        let staging = crate::staging::Staging::new(out, "analyze")?;
+        let layers = export::Layers::create(staging.dir(), formats, export::GPKG_NAME)?;
+        export::write_residences(
+            &layers,
+            &study.preset,
+            &study.homes,
+            &self.analysis,
+            &self.results,
+        )?;
+        let residences_s = t.elapsed().as_secs_f64();
+        write_layers_but_residences(&layers, staging.dir(), formats, study, &self.analysis)?;
+        layers.finish()?;
+        let s = &mut self.summary;
+        s.layers = crate::layers::summary(formats, &crate::layers::analyze(false));
+        s.seconds.write = t.elapsed().as_secs_f64();
+        s.seconds.write_residences = residences_s;
+        s.seconds.total += s.seconds.write;
+        write_summary(staging.dir(), s)?;
+        staging.commit()?;
+        Ok(())
+    }
+}
+
+/// Writes the layers of an analysis but `residences` (which the command line
+/// streams as it is computed): `facilities`, `gaps`, and the tables `unsnapped`,
+/// `nodes` and `network` (as CSV beside GeoJSON, as layers in the other formats).
+///
+/// # Errors
+/// Writing failed.
+pub fn write_layers_but_residences(
+    layers: &export::Layers,
+    dir: &Path,
+    formats: &[Format],
+    study: &Study,
+    an: &Analysis,
+) -> Result<(), crate::Error> {
+    let (g, preset, homes, facilities) = (
+        &study.city.graph,
+        &study.preset,
+        &study.homes,
+        &study.facilities,
+    );
+    export::write_facilities(layers, preset, facilities, an)?;
+    export::write_gaps(layers, preset, an)?;
+    let tables = crate::layers::table_formats(formats);
+    export::write_unsnapped(layers, &tables, preset, homes, facilities, an)?;
+    export::write_nodes(g, layers, &tables)?;
+    export::write_network(g, layers, &tables)?;
+    if formats.contains(&Format::GeoJson) {
+        export::write_unsnapped_csv(&dir.join("unsnapped.csv"), preset, homes, facilities, an)?;
+        export::write_nodes_csv(g, &dir.join("nodes.csv"))?;
+        export::write_edges_csv(g, &dir.join("edges.csv"))?;
+    }
+    Ok(())
+}
+
+/// Writes `summary.json` and `summary.csv` into `dir`.
+///
+/// # Errors
+/// Writing failed.
+pub fn write_summary(dir: &Path, summary: &Summary) -> Result<(), crate::Error> {
+    export::write_atomic(&dir.join("summary.json"), |f| {
+        serde_json::to_writer_pretty(&mut *f, summary).map_err(std::io::Error::other)?;
+        std::io::Write::write_all(f, b"\n")
+    })?;
+    export::write_atomic(&dir.join("summary.csv"), |f| summary.write_csv(f))?;
+    Ok(())
 }
 
 impl Seconds {
@@ -251,15 +406,15 @@ impl Summary {
             .collect();
         let n_res = snapped.len() as f64;
         let pop: f64 = snapped.iter().map(|h| h.population).sum();
-        let file = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+        let file = |p: &Option<Places>| p.as_ref().map(|p| p.name().display().to_string());
         Summary {
             tool: format!("livingcircle {}", env!("CARGO_PKG_VERSION")),
             input: Input {
                 file: city.path.display().to_string(),
                 bytes: city.data.stats.file_bytes,
                 data_timestamp: city.data_timestamp(),
-                residences_file: file(&study.options.residences_file),
-                facilities_file: file(&study.options.facilities_file),
+                residences_file: file(&study.options.residences),
+                facilities_file: file(&study.options.facilities),
                 credit: CREDIT.to_owned(),
             },
             preset: PresetInfo {
@@ -324,7 +479,7 @@ mod tests {
             &|_| {},
         )
         .unwrap();
-        let opts = study.options_for(4.0);
+        let opts = study.options_for(Some(4.0));
         let e = study
             .analyze_until(&opts, &[], &AtomicBool::new(true))
             .unwrap_err();
@@ -336,5 +491,134 @@ mod tests {
         let b = study.analyze(&opts, &[]);
         assert_eq!(a.results, b.results);
         assert_eq!(a.summary.categories, b.summary.categories);
+    }
+
+    fn munchen() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/munchen.osm.pbf")
+    }
+
+    /// Progress comes in stage order, counts never pass their totals, and every
+    /// residence is answered.
+    #[test]
+    fn analysis_progress_is_ordered_and_complete() {
+        use crate::Progress;
+        let seen = std::sync::Mutex::new(Vec::new());
+        let tell = |p: Progress| seen.lock().unwrap().push(p);
+        let study = Study::load(
+            &munchen(),
+            Preset::load("gb50180").unwrap(),
+            &StudyOptions::default(),
+            &tell,
+        )
+        .unwrap();
+        let opts = study.options_for(None);
+        study
+            .analyze_with(&opts, &[], &tell, &AtomicBool::new(false))
+            .unwrap();
+        let seen = seen.into_inner().unwrap();
+        let order = [
+            "reading OpenStreetMap",
+            "building the walking graph",
+            "snapping, and indexing facilities",
+        ];
+        let mut stages: Vec<&str> = seen.iter().map(Progress::stage).collect();
+        stages.dedup();
+        assert_eq!(&stages[..3], order);
+        assert_eq!(stages.last(), Some(&"searching from every residence"));
+        for p in &seen {
+            if let Some((done, total)) = p.count() {
+                assert!(done <= total, "{p:?}");
+            }
+        }
+        let n = study.homes.len() as u64;
+        assert!(seen.contains(&Progress::Residences { done: n, total: n }));
+    }
+
+    /// Places given as text are read as the same file is.
+    #[test]
+    fn places_in_memory_equal_places_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "id,lon,lat,population\nh1,11.5700,48.1380,10\nh2,11.5750,48.1370,20\n";
+        let file = dir.path().join("homes.csv");
+        std::fs::write(&file, text).unwrap();
+        let load = |p: crate::Places| {
+            let opts = StudyOptions {
+                residences: Some(p),
+                ..StudyOptions::default()
+            };
+            Study::load(&munchen(), Preset::load("gb50180").unwrap(), &opts, &|_| {}).unwrap()
+        };
+        let a = load(crate::Places::File(file));
+        let b = load(crate::Places::Text {
+            name: "homes (table).csv".into(),
+            text: text.into(),
+        });
+        assert_eq!(a.homes, b.homes);
+        let opts = a.options_for(None);
+        let (x, y) = (a.analyze(&opts, &[]), b.analyze(&opts, &[]));
+        assert_eq!(x.results, y.results);
+        assert_eq!(
+            y.summary.input.residences_file.as_deref(),
+            Some("homes (table).csv")
+        );
+        // Bad text is an error naming it.
+        let e = Study::load(
+            &munchen(),
+            Preset::load("gb50180").unwrap(),
+            &StudyOptions {
+                residences: Some(crate::Places::Text {
+                    name: "mine.csv".into(),
+                    text: "lon,lat\n11.5,north\n".into(),
+                }),
+                ..StudyOptions::default()
+            },
+            &|_| {},
+        )
+        .unwrap_err();
+        assert!(e.to_string().starts_with("mine.csv, row 2"), "{e}");
+    }
+
+    /// `write` puts every file its summary names in the folder, and no other;
+    /// residences.geojson holds every residence; a folder that is a file is an error
+    /// naming it.
+    #[test]
+    fn written_files_are_those_the_summary_names() {
+        use livingcircle_export::Format;
+        let study = Study::load(
+            &munchen(),
+            Preset::load("gb50180").unwrap(),
+            &StudyOptions::default(),
+            &|_| {},
+        )
+        .unwrap();
+        let mut a = study.analyze(&study.options_for(None), &[]);
+        let dir = tempfile::tempdir().unwrap();
+        a.write(&study, dir.path(), &[Format::GeoJson, Format::Fgb])
+            .unwrap();
+        let mut files: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with('.'))
+            .collect();
+        files.sort();
+        let mut want = a.summary.layers.files.clone();
+        want.extend(["summary.csv".to_owned(), "summary.json".to_owned()]);
+        want.sort();
+        assert_eq!(files, want);
+        let text = std::fs::read_to_string(dir.path().join("residences.geojson")).unwrap();
+        let fc: geojson::FeatureCollection = text.parse().unwrap();
+        assert_eq!(fc.features.len(), study.homes.len());
+        let mut written: crate::Summary = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("summary.json")).unwrap(),
+        )
+        .unwrap();
+        // Timings have all their digits, which serde_json does not promise to
+        // read back to the last bit.
+        assert!((written.seconds.total - a.summary.seconds.total).abs() < 1e-9);
+        written.seconds = a.summary.seconds.clone();
+        assert_eq!(written, a.summary);
+        let file = dir.path().join("summary.csv");
+        let e = a.write(&study, &file, &[Format::GeoJson]).unwrap_err();
+        assert!(e.to_string().contains("summary.csv"), "{e}");
     }
 }

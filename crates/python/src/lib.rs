@@ -4,13 +4,18 @@
 //! GeoPandas is installed, as GeoDataFrames.
 
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use arrow_array::ffi_stream::FFI_ArrowArrayStream;
 use arrow_array::{RecordBatch, RecordBatchIterator};
 use arrow_schema::SchemaRef;
-use livingcircle::{ArrowLayer, Preset, Study, StudyOptions};
+use livingcircle::{
+    Analyzed, ArrowLayer, CandidatePlaces, IsochroneOptions, Places, Preset, Progress, Sited,
+    SitingOptions, Study, StudyOptions, Weight,
+};
+use livingcircle_export::Format;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
@@ -36,20 +41,72 @@ fn one_line(e: &dyn std::error::Error) -> String {
         msg.push_str(&c.to_string());
         cause = c.source();
     }
-    msg
+    livingcircle::staging::public_paths(&msg)
+}
+
+/// What the work reported since the waiting thread last looked: the first
+/// report of each new stage (so that none is missed), and the latest.
+#[derive(Default)]
+struct Reports {
+    starts: Vec<Progress>,
+    latest: Option<Progress>,
+}
+
+impl Reports {
+    fn tell(&mut self, p: Progress) {
+        let last = self.starts.last().copied().or(self.latest);
+        if last.is_none_or(|l| l.stage() != p.stage()) {
+            self.starts.push(p);
+        }
+        self.latest = Some(p);
+    }
+}
+
+/// Hands what `reports` holds to `callback(stage, done, total)`: each new stage's
+/// start, then the latest count when it differs from what was shown.
+fn show(
+    callback: &Bound<'_, PyAny>,
+    reports: &Mutex<Reports>,
+    shown: &mut Option<Progress>,
+) -> PyResult<()> {
+    let (starts, latest) = {
+        let mut r = reports
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (std::mem::take(&mut r.starts), r.latest)
+    };
+    for p in starts.into_iter().chain(latest) {
+        if Some(p) != *shown {
+            *shown = Some(p);
+            let (done, total) = p.count().map_or((None, None), |(d, t)| (Some(d), Some(t)));
+            callback.call1((p.stage(), done, total))?;
+        }
+    }
+    Ok(())
 }
 
 /// Runs `work` on a thread of its own while this one waits without the GIL and
 /// looks for signals: Ctrl-C sets `cancel` and, once `work` has returned (an
 /// analysis stops at its next chunk of residences; reading a file finishes first),
-/// raises KeyboardInterrupt.
+/// raises KeyboardInterrupt. Every wake-up (10 a second, and once at the end)
+/// hands the work's progress to `callback(stage, done, total)`: every stage's
+/// start, and the latest count; an exception there cancels the work and is raised.
 fn interruptible<T: Send>(
     py: Python<'_>,
     cancel: &AtomicBool,
-    work: impl FnOnce() -> Result<T, String> + Send,
+    callback: Option<&Bound<'_, PyAny>>,
+    work: impl FnOnce(&(dyn Fn(Progress) + Sync)) -> Result<T, String> + Send,
 ) -> PyResult<T> {
+    let reports = Mutex::new(Reports::default());
+    let mut shown: Option<Progress> = None;
+    let tell = |p: Progress| {
+        reports
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .tell(p);
+    };
     std::thread::scope(|s| {
-        let worker = s.spawn(work);
+        let worker = s.spawn(|| work(&tell));
         loop {
             py.detach(|| {
                 let t = Instant::now();
@@ -57,13 +114,18 @@ fn interruptible<T: Send>(
                     std::thread::sleep(Duration::from_millis(5));
                 }
             });
-            if worker.is_finished() {
-                break;
+            let finished = worker.is_finished();
+            let mut failed = callback.and_then(|cb| show(cb, &reports, &mut shown).err());
+            if failed.is_none() {
+                if finished {
+                    break;
+                }
+                failed = py.check_signals().err();
             }
-            if let Err(interrupt) = py.check_signals() {
+            if let Some(e) = failed {
                 cancel.store(true, Ordering::Relaxed);
                 let _ = py.detach(|| worker.join());
-                return Err(interrupt);
+                return Err(e);
             }
         }
         worker
@@ -136,77 +198,377 @@ impl ArrowStream {
     }
 }
 
-/// `analyze(path, preset, residences, facilities, replace_osm_facilities,
-/// speed_kmh, max_snap_m, threads)` → `(summary_json, residences, facilities, gaps)`.
+/// Places given as a path, or as `(name, text)`: a file's text in memory (a
+/// GeoDataFrame's GeoJSON), `name` standing for it in messages.
+fn places(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Places>> {
+    let Some(obj) = obj else { return Ok(None) };
+    if let Ok((name, text)) = obj.extract::<(String, String)>() {
+        return Ok(Some(Places::Text {
+            name: name.into(),
+            text: text.into(),
+        }));
+    }
+    Ok(Some(Places::File(obj.extract::<PathBuf>()?)))
+}
+
+/// A study: the extract, the preset, the user's places.
+#[allow(clippy::too_many_arguments)]
+fn load_study(
+    path: &std::path::Path,
+    preset: &str,
+    residences: Option<Places>,
+    facilities: Option<Places>,
+    replace_osm_facilities: bool,
+    drop_sidewalk_separate: bool,
+    keep_all_components: bool,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Study, String> {
+    let preset = Preset::load(preset).map_err(|e| one_line(&e))?;
+    let opts = StudyOptions {
+        drop_sidewalk_separate,
+        keep_all_components,
+        residences,
+        facilities,
+        replace_osm_facilities,
+    };
+    Study::load(path, preset, &opts, progress).map_err(|e| one_line(&e))
+}
+
+/// Formats by name (`geojson`, `gpkg`, `fgb`, `parquet`), as `--format` takes them.
+fn formats(names: Vec<String>) -> PyResult<Vec<Format>> {
+    Format::parse_list(&names.join(",")).map_err(|e| PyValueError::new_err(format!("format: {e}")))
+}
+
+/// An analysis kept in memory: its study (the graph included) and results.
+#[pyclass(module = "livingcircle._livingcircle", frozen)]
+struct AnalysisHandle {
+    study: Study,
+    analyzed: Mutex<Analyzed>,
+}
+
+#[pymethods]
+impl AnalysisHandle {
+    /// `summary.json`'s text.
+    fn summary_json(&self) -> PyResult<String> {
+        let a = self
+            .analyzed
+            .lock()
+            .map_err(|_| Error::new_err("internal error: poisoned"))?;
+        serde_json::to_string(&a.summary).map_err(|e| Error::new_err(e.to_string()))
+    }
+
+    /// A layer (`residences`, `facilities`, `gaps`) as an Arrow stream.
+    fn layer(&self, name: &str) -> PyResult<ArrowStream> {
+        let a = self
+            .analyzed
+            .lock()
+            .map_err(|_| Error::new_err("internal error: poisoned"))?;
+        let layer = match name {
+            "residences" => a.residences(&self.study),
+            "facilities" => a.facilities(&self.study),
+            "gaps" => a.gaps(&self.study),
+            _ => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown layer {name:?}; expected residences, facilities or gaps"
+                )));
+            }
+        };
+        Ok(ArrowStream::new(layer))
+    }
+
+    /// Writes the layers in `formats`, `summary.json` and `summary.csv` into `dir`.
+    fn write(&self, py: Python<'_>, dir: PathBuf, formats: Vec<String>) -> PyResult<()> {
+        let formats = self::formats(formats)?;
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            Error::new_err(format!(
+                "{}: cannot create output directory: {e}",
+                dir.display()
+            ))
+        })?;
+        interruptible(py, &AtomicBool::new(false), None, |_| {
+            let mut a = self
+                .analyzed
+                .lock()
+                .map_err(|_| "internal error: poisoned".to_owned())?;
+            a.write(&self.study, &dir, &formats)
+                .map_err(|e| one_line(&e))
+        })
+    }
+}
+
+/// `analyze(...)` → an [`AnalysisHandle`].
 #[pyfunction]
 #[pyo3(signature = (path, preset = "gb50180", residences = None, facilities = None,
-    replace_osm_facilities = false, speed_kmh = None, max_snap_m = None, threads = None))]
+    replace_osm_facilities = false, speed_kmh = None, max_snap_m = None, threads = None,
+    progress = None))]
 #[allow(clippy::too_many_arguments)]
 fn analyze(
     py: Python<'_>,
     path: PathBuf,
     preset: &str,
-    residences: Option<PathBuf>,
-    facilities: Option<PathBuf>,
+    residences: Option<Bound<'_, PyAny>>,
+    facilities: Option<Bound<'_, PyAny>>,
     replace_osm_facilities: bool,
     speed_kmh: Option<f64>,
     max_snap_m: Option<f64>,
     threads: Option<usize>,
-) -> PyResult<(String, ArrowStream, ArrowStream, ArrowStream)> {
+    progress: Option<Bound<'_, PyAny>>,
+) -> PyResult<AnalysisHandle> {
     let speed_kmh = positive("speed_kmh", speed_kmh)?;
     let max_snap_m = positive("max_snap_m", max_snap_m)?;
-    let preset = preset.to_owned();
+    let (residences, facilities) = (places(residences.as_ref())?, places(facilities.as_ref())?);
     let cancel = AtomicBool::new(false);
-    let run = || -> Result<_, String> {
-        let preset = Preset::load(&preset).map_err(|e| one_line(&e))?;
-        let speed = speed_kmh.or(preset.speed_kmh).unwrap_or(4.8);
-        let opts = StudyOptions {
-            residences_file: residences,
-            facilities_file: facilities,
-            replace_osm_facilities,
-            ..StudyOptions::default()
-        };
-        let study = Study::load(&path, preset, &opts, &|_| {}).map_err(|e| one_line(&e))?;
-        let mut options = study.options_for(speed);
-        if let Some(m) = max_snap_m {
-            options.max_snap_m = m;
-        }
-        let analyzed = study
-            .analyze_until(&options, &[], &cancel)
-            .map_err(|e| one_line(&e))?;
-        let summary = serde_json::to_string(&analyzed.summary).map_err(|e| e.to_string())?;
-        Ok((
-            summary,
-            analyzed.residences(&study),
-            analyzed.facilities(&study),
-            analyzed.gaps(&study),
-        ))
+    let (study, analyzed) = interruptible(py, &cancel, progress.as_ref(), |tell| {
+        on_threads(threads, || {
+            let study = load_study(
+                &path,
+                preset,
+                residences,
+                facilities,
+                replace_osm_facilities,
+                false,
+                false,
+                tell,
+            )?;
+            let mut options = study.options_for(speed_kmh);
+            if let Some(m) = max_snap_m {
+                options.max_snap_m = m;
+            }
+            let analyzed = study
+                .analyze_with(&options, &[], tell, &cancel)
+                .map_err(|e| one_line(&e))?;
+            Ok((study, analyzed))
+        })
+    })?;
+    Ok(AnalysisHandle {
+        study,
+        analyzed: Mutex::new(analyzed),
+    })
+}
+
+/// `isochrones(...)` → `(report_json, layer)`.
+#[pyfunction]
+#[pyo3(signature = (path, preset = "gb50180", points = None, minutes = None, meters = None,
+    speed_kmh = None, buffer_m = 25.0, simplify_m = 1.0, rings = false, stats_only = false,
+    max_snap_m = 200.0, threads = None, progress = None))]
+#[allow(clippy::too_many_arguments)]
+fn isochrones(
+    py: Python<'_>,
+    path: PathBuf,
+    preset: &str,
+    points: Option<Bound<'_, PyAny>>,
+    minutes: Option<Vec<f64>>,
+    meters: Option<Vec<f64>>,
+    speed_kmh: Option<f64>,
+    buffer_m: f64,
+    simplify_m: f64,
+    rings: bool,
+    stats_only: bool,
+    max_snap_m: f64,
+    threads: Option<usize>,
+    progress: Option<Bound<'_, PyAny>>,
+) -> PyResult<(String, ArrowStream)> {
+    let speed_kmh = positive("speed_kmh", speed_kmh)?;
+    positive("max_snap_m", Some(max_snap_m))?;
+    let points = places(points.as_ref())?;
+    let opts = IsochroneOptions {
+        minutes: minutes.unwrap_or_else(|| vec![5.0, 10.0, 15.0]),
+        meters: meters.unwrap_or_default(),
+        speed_kmh,
+        buffer_m,
+        simplify_m,
+        rings,
+        geometry: !stats_only,
+        max_snap_m,
     };
-    let (summary, r, f, g) = interruptible(py, &cancel, || on_threads(threads, run))?;
-    Ok((
-        summary,
-        ArrowStream::new(r),
-        ArrowStream::new(f),
-        ArrowStream::new(g),
-    ))
+    let cancel = AtomicBool::new(false);
+    let (report, layer) = interruptible(py, &cancel, progress.as_ref(), |tell| {
+        on_threads(threads, || {
+            let pts = points
+                .as_ref()
+                .map(|p| p.read())
+                .transpose()
+                .map_err(|e| one_line(&e))?;
+            let study = load_study(&path, preset, None, None, false, false, false, tell)?;
+            let (layer, r) = study
+                .isochrones(&opts, pts, tell, &cancel)
+                .map_err(|e| one_line(&e))?;
+            let report = serde_json::json!({
+                "polygons": r.polygons,
+                "unsnapped": r.unsnapped,
+                "unsnapped_ids": r.unsnapped_ids,
+                "seconds": r.seconds,
+            });
+            Ok((report.to_string(), layer))
+        })
+    })?;
+    Ok((report, ArrowStream::new(layer)))
+}
+
+/// A siting kept in memory.
+#[pyclass(module = "livingcircle._livingcircle", frozen)]
+struct SitesHandle {
+    study: Study,
+    sited: Mutex<Sited>,
+}
+
+#[pymethods]
+impl SitesHandle {
+    /// `sites_summary.json`'s text.
+    fn summary_json(&self) -> PyResult<String> {
+        let s = self
+            .sited
+            .lock()
+            .map_err(|_| Error::new_err("internal error: poisoned"))?;
+        serde_json::to_string(&s.summary).map_err(|e| Error::new_err(e.to_string()))
+    }
+
+    /// `sites` or `site_coverage` as an Arrow stream.
+    fn layer(&self, name: &str) -> PyResult<ArrowStream> {
+        let s = self
+            .sited
+            .lock()
+            .map_err(|_| Error::new_err("internal error: poisoned"))?;
+        Ok(ArrowStream::new(match name {
+            "sites" => s.sites(&self.study),
+            "site_coverage" => s.coverage(&self.study),
+            _ => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown layer {name:?}; expected sites or site_coverage"
+                )));
+            }
+        }))
+    }
+
+    /// Writes both layers in `formats` and `sites_summary.json` into `dir`.
+    fn write(&self, py: Python<'_>, dir: PathBuf, formats: Vec<String>) -> PyResult<()> {
+        let formats = self::formats(formats)?;
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            Error::new_err(format!(
+                "{}: cannot create output directory: {e}",
+                dir.display()
+            ))
+        })?;
+        interruptible(py, &AtomicBool::new(false), None, |_| {
+            let mut s = self
+                .sited
+                .lock()
+                .map_err(|_| "internal error: poisoned".to_owned())?;
+            s.write(&self.study, &dir, &formats)
+                .map_err(|e| one_line(&e))
+        })
+    }
+}
+
+/// `site(...)` → a [`SitesHandle`].
+#[pyfunction]
+#[pyo3(signature = (path, category, preset = "gb50180", count = 3, candidates = None,
+    by = "population", min_gain = 0.0, speed_kmh = None, max_snap_m = 200.0,
+    max_candidates = 200_000, residences = None, facilities = None,
+    replace_osm_facilities = false, threads = None, progress = None))]
+#[allow(clippy::too_many_arguments)]
+fn site(
+    py: Python<'_>,
+    path: PathBuf,
+    category: String,
+    preset: &str,
+    count: usize,
+    candidates: Option<Bound<'_, PyAny>>,
+    by: &str,
+    min_gain: f64,
+    speed_kmh: Option<f64>,
+    max_snap_m: f64,
+    max_candidates: usize,
+    residences: Option<Bound<'_, PyAny>>,
+    facilities: Option<Bound<'_, PyAny>>,
+    replace_osm_facilities: bool,
+    threads: Option<usize>,
+    progress: Option<Bound<'_, PyAny>>,
+) -> PyResult<SitesHandle> {
+    let speed_kmh = positive("speed_kmh", speed_kmh)?;
+    positive("max_snap_m", Some(max_snap_m))?;
+    if !(min_gain.is_finite() && min_gain >= 0.0) {
+        return Err(PyValueError::new_err(format!(
+            "min_gain must be a non-negative number, not {min_gain}"
+        )));
+    }
+    if count == 0 || max_candidates == 0 {
+        return Err(PyValueError::new_err(
+            "count and max_candidates must be at least 1",
+        ));
+    }
+    let by = match by {
+        "population" => Weight::Population,
+        "residences" => Weight::Residences,
+        _ => {
+            return Err(PyValueError::new_err(format!(
+                "by must be 'population' or 'residences', not {by:?}"
+            )));
+        }
+    };
+    let candidates = places(candidates.as_ref())?;
+    let (residences, facilities) = (places(residences.as_ref())?, places(facilities.as_ref())?);
+    let opts = SitingOptions {
+        category,
+        count,
+        min_gain,
+        by,
+        speed_kmh,
+        max_snap_m,
+        max_candidates,
+    };
+    let cancel = AtomicBool::new(false);
+    let (study, sited) = interruptible(py, &cancel, progress.as_ref(), |tell| {
+        on_threads(threads, || {
+            let cands = candidates
+                .map(|c| {
+                    c.read().map(|places| CandidatePlaces {
+                        name: c.name().to_owned(),
+                        places,
+                    })
+                })
+                .transpose()
+                .map_err(|e| one_line(&e))?;
+            let study = load_study(
+                &path,
+                preset,
+                residences,
+                facilities,
+                replace_osm_facilities,
+                false,
+                false,
+                tell,
+            )?;
+            let sited = study
+                .site(&opts, cands, tell, &cancel)
+                .map_err(|e| one_line(&e))?;
+            Ok((study, sited))
+        })
+    })?;
+    Ok(SitesHandle {
+        study,
+        sited: Mutex::new(sited),
+    })
 }
 
 /// `graph(path, drop_sidewalk_separate, keep_all_components)` → `(nodes, edges)`.
 #[pyfunction]
-#[pyo3(signature = (path, drop_sidewalk_separate = false, keep_all_components = false))]
+#[pyo3(signature = (path, drop_sidewalk_separate = false, keep_all_components = false,
+    progress = None))]
 fn graph(
     py: Python<'_>,
     path: PathBuf,
     drop_sidewalk_separate: bool,
     keep_all_components: bool,
+    progress: Option<Bound<'_, PyAny>>,
 ) -> PyResult<(ArrowStream, ArrowStream)> {
     let opts = livingcircle::LoadOptions {
         drop_sidewalk_separate,
         keep_all_components,
         ..livingcircle::LoadOptions::default()
     };
-    let (nodes, edges) = interruptible(py, &AtomicBool::new(false), || {
-        livingcircle::City::load(&path, &opts, &|_| {})
+    let (nodes, edges) = interruptible(py, &AtomicBool::new(false), progress.as_ref(), |tell| {
+        livingcircle::City::load(&path, &opts, tell)
             .map(|c| c.graph_layers())
             .map_err(|e| one_line(&e))
     })?;
@@ -217,7 +579,11 @@ fn graph(
 fn _livingcircle(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(analyze, m)?)?;
     m.add_function(wrap_pyfunction!(graph, m)?)?;
+    m.add_function(wrap_pyfunction!(isochrones, m)?)?;
+    m.add_function(wrap_pyfunction!(site, m)?)?;
     m.add_class::<ArrowStream>()?;
+    m.add_class::<AnalysisHandle>()?;
+    m.add_class::<SitesHandle>()?;
     m.add("Error", m.py().get_type::<Error>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -1,9 +1,13 @@
 from os import PathLike
-from typing import Any, Dict, Optional, Union
+from typing import Any, Callable, Dict, Optional, Sequence, Union
 
 import pyarrow as pa
 
 __version__: str
+
+Progress = Callable[[str, Optional[int], Optional[int]], Any]
+# A path (GeoJSON or CSV), a GeoDataFrame, or a DataFrame with lon/lat columns.
+PlacesLike = Any
 
 class Error(Exception): ...
 
@@ -11,6 +15,7 @@ class Analysis:
     summary: Dict[str, Any]
     def to_arrow(self, layer: str) -> pa.Table: ...
     def to_geodataframe(self, layer: str) -> Any: ...
+    def to_file(self, dir: Union[str, PathLike], format: Union[str, Sequence[str]] = ...) -> None: ...
     @property
     def residences(self) -> Any: ...
     @property
@@ -22,13 +27,67 @@ def analyze(
     osm: Union[str, PathLike],
     preset: str = ...,
     *,
-    residences: Union[str, PathLike, None] = ...,
-    facilities: Union[str, PathLike, None] = ...,
+    residences: PlacesLike = ...,
+    facilities: PlacesLike = ...,
     replace_osm_facilities: bool = ...,
     speed_kmh: Optional[float] = ...,
     max_snap_m: Optional[float] = ...,
     threads: Optional[int] = ...,
+    progress: Optional[Progress] = ...,
 ) -> Analysis: ...
+
+class Isochrones:
+    report: Dict[str, Any]
+    def to_arrow(self) -> pa.Table: ...
+    def to_geodataframe(self) -> Any: ...
+    @property
+    def polygons(self) -> Any: ...
+
+def isochrones(
+    osm: Union[str, PathLike],
+    preset: str = ...,
+    *,
+    points: PlacesLike = ...,
+    minutes: Optional[Sequence[float]] = ...,
+    meters: Optional[Sequence[float]] = ...,
+    speed_kmh: Optional[float] = ...,
+    buffer_m: float = ...,
+    simplify_m: float = ...,
+    rings: bool = ...,
+    stats_only: bool = ...,
+    max_snap_m: float = ...,
+    threads: Optional[int] = ...,
+    progress: Optional[Progress] = ...,
+) -> Isochrones: ...
+
+class Sites:
+    summary: Dict[str, Any]
+    def to_arrow(self, layer: str) -> pa.Table: ...
+    def to_geodataframe(self, layer: str) -> Any: ...
+    def to_file(self, dir: Union[str, PathLike], format: Union[str, Sequence[str]] = ...) -> None: ...
+    @property
+    def sites(self) -> Any: ...
+    @property
+    def coverage(self) -> Any: ...
+
+def site(
+    osm: Union[str, PathLike],
+    category: str,
+    preset: str = ...,
+    *,
+    count: int = ...,
+    candidates: PlacesLike = ...,
+    by: str = ...,
+    min_gain: float = ...,
+    speed_kmh: Optional[float] = ...,
+    max_snap_m: float = ...,
+    max_candidates: int = ...,
+    residences: PlacesLike = ...,
+    facilities: PlacesLike = ...,
+    replace_osm_facilities: bool = ...,
+    threads: Optional[int] = ...,
+    progress: Optional[Progress] = ...,
+) -> Sites: ...
 
 class Graph:
     def to_arrow(self, layer: str) -> pa.Table: ...
@@ -42,4 +101,5 @@ def graph(
     *,
     drop_sidewalk_separate: bool = ...,
     keep_all_components: bool = ...,
+    progress: Optional[Progress] = ...,
 ) -> Graph: ...

@@ -12,10 +12,23 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use livingcircle_export::Error;
+
+/// An I/O error on `path`.
+fn io(path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Another problem with `path`.
+fn other(path: &Path, msg: &str) -> Error {
+    io(path, std::io::Error::other(msg.to_owned()))
+}
 
 /// Where one command writes its outputs until they are complete.
-pub(crate) struct Staging {
+pub struct Staging {
     out: PathBuf,
     dir: PathBuf,
     command: &'static str,
@@ -24,18 +37,16 @@ pub(crate) struct Staging {
 
 impl Staging {
     /// Makes the hidden folder in `out` (which must exist) for `command`'s outputs.
-    pub(crate) fn new(out: &Path, command: &'static str) -> anyhow::Result<Self> {
+    pub fn new(out: &Path, command: &'static str) -> Result<Self, Error> {
         let dir = out.join(format!(
             ".livingcircle-{command}.staging-{}",
             std::process::id()
         ));
         // A folder left by a killed run with the same process id.
         if dir.exists() {
-            std::fs::remove_dir_all(&dir)
-                .with_context(|| format!("{}: cannot remove", dir.display()))?;
+            std::fs::remove_dir_all(&dir).map_err(|e| io(&dir, e))?;
         }
-        std::fs::create_dir(&dir)
-            .with_context(|| format!("{}: cannot create output directory", dir.display()))?;
+        std::fs::create_dir(&dir).map_err(|e| io(&dir, e))?;
         Ok(Staging {
             out: out.to_owned(),
             dir,
@@ -45,7 +56,7 @@ impl Staging {
     }
 
     /// The folder to write into.
-    pub(crate) fn dir(&self) -> &Path {
+    pub fn dir(&self) -> &Path {
         &self.dir
     }
 
@@ -57,48 +68,40 @@ impl Staging {
     /// Moves every written file into the output directory, removes what the previous
     /// run of the command wrote and this one did not, and records the new set.
     /// Returns the files' names.
-    pub(crate) fn commit(mut self) -> anyhow::Result<Vec<String>> {
+    pub fn commit(mut self) -> Result<Vec<String>, Error> {
         let mut names = Vec::new();
-        for entry in std::fs::read_dir(&self.dir)
-            .with_context(|| format!("{}: cannot list", self.dir.display()))?
-        {
-            let entry = entry.with_context(|| format!("{}: cannot list", self.dir.display()))?;
+        for entry in std::fs::read_dir(&self.dir).map_err(|e| io(&self.dir, e))? {
+            let entry = entry.map_err(|e| io(&self.dir, e))?;
             if !entry.file_type().is_ok_and(|t| t.is_file()) {
                 continue;
             }
             let name = entry.file_name().to_string_lossy().into_owned();
             // A temporary file would mean a writer did not finish; none should be left.
-            anyhow::ensure!(
-                !name.starts_with('.'),
-                "{}: an unfinished temporary file",
-                entry.path().display()
-            );
+            if name.starts_with('.') {
+                return Err(other(&entry.path(), "an unfinished temporary file"));
+            }
             names.push(name);
         }
         names.sort();
         let previous: Vec<String> = match std::fs::read_to_string(self.manifest()) {
             Ok(text) => text.lines().map(str::to_owned).collect(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => {
-                return Err(e)
-                    .with_context(|| format!("{}: cannot read", self.manifest().display()));
-            }
+            Err(e) => return Err(io(&self.manifest(), e)),
         };
         // Everything that could stop the moves is checked before the first one, so
         // that a refused set leaves the previous outputs whole.
         for name in &names {
             let to = self.out.join(name);
             if std::fs::symlink_metadata(&to).is_ok_and(|m| m.is_dir()) {
-                anyhow::bail!(
-                    "{}: is a directory; cannot replace it with the new output",
-                    to.display()
-                );
+                return Err(other(
+                    &to,
+                    "is a directory; cannot replace it with the new output",
+                ));
             }
         }
         for name in &names {
             let (from, to) = (self.dir.join(name), self.out.join(name));
-            std::fs::rename(&from, &to)
-                .with_context(|| format!("{}: cannot move into place", to.display()))?;
+            std::fs::rename(&from, &to).map_err(|e| io(&to, e))?;
         }
         for name in previous.iter().filter(|p| !names.contains(p)) {
             // Only plain file names that this tool wrote: never a path.
@@ -109,11 +112,7 @@ impl Staging {
             match std::fs::remove_file(&stale) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(e).with_context(|| {
-                        format!("{}: cannot remove a stale output", stale.display())
-                    });
-                }
+                Err(e) => return Err(io(&stale, e)),
             }
         }
         livingcircle_export::write_atomic(&self.manifest(), |f| {
@@ -123,8 +122,7 @@ impl Staging {
             }
             Ok(())
         })?;
-        std::fs::remove_dir(&self.dir)
-            .with_context(|| format!("{}: cannot remove", self.dir.display()))?;
+        std::fs::remove_dir(&self.dir).map_err(|e| io(&self.dir, e))?;
         self.committed = true;
         Ok(names)
     }
@@ -142,7 +140,7 @@ impl Drop for Staging {
 /// `msg` with every path inside a staging folder named as the file it becomes:
 /// `o/.livingcircle-analyze.staging-14275/residences.geojson` reads
 /// `o/residences.geojson` (what the user asked for, and where the file would be).
-pub(crate) fn public_paths(msg: &str) -> String {
+pub fn public_paths(msg: &str) -> String {
     const HEAD: &str = ".livingcircle-";
     const MID: &str = ".staging-";
     let mut out = String::with_capacity(msg.len());

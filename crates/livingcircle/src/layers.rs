@@ -1,21 +1,23 @@
 //! Which files a command's layers go to, for the summary and the closing line.
+//! A command's files are written into a [`crate::staging::Staging`] folder and
+//! moved into place together.
 
 use livingcircle_export::{Format, GPKG_NAME, SITES_GPKG_NAME};
 
 /// A command's layers.
-pub(crate) struct LayerSet {
+pub struct LayerSet {
     /// Layers written in every format.
-    pub(crate) spatial: Vec<&'static str>,
+    pub spatial: Vec<&'static str>,
     /// Layers written in every format but GeoJSON, where `csv` stands for them.
-    pub(crate) tables: &'static [&'static str],
+    pub tables: &'static [&'static str],
     /// The CSV files written with GeoJSON.
-    pub(crate) csv: &'static [&'static str],
+    pub csv: &'static [&'static str],
     /// The GeoPackage that holds every layer.
-    pub(crate) gpkg: &'static str,
+    pub gpkg: &'static str,
 }
 
 /// `analyze`'s layers (`isochrones` with `--isochrones`).
-pub(crate) fn analyze(isochrones: bool) -> LayerSet {
+pub fn analyze(isochrones: bool) -> LayerSet {
     let mut spatial = vec!["residences", "facilities", "gaps"];
     if isochrones {
         spatial.push("isochrones");
@@ -29,7 +31,7 @@ pub(crate) fn analyze(isochrones: bool) -> LayerSet {
 }
 
 /// `graph`'s layers.
-pub(crate) fn graph() -> LayerSet {
+pub fn graph() -> LayerSet {
     LayerSet {
         spatial: vec!["network"],
         tables: &["nodes"],
@@ -39,7 +41,7 @@ pub(crate) fn graph() -> LayerSet {
 }
 
 /// `site`'s layers.
-pub(crate) fn site() -> LayerSet {
+pub fn site() -> LayerSet {
     LayerSet {
         spatial: vec!["sites", "site_coverage"],
         tables: &[],
@@ -50,7 +52,7 @@ pub(crate) fn site() -> LayerSet {
 
 /// The formats in which the table layers are written as layers: all but GeoJSON
 /// (which has them as CSV).
-pub(crate) fn table_formats(formats: &[Format]) -> Vec<Format> {
+pub fn table_formats(formats: &[Format]) -> Vec<Format> {
     formats
         .iter()
         .copied()
@@ -59,7 +61,7 @@ pub(crate) fn table_formats(formats: &[Format]) -> Vec<Format> {
 }
 
 /// The files written, in order.
-pub(crate) fn files(formats: &[Format], set: &LayerSet) -> Vec<String> {
+pub fn files(formats: &[Format], set: &LayerSet) -> Vec<String> {
     let mut v = Vec::new();
     for &f in formats {
         match f {
@@ -80,8 +82,8 @@ pub(crate) fn files(formats: &[Format], set: &LayerSet) -> Vec<String> {
 }
 
 /// `"layers"` of a summary: the schema version, formats and files.
-pub(crate) fn summary(formats: &[Format], set: &LayerSet) -> livingcircle::Layers {
-    livingcircle::Layers {
+pub fn summary(formats: &[Format], set: &LayerSet) -> crate::Layers {
+    crate::Layers {
         schema_version: livingcircle_export::SCHEMA_VERSION,
         formats: formats.iter().map(|f| f.name().to_owned()).collect(),
         files: files(formats, set),
@@ -89,6 +91,6 @@ pub(crate) fn summary(formats: &[Format], set: &LayerSet) -> livingcircle::Layer
 }
 
 /// The files of a summary's `"layers"`, space-separated.
-pub(crate) fn files_line(layers: &livingcircle::Layers) -> String {
+pub fn files_line(layers: &crate::Layers) -> String {
     layers.files.join(" ")
 }

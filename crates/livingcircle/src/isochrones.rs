@@ -1,63 +1,177 @@
-//! The isochrone layer, shared by `isochrones` and `analyze --isochrones`.
+//! Isochrones: the area each place reaches on foot within each threshold, with
+//! what it holds (people, facilities by category).
 //!
-//! Places go through the isochrone engine in chunks, in parallel; each chunk's
-//! features — typed properties and, unless only the numbers are asked for, the
-//! geometry as a geo-types `MultiPolygon` in lon/lat — go to a `LayerWriter` as soon
-//! as the chunk is done, so memory does not grow with the number of places.
+//! Places go through the isochrone engine (`livingcircle_iso`) in chunks, in
+//! parallel; each chunk's features — typed properties and, unless only the numbers
+//! are asked for, the geometry as a geo-types `MultiPolygon` in lon/lat — go to a
+//! `LayerWriter` as soon as the chunk is done, so memory does not grow with the
+//! number of places. [`Study::isochrones`] collects them in memory as Arrow instead.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use geo::MultiPolygon;
-use livingcircle_analysis::{Facility, Home, Preset, r1};
+use livingcircle_analysis::{Facility, Home, Preset, r1, snap_places};
 use livingcircle_export::schema::{LayerWriter, RowBuf, Rows, Schema, Value};
-use livingcircle_export::{IsoColumns, isochrones_schema};
+use livingcircle_export::{ArrowLayer, IsoColumns, isochrones_schema};
 use livingcircle_graph::WalkGraph;
 use livingcircle_iso::{IsoError, IsoOptions, IsoScratch, isochrones};
 use livingcircle_reach::{PerThread, Spot, Targets};
-use livingcircle_snap::Snap;
+use livingcircle_snap::{Snap, Snapper};
 use rayon::prelude::*;
 
-use crate::progress::Stages;
+use crate::{Error, Progress, Study};
 
 /// A place to draw isochrones for.
-pub(crate) struct Origin {
-    pub(crate) id: String,
-    pub(crate) name: Option<String>,
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// Its id in the layer.
+    pub id: String,
+    /// Its name, if any.
+    pub name: Option<String>,
     /// Where it joins the network (`None`: unsnapped, no polygon).
-    pub(crate) snap: Option<Snap>,
+    pub snap: Option<Snap>,
 }
 
-/// The isochrone job: thresholds, what to count, where to write.
-pub(crate) struct IsoJob<'a> {
-    pub(crate) graph: &'a WalkGraph,
-    pub(crate) preset: &'a Preset,
-    pub(crate) homes: &'a [Home],
-    pub(crate) facilities: &'a [Facility],
-    pub(crate) options: IsoOptions,
-    pub(crate) minutes: Option<Vec<f64>>,
+/// An isochrone job: thresholds, and what the polygons count.
+pub struct IsoJob<'a> {
+    /// The network.
+    pub graph: &'a WalkGraph,
+    /// The preset (its categories are counted).
+    pub preset: &'a Preset,
+    /// The residences (their people are counted).
+    pub homes: &'a [Home],
+    /// The facilities (counted by category).
+    pub facilities: &'a [Facility],
+    /// Thresholds, buffer, simplification.
+    pub options: IsoOptions,
+    /// The thresholds in minutes, when they were given so (a `minutes` column).
+    pub minutes: Option<Vec<f64>>,
     /// The residences' and facilities' snaps, as the analysis made them
     /// (`livingcircle_analysis::snap_places`).
-    pub(crate) home_snaps: &'a [Option<Snap>],
+    pub home_snaps: &'a [Option<Snap>],
     /// Each facility's access points (an area's all count it).
-    pub(crate) fac_access: &'a [Vec<Snap>],
+    pub fac_access: &'a [Vec<Snap>],
+}
+
+/// What to draw, as `livingcircle isochrones` takes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IsochroneOptions {
+    /// Thresholds in minutes of walking (when `meters` is empty).
+    pub minutes: Vec<f64>,
+    /// Thresholds in metres of network distance; when given, `minutes` is not used.
+    pub meters: Vec<f64>,
+    /// Walking speed; `None`: the preset's, else 4.8 km/h.
+    pub speed_kmh: Option<f64>,
+    /// Half-width of the band drawn along each reached street, metres.
+    pub buffer_m: f64,
+    /// Simplification tolerance, metres (0: off).
+    pub simplify_m: f64,
+    /// Rings (each polygon minus the next smaller) instead of nested areas.
+    pub rings: bool,
+    /// Geometry as well as the numbers (`false`: `--stats-only`).
+    pub geometry: bool,
+    /// How far a place may lie from the network, metres.
+    pub max_snap_m: f64,
+}
+
+impl Default for IsochroneOptions {
+    /// 5, 10 and 15 minutes; a 25 m band; 1 m simplification; nested areas with
+    /// geometry; places up to 200 m from the network.
+    fn default() -> Self {
+        IsochroneOptions {
+            minutes: vec![5.0, 10.0, 15.0],
+            meters: Vec::new(),
+            speed_kmh: None,
+            buffer_m: 25.0,
+            simplify_m: 1.0,
+            rings: false,
+            geometry: true,
+            max_snap_m: 200.0,
+        }
+    }
+}
+
+impl IsochroneOptions {
+    /// The engine's options (thresholds sorted, in millimetres) and the minutes
+    /// column, checked: distinct thresholds below 4,294 km, a buffer and a
+    /// simplification the engine takes.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the option.
+    pub fn engine(&self, preset: &Preset) -> Result<(IsoOptions, Option<Vec<f64>>), Error> {
+        let speed_kmh = self.speed_kmh.or(preset.speed_kmh).unwrap_or(4.8);
+        let bad = |m: String| Err(Error::Invalid(m));
+        if !(speed_kmh.is_finite() && speed_kmh > 0.0) {
+            return bad(format!(
+                "--speed-kmh {speed_kmh}: must be a positive number"
+            ));
+        }
+        let given = if self.meters.is_empty() {
+            &self.minutes
+        } else {
+            &self.meters
+        };
+        if given.is_empty() {
+            return bad("--minutes/--meters: no thresholds".into());
+        }
+        if let Some(x) = given.iter().find(|x| !(x.is_finite() && **x > 0.0)) {
+            return bad(format!(
+                "--minutes/--meters {x}: thresholds must be positive numbers"
+            ));
+        }
+        let (metres, minutes): (Vec<f64>, Option<Vec<f64>>) = if self.meters.is_empty() {
+            (
+                self.minutes
+                    .iter()
+                    .map(|x| x * speed_kmh * 1000.0 / 60.0)
+                    .collect(),
+                Some(self.minutes.clone()),
+            )
+        } else {
+            (self.meters.clone(), None)
+        };
+        let mut order: Vec<usize> = (0..metres.len()).collect();
+        order.sort_by(|&i, &j| metres[i].total_cmp(&metres[j]));
+        let metres: Vec<f64> = order.iter().map(|&i| metres[i]).collect();
+        let minutes = minutes.map(|m| order.iter().map(|&i| m[i]).collect::<Vec<f64>>());
+        if metres.iter().any(|&m| m * 1000.0 >= f64::from(u32::MAX)) {
+            return bad("--minutes/--meters: thresholds must be below 4,294 km".into());
+        }
+        let mut options = IsoOptions::new(
+            metres.iter().map(|m| (m * 1000.0).round() as u32).collect(),
+            self.buffer_m,
+        );
+        if options.thresholds_mm.len() != metres.len() {
+            return bad("--minutes/--meters: thresholds must be distinct".into());
+        }
+        options.rings = self.rings;
+        options.simplify_m = self.simplify_m;
+        options.geometry = self.geometry;
+        check_options(&options)?;
+        Ok((options, minutes))
+    }
 }
 
 /// How many unsnapped places a report lists by id (all are counted).
-const LISTED_UNSNAPPED: usize = 20;
+pub const LISTED_UNSNAPPED: usize = 20;
 
-/// What a run of [`write_layer`] did.
-pub(crate) struct IsoReport {
-    pub(crate) polygons: u64,
+/// What a run of [`write_isochrones`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IsoReport {
+    /// Polygons (or rows of numbers) written.
+    pub polygons: u64,
     /// Places without a polygon (farther than the snapping distance from the network).
-    pub(crate) unsnapped: u64,
+    pub unsnapped: u64,
     /// The first [`LISTED_UNSNAPPED`] of them.
-    pub(crate) unsnapped_ids: Vec<String>,
-    pub(crate) seconds: f64,
+    pub unsnapped_ids: Vec<String>,
+    /// How long drawing and writing took.
+    pub seconds: f64,
 }
 
 /// A property value.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Prop {
+enum Prop {
     Str(String),
     Null,
     /// A number written as a float (`12.0` in JSON).
@@ -68,13 +182,13 @@ pub(crate) enum Prop {
 /// One isochrone as written: property values in [`schema`] order and, unless only
 /// the numbers were asked for, the shape in lon/lat (every coordinate rounded to 7
 /// decimals; valid, exteriors counter-clockwise).
-pub(crate) struct Feature {
-    pub(crate) props: Vec<Prop>,
-    pub(crate) geometry: Option<MultiPolygon>,
+struct Feature {
+    props: Vec<Prop>,
+    geometry: Option<MultiPolygon>,
 }
 
 /// The layer's columns for this job, declared once in `export`.
-pub(crate) fn schema(job: &IsoJob<'_>) -> Schema {
+pub fn schema(job: &IsoJob<'_>) -> Schema {
     isochrones_schema(
         job.preset,
         IsoColumns {
@@ -145,23 +259,33 @@ fn reached(
     ids
 }
 
-/// `--buffer-m` or `--simplify-m` problems as the one-line error naming the flag.
-pub(crate) fn check_options(o: &IsoOptions) -> anyhow::Result<()> {
-    o.check().map_err(|e| match e {
-        IsoError::BadSimplify { simplify_m } => anyhow::anyhow!("--simplify-m {simplify_m}: {e}"),
-        IsoError::TooManyThresholds { .. } => anyhow::anyhow!("--minutes/--meters: {e}"),
-        _ => anyhow::anyhow!("--buffer-m {}: {e}", o.buffer_m),
+/// `--buffer-m` or `--simplify-m` problems as the one-line error naming the option.
+///
+/// # Errors
+/// [`Error::Invalid`].
+pub fn check_options(o: &IsoOptions) -> Result<(), Error> {
+    o.check().map_err(|e| {
+        Error::Invalid(match e {
+            IsoError::BadSimplify { simplify_m } => format!("--simplify-m {simplify_m}: {e}"),
+            IsoError::TooManyThresholds { .. } => format!("--minutes/--meters: {e}"),
+            _ => format!("--buffer-m {}: {e}", o.buffer_m),
+        })
     })
 }
 
 /// Draws every origin's isochrones and streams them to `sink`, in origin order;
-/// chunks of origins run in parallel.
-pub(crate) fn write_layer(
+/// chunks of origins run in parallel. `progress` hears [`Progress::Isochrones`]
+/// after each chunk; `cancel` is checked between chunks.
+///
+/// # Errors
+/// Bad options ([`check_options`]), writing failed, or [`Error::Cancelled`].
+pub fn write_isochrones(
     job: &IsoJob<'_>,
     origins: &[Origin],
     sink: &mut dyn LayerWriter,
-    stages: &Stages,
-) -> anyhow::Result<IsoReport> {
+    progress: &(dyn Fn(Progress) + Sync),
+    cancel: &AtomicBool,
+) -> Result<IsoReport, Error> {
     check_options(&job.options)?;
     let t0 = Instant::now();
     let g = job.graph;
@@ -199,7 +323,9 @@ pub(crate) fn write_layer(
         unsnapped_ids: Vec::new(),
         seconds: 0.0,
     };
-    stages.counted("drawing isochrones", origins.len() as u64);
+    let total = origins.len() as u64;
+    let mut done = 0;
+    progress(Progress::Isochrones { done, total });
     // Per-thread scratch made once for the whole run: the edge simplification and
     // the distance stamps it caches are reused by every chunk.
     let scratch = PerThread::new(|| {
@@ -234,6 +360,9 @@ pub(crate) fn write_layer(
         p
     };
     for chunk in origins.chunks(256) {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled);
+        }
         let results: Vec<Option<Vec<Feature>>> = chunk
             .par_iter()
             .map(|o| {
@@ -291,10 +420,127 @@ pub(crate) fn write_layer(
             features.extend(fs);
         }
         sink.write(&IsoRows(&features))?;
-        stages.inc(chunk.len() as u64);
+        done += chunk.len() as u64;
+        progress(Progress::Isochrones { done, total });
     }
     report.seconds = t0.elapsed().as_secs_f64();
     Ok(report)
+}
+
+impl Study {
+    /// The layer's columns for `opts` (to create writers before drawing).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`]: options the engine refuses.
+    pub fn isochrone_schema(&self, opts: &IsochroneOptions) -> Result<Schema, Error> {
+        let (options, minutes) = opts.engine(&self.preset)?;
+        Ok(isochrones_schema(
+            &self.preset,
+            IsoColumns {
+                minutes: minutes.is_some(),
+                rings: options.rings,
+            },
+        ))
+    }
+
+    /// Draws the isochrones of `points` (ids from the file, else their row
+    /// number), else of every residence (ids: the user's, else the OpenStreetMap
+    /// element, else the row number), and streams them to `sink`, as `livingcircle
+    /// isochrones` does. Populations and facilities are counted from the study's
+    /// places, each snapped as the analysis snaps it.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for options the engine refuses or no places at all;
+    /// writing failed; [`Error::Cancelled`].
+    ///
+    /// # Example
+    /// ```
+    /// use std::sync::atomic::AtomicBool;
+    /// use livingcircle::{IsochroneOptions, Preset, Study, StudyOptions};
+    /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/munchen.osm.pbf");
+    /// let study = Study::load(path.as_ref(), Preset::load("gb50180").unwrap(),
+    ///     &StudyOptions::default(), &|_| {}).unwrap();
+    /// let opts = IsochroneOptions { minutes: vec![5.0], geometry: false, ..Default::default() };
+    /// let (layer, report) = study.isochrones(&opts, None, &|_| {}, &AtomicBool::new(false)).unwrap();
+    /// assert_eq!(layer.num_rows() as u64, report.polygons);
+    /// ```
+    pub fn isochrones_to(
+        &self,
+        opts: &IsochroneOptions,
+        points: Option<Vec<livingcircle_analysis::input::UserPlace>>,
+        sink: &mut dyn LayerWriter,
+        progress: &(dyn Fn(Progress) + Sync),
+        cancel: &AtomicBool,
+    ) -> Result<IsoReport, Error> {
+        let (options, minutes) = opts.engine(&self.preset)?;
+        progress(Progress::Snapping);
+        let g = &self.city.graph;
+        let snapper = Snapper::new(g);
+        let (home_snaps, fac_access) =
+            snap_places(&snapper, &self.homes, &self.facilities, opts.max_snap_m);
+        let fac_access: Vec<Vec<Snap>> = fac_access.into_iter().map(|a| a.snaps).collect();
+        let origins: Vec<Origin> = match points {
+            Some(p) => {
+                let proj = *g.projection();
+                p.into_iter()
+                    .enumerate()
+                    .map(|(i, p)| Origin {
+                        id: p.id.clone().unwrap_or_else(|| i.to_string()),
+                        name: p.name,
+                        snap: snapper.snap_point(proj.project(p.lonlat), opts.max_snap_m),
+                    })
+                    .collect()
+            }
+            None => self
+                .homes
+                .iter()
+                .zip(&home_snaps)
+                .enumerate()
+                .map(|(i, (h, s))| Origin {
+                    id: match (&h.user, h.osm_id) {
+                        (Some(u), _) if u.id.is_some() => u.id.clone().expect("checked"),
+                        (_, Some(o)) => o.to_string(),
+                        _ => i.to_string(),
+                    },
+                    name: h.name.clone(),
+                    snap: *s,
+                })
+                .collect(),
+        };
+        if origins.is_empty() {
+            return Err(Error::Invalid(format!(
+                "{}: no residences to draw isochrones for; pass --points FILE",
+                self.city.path.display()
+            )));
+        }
+        let job = IsoJob {
+            graph: g,
+            preset: &self.preset,
+            homes: &self.homes,
+            facilities: &self.facilities,
+            options,
+            minutes,
+            home_snaps: &home_snaps,
+            fac_access: &fac_access,
+        };
+        write_isochrones(&job, &origins, sink, progress, cancel)
+    }
+
+    /// [`Study::isochrones_to`] in memory: the layer as Arrow record batches.
+    ///
+    /// # Errors
+    /// As [`Study::isochrones_to`].
+    pub fn isochrones(
+        &self,
+        opts: &IsochroneOptions,
+        points: Option<Vec<livingcircle_analysis::input::UserPlace>>,
+        progress: &(dyn Fn(Progress) + Sync),
+        cancel: &AtomicBool,
+    ) -> Result<(ArrowLayer, IsoReport), Error> {
+        let mut layer = ArrowLayer::empty(self.isochrone_schema(opts)?);
+        let report = self.isochrones_to(opts, points, &mut &mut layer, progress, cancel)?;
+        Ok((layer, report))
+    }
 }
 
 #[cfg(test)]
