@@ -26,7 +26,10 @@ missing = need - names
 assert not missing, f"{sys.argv[1]} lacks {sorted(missing)}"
 assert any(n.startswith("livingcircle/_livingcircle") and n.endswith(".so") for n in names), names
 PY
-"$VENV/bin/pip" install -q --disable-pip-version-check --force-reinstall "${wheels[0]}"
+# This wheel replaces whatever livingcircle the venv held; its dependencies are
+# resolved from PyPI (already there when GeoPandas is).
+"$VENV/bin/pip" install -q --disable-pip-version-check --force-reinstall --no-deps "${wheels[0]}"
+"$VENV/bin/pip" install -q --disable-pip-version-check "${wheels[0]}"
 # Tests import the installed package, never the source tree.
 (cd tests/python && ../../"$VENV"/bin/python -c "import livingcircle, sys; assert 'site-packages' in livingcircle.__file__, livingcircle.__file__")
 "$VENV/bin/python" -m pytest -q tests/python
