@@ -5,6 +5,7 @@
 # dependencies resolved by pip), then tests/python run with pytest against the
 # installed wheel and the command line's own outputs.
 set -euo pipefail
+shopt -s nullglob
 cd "$(dirname "$0")/.."
 VENV=target/py-venv
 DIST=target/py-dist

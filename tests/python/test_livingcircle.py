@@ -231,7 +231,7 @@ def test_site_equals_the_command_line(tmp_path):
     same_files(mine, out, want["layers"]["files"])
     assert len(s.sites) == len(want["steps"]) == 3
     assert s.sites["rank"].tolist() == [1, 2, 3]
-    with pytest.raises(lc.Error, match="--category daycare"):
+    with pytest.raises(lc.Error, match="unknown category `daycare`"):
         lc.site(CITY, "daycare")
     with pytest.raises(ValueError, match="by must be"):
         lc.site(CITY, "kindergarten", by="houses")
@@ -286,3 +286,106 @@ def test_progress_is_reported_and_an_exception_there_stops_the_run():
 
     with pytest.raises(Stop):
         lc.analyze(CITY, progress=stop)
+
+
+def test_frames_without_ids_and_with_a_named_index(tmp_path):
+    import pandas
+
+    df = pandas.DataFrame({"lon": [11.5700, 11.5750], "lat": [48.1380, 48.1370], "population": [10, 20]})
+    t = lc.analyze(CITY, residences=df).to_arrow("residences")
+    # No id column and a plain 0, 1, … index: no ids, as the same frame saved to a file.
+    assert t.column("user_id").to_pylist() == [None, None]
+    gdf = geopandas.GeoDataFrame(df, geometry=geopandas.points_from_xy(df.lon, df.lat), crs=4326)
+    f = tmp_path / "h.geojson"
+    gdf.to_file(f, driver="GeoJSON")
+    for given in (gdf, f):
+        t = lc.analyze(CITY, residences=given).to_arrow("residences")
+        assert t.column("user_id").to_pylist() == [None, None], given
+    # A named index is the id, in a DataFrame and in a GeoDataFrame.
+    named = df.assign(id=["a", "b"]).set_index("id")
+    assert lc.analyze(CITY, residences=named).to_arrow("residences").column("user_id").to_pylist() == ["a", "b"]
+    gnamed = gdf.assign(id=["a", "b"]).set_index("id")
+    assert lc.analyze(CITY, residences=gnamed).to_arrow("residences").column("user_id").to_pylist() == ["a", "b"]
+    # A frame without a CRS is taken as lon/lat.
+    raw = geopandas.GeoDataFrame(df, geometry=geopandas.points_from_xy(df.lon, df.lat))
+    a = lc.analyze(CITY, residences=raw).summary["categories"]
+    assert a == lc.analyze(CITY, residences=gdf).summary["categories"]
+
+
+def test_isochrones_of_points_and_bytes_and_progress_of_every_function(tmp_path):
+    import pandas
+
+    pts = pandas.DataFrame({"name": ["Marienplatz", "far away"], "lon": [11.5755, 11.0], "lat": [48.1372, 48.0]})
+    seen = []
+    iso = lc.isochrones(CITY, points=pts, minutes=[5], progress=lambda *a: seen.append(a))
+    assert iso.report["polygons"] == 1 and iso.report["unsnapped"] == 1
+    assert iso.report["unsnapped_ids"] == ["1"]
+    assert iso.polygons["name"].tolist() == ["Marienplatz"]
+    assert ("drawing isochrones", 2, 2) in seen
+    # Every stage reported to its end.
+    assert ("reading OpenStreetMap", CITY.stat().st_size, CITY.stat().st_size) in seen
+    seen.clear()
+    lc.site(CITY, "kindergarten", count=1, progress=lambda *a: seen.append(a[0]))
+    assert "analysing coverage" in seen and seen[-1] == "searching from every candidate and choosing sites"
+    seen.clear()
+    g = lc.graph(CITY.read_bytes(), threads=1, progress=lambda *a: seen.append(a[0]))
+    from itertools import groupby
+
+    assert [k for k, _ in groupby(seen)] == ["reading OpenStreetMap", "building the walking graph"]
+    assert g.to_arrow("nodes").num_rows == lc.graph(CITY).to_arrow("nodes").num_rows
+    # Bytes analyse as the file does; a cut copy is an error naming them.
+    r = lc.analyze(CITY.read_bytes())
+    assert r.summary["input"]["file"] == "osm (bytes)"
+    assert r.summary["categories"] == lc.analyze(CITY).summary["categories"]
+    with pytest.raises(lc.Error, match=r"osm \(bytes\): not a valid \.osm\.pbf"):
+        lc.analyze(CITY.read_bytes()[:100_000])
+    with pytest.raises(ValueError, match="minutes or meters"):
+        lc.isochrones(CITY, minutes=[5], meters=[400])
+
+
+def test_bad_options_fail_before_reading(tmp_path):
+    for call in (
+        lambda p: lc.isochrones(CITY, buffer_m=0.0, progress=p),
+        lambda p: lc.isochrones(CITY, minutes=[5, 5], progress=p),
+        lambda p: lc.site(CITY, "daycare", progress=p),
+    ):
+        seen = []
+        with pytest.raises(lc.Error):
+            call(lambda *a: seen.append(a))
+        assert seen == []
+
+
+def test_writing_twice_keeps_one_write_time(tmp_path):
+    r = lc.analyze(CITY)
+    r.to_file(tmp_path / "a")
+    first = r.summary["seconds"]
+    r.to_file(tmp_path / "b", format="fgb")
+    second = r.summary["seconds"]
+    # The total is the run plus the last write, not plus both.
+    run = first["total"] - first["write"]
+    assert abs(second["total"] - second["write"] - run) < 1e-6
+    assert r.summary["layers"]["formats"] == ["fgb"]
+    # Two writes at once in one process, into one folder: each has its own staging
+    # folder, and the result is one whole set.
+    import threading
+
+    other = lc.analyze(CITY)
+    errors = []
+
+    def write(a):
+        try:
+            a.to_file(tmp_path / "c", format=["geojson", "gpkg"])
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    ts = [threading.Thread(target=write, args=(a,)) for a in (r, other)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert errors == []
+    out = tmp_path / "c"
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == sorted(
+        r.summary["layers"]["files"] + ["summary.csv", "summary.json"]
+    )
+    assert [p.name for p in out.iterdir() if ".staging-" in p.name] == []

@@ -30,7 +30,7 @@ pub(crate) fn run(global: &Global, a: &AnalyzeArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(|path| crate::report::read_sites(path, &preset))
         .transpose()?;
-    let study = study(&stages, preset, &a.osm, &a.places)?;
+    let study = study(&stages, preset, &a.osm, &a.places, true)?;
     let (city, preset, homes, facilities) =
         (&study.city, &study.preset, &study.homes, &study.facilities);
 

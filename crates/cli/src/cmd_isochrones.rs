@@ -118,7 +118,7 @@ pub(crate) fn run(global: &Global, a: &IsochronesArgs) -> anyhow::Result<()> {
     }
     let points = a.points.as_deref().map(read_places).transpose()?;
     let stages = Stages::new(global.quiet);
-    let study = study(&stages, preset, &a.osm, &PlacesArgs::default())?;
+    let study = study(&stages, preset, &a.osm, &PlacesArgs::default(), false)?;
     let schema = study.isochrone_schema(&opts)?;
     let mut sink: Box<dyn LayerWriter> = match &files {
         None => Box::new(CsvWriter::create(&out, &schema)?),

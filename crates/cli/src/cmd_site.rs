@@ -22,7 +22,7 @@ pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
     // Before reading anything: a category the preset does not have.
     preset
         .category_index(&a.category)
-        .map_err(|e| anyhow::anyhow!("--category {}: {e}", a.category))?;
+        .map_err(anyhow::Error::msg)?;
     let speed_kmh = speed(&a.speed, &preset);
     ensure_dir(&a.out)?;
     let stages = Stages::new(global.quiet || a.json);
@@ -33,7 +33,7 @@ pub(crate) fn run(global: &Global, a: &SiteArgs) -> anyhow::Result<()> {
         }),
         None => None,
     };
-    let study = study(&stages, preset, &a.osm, &a.places)?;
+    let study = study(&stages, preset, &a.osm, &a.places, true)?;
     let opts = SitingOptions {
         category: a.category.clone(),
         count: a.count as usize,
@@ -121,7 +121,7 @@ fn print_table(s: &SitesSummary, p: &Plan, out: &Path) -> std::io::Result<()> {
             site.lonlat[1],
             site.gain_residences,
             site.gain_population,
-            Value::from(step.after.population_pct).to_string(),
+            Value::from(step.after.population_pct),
             site.name
                 .clone()
                 .or(site.id.clone())

@@ -123,12 +123,14 @@ pub(crate) fn speed(s: &SpeedArgs, preset: &Preset) -> f64 {
 }
 
 /// The study the arguments describe: the extract (with the memory check and the
-/// progress bar), the preset's points of interest, and the user's files.
+/// progress bar), the preset's points of interest, and the user's files; `warn_no_homes`:
+/// warn when the extract has no residences (isochrones of points need none).
 pub(crate) fn study(
     stages: &Stages,
     preset: Preset,
     osm: &OsmArgs,
     places: &PlacesArgs,
+    warn_no_homes: bool,
 ) -> anyhow::Result<livingcircle::Study> {
     let path = prepare(osm)?;
     let opts = livingcircle::StudyOptions {
@@ -140,7 +142,7 @@ pub(crate) fn study(
     };
     let study = livingcircle::Study::load(&path, preset, &opts, &|p| stages.on(p))?;
     log_city(&study.city);
-    if study.homes.is_empty() {
+    if study.homes.is_empty() && warn_no_homes {
         tracing::warn!(
             "{}: no residences found (no residential buildings or residential areas mapped); pass --residences FILE",
             study.city.path.display()

@@ -1,10 +1,11 @@
 //! Loading a city: reading an `.osm.pbf` and building its walking graph.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use livingcircle_graph::{BuildOptions, BuildReport, WalkGraph};
-use livingcircle_osm::{OsmData, PoiFilter, ReadOptions, rules::WalkRules};
+use livingcircle_osm::{OsmData, PoiFilter, ReadOptions, Source, rules::WalkRules};
 
 /// What can go wrong loading a city. Messages are one line naming the file.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +86,8 @@ pub enum Progress {
         /// All places.
         total: u64,
     },
+    /// Siting: who has the category today (searches bounded at its threshold).
+    Coverage,
     /// Siting: searching from every candidate and choosing sites.
     Siting,
 }
@@ -109,6 +112,7 @@ impl Progress {
             Progress::Hierarchy { .. } => "building the contraction hierarchy",
             Progress::Residences { .. } => "searching from every residence",
             Progress::Isochrones { .. } => "drawing isochrones",
+            Progress::Coverage => "analysing coverage",
             Progress::Siting => "searching from every candidate and choosing sites",
         }
     }
@@ -200,6 +204,40 @@ impl City {
         progress: &(dyn Fn(Progress) + Sync),
         take: impl FnOnce(&mut OsmData),
     ) -> Result<City, Error> {
+        Self::load_from(
+            Source::File(path),
+            opts,
+            progress,
+            &AtomicBool::new(false),
+            take,
+        )
+    }
+
+    /// [`City::load_with`] from a file or an `.osm.pbf`'s bytes in memory
+    /// (`Source::Bytes`, whose `name` stands for it in errors and summaries),
+    /// stopping with [`Error::Cancelled`] once `cancel` is set (checked before each
+    /// block of the file is decoded, and before the graph is built).
+    ///
+    /// # Errors
+    /// As [`City::load`], or [`Error::Cancelled`].
+    ///
+    /// # Example
+    /// ```
+    /// use std::sync::atomic::AtomicBool;
+    /// use livingcircle::{City, LoadOptions, Source};
+    /// let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/munchen.osm.pbf")).unwrap();
+    /// let src = Source::Bytes { name: "munchen (bytes)".as_ref(), data: &bytes };
+    /// let city = City::load_from(src, &LoadOptions::default(), &|_| {}, &AtomicBool::new(false), |_| {}).unwrap();
+    /// assert_eq!(city.graph.node_count(), 2632);
+    /// ```
+    pub fn load_from(
+        src: Source<'_>,
+        opts: &LoadOptions,
+        progress: &(dyn Fn(Progress) + Sync),
+        cancel: &AtomicBool,
+        take: impl FnOnce(&mut OsmData),
+    ) -> Result<City, Error> {
+        let path = src.name();
         let read = ReadOptions {
             rules: WalkRules {
                 drop_sidewalk_separate: opts.drop_sidewalk_separate,
@@ -208,11 +246,21 @@ impl City {
             network_only: false,
         };
         let t = Instant::now();
-        let total = std::fs::metadata(path).map_or(0, |m| m.len());
+        let total = src.len();
         progress(Progress::Reading { done: 0, total });
-        let mut data = livingcircle_osm::read_with_progress(path, &read, &|done| {
-            progress(Progress::Reading { done, total });
+        let mut data = livingcircle_osm::read_from(
+            src,
+            &read,
+            &|done| progress(Progress::Reading { done, total }),
+            cancel,
+        )
+        .map_err(|e| match e {
+            livingcircle_osm::Error::Cancelled => Error::Cancelled,
+            e => Error::Read(e),
         })?;
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled);
+        }
         let read_s = t.elapsed().as_secs_f64();
         progress(Progress::Reading { done: total, total });
         progress(Progress::Building);
@@ -301,6 +349,85 @@ mod tests {
             0,
             "the graph holds the network"
         );
+    }
+
+    /// Bytes in memory read as the file does; a cut copy is an error naming them.
+    #[test]
+    fn bytes_read_as_the_file() {
+        use std::sync::atomic::AtomicBool;
+        let path = data("munchen.osm.pbf");
+        let bytes = std::fs::read(&path).unwrap();
+        let file = City::load(&path, &LoadOptions::default(), &|_| {}).unwrap();
+        let load = |data: &[u8]| {
+            let src = super::Source::Bytes {
+                name: "m (bytes)".as_ref(),
+                data,
+            };
+            City::load_from(
+                src,
+                &LoadOptions::default(),
+                &|_| {},
+                &AtomicBool::new(false),
+                |_| {},
+            )
+        };
+        let mem = load(&bytes).unwrap();
+        assert_eq!(mem.graph.node_count(), file.graph.node_count());
+        assert_eq!(mem.graph.total_length_m(), file.graph.total_length_m());
+        assert_eq!(mem.data.stats.file_bytes, bytes.len() as u64);
+        assert_eq!(mem.path, std::path::Path::new("m (bytes)"));
+        let e = load(&bytes[..bytes.len() / 2]).unwrap_err();
+        assert!(
+            e.to_string().starts_with("m (bytes): not a valid .osm.pbf"),
+            "{e}"
+        );
+        let e = load(&[]).unwrap_err();
+        assert_eq!(e.to_string(), "m (bytes): the file is empty");
+    }
+
+    /// A flag set while the file is read stops the read at the next block: on one
+    /// thread, no block is decoded after it.
+    #[test]
+    fn cancelling_stops_the_read() {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let path = data("munchen.osm.pbf");
+        let cancel = AtomicBool::new(false);
+        let (blocks, after) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let r = pool.install(|| {
+            City::load_from(
+                super::Source::File(&path),
+                &LoadOptions::default(),
+                &|p| {
+                    if let Progress::Reading { done, total } = p
+                        && done > 0
+                        && done < total
+                    {
+                        blocks.fetch_add(1, Ordering::Relaxed);
+                        if cancel.swap(true, Ordering::Relaxed) {
+                            after.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                },
+                &cancel,
+                |_| panic!("nothing is taken from a cancelled read"),
+            )
+        });
+        assert!(matches!(r, Err(Error::Cancelled)), "{r:?}");
+        assert_eq!(blocks.load(Ordering::Relaxed), 1);
+        assert_eq!(after.load(Ordering::Relaxed), 0);
+        // Without the flag, the same file has more blocks than that.
+        let all = AtomicUsize::new(0);
+        City::load(&path, &LoadOptions::default(), &|p| {
+            if matches!(p, Progress::Reading { done, total } if done > 0 && done < total) {
+                all.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+        .unwrap();
+        assert!(all.load(Ordering::Relaxed) > 2);
     }
 
     /// Errors are typed and name the file; the cause is the source, said once.

@@ -649,4 +649,68 @@ mod tests {
             {"id": "w1, \"x\"", "name": null, "a\"b": 12.0, "n": 0.1, "k": 3}});
         assert_eq!(fc["features"][0], want);
     }
+
+    /// Thresholds are sorted with their minutes, in millimetres at the speed;
+    /// refused: none, repeated, not positive, too long, or a bad buffer.
+    #[test]
+    fn engine_options_are_checked() {
+        use super::IsochroneOptions;
+        let preset = livingcircle_analysis::Preset::load("gb50180").unwrap();
+        let o = IsochroneOptions {
+            minutes: vec![10.0, 5.0],
+            speed_kmh: Some(6.0),
+            ..IsochroneOptions::default()
+        };
+        let (e, minutes) = o.engine(&preset).unwrap();
+        assert_eq!(e.thresholds_mm, [500_000, 1_000_000]);
+        assert_eq!(minutes, Some(vec![5.0, 10.0]));
+        let m = IsochroneOptions {
+            meters: vec![300.0],
+            ..o.clone()
+        };
+        assert_eq!(m.engine(&preset).unwrap().1, None);
+        let bad = |o: IsochroneOptions| o.engine(&preset).unwrap_err().to_string();
+        assert!(
+            bad(IsochroneOptions {
+                minutes: vec![5.0, 5.0],
+                ..o.clone()
+            })
+            .contains("distinct")
+        );
+        assert!(
+            bad(IsochroneOptions {
+                minutes: vec![],
+                ..o.clone()
+            })
+            .contains("no thresholds")
+        );
+        assert!(
+            bad(IsochroneOptions {
+                minutes: vec![-1.0],
+                ..o.clone()
+            })
+            .contains("positive")
+        );
+        assert!(
+            bad(IsochroneOptions {
+                meters: vec![5e6],
+                ..o.clone()
+            })
+            .contains("4,294 km")
+        );
+        assert!(
+            bad(IsochroneOptions {
+                buffer_m: 0.0,
+                ..o.clone()
+            })
+            .starts_with("--buffer-m 0")
+        );
+        assert!(
+            bad(IsochroneOptions {
+                speed_kmh: Some(0.0),
+                ..o.clone()
+            })
+            .starts_with("--speed-kmh 0")
+        );
+    }
 }

@@ -40,6 +40,7 @@ pub use city::{City, Error, LoadOptions, Progress};
 pub use isochrones::{IsoReport, IsochroneOptions};
 pub use livingcircle_analysis::{AnalyzeOptions, Preset};
 pub use livingcircle_export::ArrowLayer;
+pub use livingcircle_osm::Source;
 pub use livingcircle_site::Weight;
 pub use site::{CandidatePlaces, Sited, SitesSummary, SitingOptions};
 pub use study::{Analyzed, Places, Study, StudyOptions};

@@ -295,7 +295,8 @@ impl Sited {
 
     /// Writes `sites` and `site_coverage` in `formats` and `sites_summary.json`
     /// into `out` (which must exist), replacing a previous run's set as a whole
-    /// (see [`crate::staging`]); fills the summary's `layers` and `seconds.write`.
+    /// (see [`crate::staging`]); once written, the summary's `layers` and
+    /// `seconds.write` say so (a failed write changes nothing).
     ///
     /// # Errors
     /// Writing failed (the message names the file).
@@ -314,15 +315,18 @@ impl Sited {
             &export::SiteCoverageRows::new(&study.homes, &self.plan),
         )?;
         layers.finish()?;
-        self.summary.layers = crate::layers::summary(formats, &crate::layers::site());
-        self.summary.seconds.write = t.elapsed().as_secs_f64();
-        self.summary.seconds.total += self.summary.seconds.write;
-        let summary = &self.summary;
+        let mut summary = self.summary.clone();
+        summary.layers = crate::layers::summary(formats, &crate::layers::site());
+        let write = t.elapsed().as_secs_f64();
+        // A second write replaces the first's time, it does not add to it.
+        summary.seconds.total += write - summary.seconds.write;
+        summary.seconds.write = write;
         export::write_atomic(&staging.dir().join("sites_summary.json"), |f| {
-            serde_json::to_writer_pretty(&mut *f, summary).map_err(std::io::Error::other)?;
+            serde_json::to_writer_pretty(&mut *f, &summary).map_err(std::io::Error::other)?;
             std::io::Write::write_all(f, b"\n")
         })?;
         staging.commit()?;
+        self.summary = summary;
         Ok(())
     }
 }
@@ -361,7 +365,7 @@ impl Study {
         let preset = &self.preset;
         let category = preset
             .category_index(&opts.category)
-            .map_err(|e| Error::Invalid(format!("--category {}: {e}", opts.category)))?;
+            .map_err(Error::Invalid)?;
         let speed_kmh = opts.speed_kmh.or(preset.speed_kmh).unwrap_or(4.8);
         let check = || {
             if cancel.load(Ordering::Relaxed) {
@@ -374,7 +378,7 @@ impl Study {
         // Only the category matters, and only within its threshold: whether a
         // residence has one is decided exactly as the analysis decides it, with
         // searches bounded there.
-        progress(Progress::Snapping);
+        progress(Progress::Coverage);
         let facilities: Vec<_> = self
             .facilities
             .iter()

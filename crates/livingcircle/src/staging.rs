@@ -22,6 +22,15 @@ fn io(path: &Path, source: std::io::Error) -> Error {
     }
 }
 
+/// An I/O error on `path` while doing `what` (`cannot move into place: …`).
+fn io_doing(path: &Path, what: &str, e: std::io::Error) -> Error {
+    io(path, std::io::Error::new(e.kind(), format!("{what}: {e}")))
+}
+
+/// Staging folders made by this process so far: each gets its own number, so that
+/// two writes running at once in one process (a library's callers) never share one.
+static MADE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Another problem with `path`.
 fn other(path: &Path, msg: &str) -> Error {
     io(path, std::io::Error::other(msg.to_owned()))
@@ -38,15 +47,18 @@ pub struct Staging {
 impl Staging {
     /// Makes the hidden folder in `out` (which must exist) for `command`'s outputs.
     pub fn new(out: &Path, command: &'static str) -> Result<Self, Error> {
+        let n = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = out.join(format!(
-            ".livingcircle-{command}.staging-{}",
+            ".livingcircle-{command}.staging-{}-{n}",
             std::process::id()
         ));
-        // A folder left by a killed run with the same process id.
+        // A folder left by a killed run with the same process id (never one of this
+        // process: its number is new).
         if dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(|e| io(&dir, e))?;
+            std::fs::remove_dir_all(&dir).map_err(|e| io_doing(&dir, "cannot remove", e))?;
         }
-        std::fs::create_dir(&dir).map_err(|e| io(&dir, e))?;
+        std::fs::create_dir(&dir)
+            .map_err(|e| io_doing(&dir, "cannot create output directory", e))?;
         Ok(Staging {
             out: out.to_owned(),
             dir,
@@ -70,8 +82,10 @@ impl Staging {
     /// Returns the files' names.
     pub fn commit(mut self) -> Result<Vec<String>, Error> {
         let mut names = Vec::new();
-        for entry in std::fs::read_dir(&self.dir).map_err(|e| io(&self.dir, e))? {
-            let entry = entry.map_err(|e| io(&self.dir, e))?;
+        for entry in
+            std::fs::read_dir(&self.dir).map_err(|e| io_doing(&self.dir, "cannot list", e))?
+        {
+            let entry = entry.map_err(|e| io_doing(&self.dir, "cannot list", e))?;
             if !entry.file_type().is_ok_and(|t| t.is_file()) {
                 continue;
             }
@@ -86,7 +100,7 @@ impl Staging {
         let previous: Vec<String> = match std::fs::read_to_string(self.manifest()) {
             Ok(text) => text.lines().map(str::to_owned).collect(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(io(&self.manifest(), e)),
+            Err(e) => return Err(io_doing(&self.manifest(), "cannot read", e)),
         };
         // Everything that could stop the moves is checked before the first one, so
         // that a refused set leaves the previous outputs whole.
@@ -101,7 +115,7 @@ impl Staging {
         }
         for name in &names {
             let (from, to) = (self.dir.join(name), self.out.join(name));
-            std::fs::rename(&from, &to).map_err(|e| io(&to, e))?;
+            std::fs::rename(&from, &to).map_err(|e| io_doing(&to, "cannot move into place", e))?;
         }
         for name in previous.iter().filter(|p| !names.contains(p)) {
             // Only plain file names that this tool wrote: never a path.
@@ -112,7 +126,7 @@ impl Staging {
             match std::fs::remove_file(&stale) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io(&stale, e)),
+                Err(e) => return Err(io_doing(&stale, "cannot remove a stale output", e)),
             }
         }
         livingcircle_export::write_atomic(&self.manifest(), |f| {
@@ -122,7 +136,7 @@ impl Staging {
             }
             Ok(())
         })?;
-        std::fs::remove_dir(&self.dir).map_err(|e| io(&self.dir, e))?;
+        std::fs::remove_dir(&self.dir).map_err(|e| io_doing(&self.dir, "cannot remove", e))?;
         self.committed = true;
         Ok(names)
     }
@@ -153,7 +167,15 @@ pub fn public_paths(msg: &str) -> String {
             .unwrap_or(after.len());
         let tail = &after[cmd_len..];
         let skip = tail.strip_prefix(MID).and_then(|t| {
-            let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+            // `<pid>-<n>` (or `<pid>` alone, as older runs named it).
+            let num = |t: &str| t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+            let mut digits = num(t);
+            if digits > 0 && t[digits..].starts_with('-') {
+                let more = num(&t[digits + 1..]);
+                if more > 0 {
+                    digits += 1 + more;
+                }
+            }
             let sep = t[digits..]
                 .chars()
                 .next()
@@ -190,9 +212,13 @@ mod tests {
         );
         assert_eq!(
             public_paths(
-                "a/.livingcircle-site.staging-1/sites.gpkg and b/.livingcircle-graph.staging-22/x"
+                "a/.livingcircle-site.staging-1-0/sites.gpkg and b/.livingcircle-graph.staging-22/x"
             ),
             "a/sites.gpkg and b/x"
+        );
+        assert_eq!(
+            public_paths("o/.livingcircle-analyze.staging-7-12/gaps.fgb: full"),
+            "o/gaps.fgb: full"
         );
         // Not a staging folder: as it is.
         for m in [
@@ -200,6 +226,8 @@ mod tests {
             "o/.livingcircle-analyze.staging-/x",
             "o/.livingcircle-.staging-12/x",
             "o/.livingcircle-analyze.staging-12",
+            "o/.livingcircle-analyze.staging-12-",
+            "o/.livingcircle-analyze.staging-12-3",
             ".livingcircle-",
             "plain",
         ] {

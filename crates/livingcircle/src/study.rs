@@ -11,6 +11,7 @@ use livingcircle_analysis::{
     homes_from_osm, r1,
 };
 use livingcircle_export::{self as export, ArrowLayer, Format};
+use livingcircle_osm::Source;
 use livingcircle_snap::Snapper;
 
 use crate::city::{City, LoadOptions, Progress};
@@ -119,6 +120,28 @@ impl Study {
         opts: &StudyOptions,
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<Study, crate::Error> {
+        Self::load_from(
+            Source::File(path),
+            preset,
+            opts,
+            progress,
+            &AtomicBool::new(false),
+        )
+    }
+
+    /// [`Study::load`] from a file or an `.osm.pbf`'s bytes in memory, stopping
+    /// with [`crate::Error::Cancelled`] once `cancel` is set (see
+    /// [`City::load_from`]).
+    ///
+    /// # Errors
+    /// As [`Study::load`], or [`crate::Error::Cancelled`].
+    pub fn load_from(
+        src: Source<'_>,
+        preset: Preset,
+        opts: &StudyOptions,
+        progress: &(dyn Fn(Progress) + Sync),
+        cancel: &AtomicBool,
+    ) -> Result<Study, crate::Error> {
         let user_homes = opts.residences.as_ref().map(Places::read).transpose()?;
         let user_facilities = match &opts.facilities {
             Some(p) => Some(facilities_from_places(p.name(), &preset, p.read()?)?),
@@ -133,7 +156,7 @@ impl Study {
             keep_all_components: opts.keep_all_components,
             pois: preset.poi_filter(),
         };
-        let city = City::load_with(path, &load, progress, |data| {
+        let city = City::load_from(src, &load, progress, cancel, |data| {
             homes = match user_homes {
                 Some(p) => homes_from_places(p),
                 None => homes_from_osm(data, &preset.population),
@@ -278,8 +301,9 @@ impl Analyzed {
 impl Analyzed {
     /// Writes what `livingcircle analyze --no-report` writes into `out` (which
     /// must exist): every layer in `formats`, `summary.json` and `summary.csv`,
-    /// replacing a previous run's set as a whole ([`crate::staging`]). Fills the
-    /// summary's `layers` and its write times.
+    /// replacing a previous run's set as a whole ([`crate::staging`]). Once
+    /// written, the summary's `layers` and write times say so (a failed write
+    /// changes nothing).
     ///
     /// # Errors
     /// Writing failed (the message names the file).
@@ -302,13 +326,16 @@ impl Analyzed {
         let residences_s = t.elapsed().as_secs_f64();
         write_layers_but_residences(&layers, staging.dir(), formats, study, &self.analysis)?;
         layers.finish()?;
-        let s = &mut self.summary;
+        let mut s = self.summary.clone();
         s.layers = crate::layers::summary(formats, &crate::layers::analyze(false));
-        s.seconds.write = t.elapsed().as_secs_f64();
+        let write = t.elapsed().as_secs_f64();
+        // A second write replaces the first's time, it does not add to it.
+        s.seconds.total += write - s.seconds.write;
+        s.seconds.write = write;
         s.seconds.write_residences = residences_s;
-        s.seconds.total += s.seconds.write;
-        write_summary(staging.dir(), s)?;
+        write_summary(staging.dir(), &s)?;
         staging.commit()?;
+        self.summary = s;
         Ok(())
     }
 }

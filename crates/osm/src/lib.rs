@@ -25,7 +25,7 @@ mod read;
 pub mod rules;
 
 pub use model::*;
-pub use read::{RESIDENTIAL_BUILDINGS, ReadOptions, read, read_with_progress};
+pub use read::{RESIDENTIAL_BUILDINGS, ReadOptions, Source, read, read_from, read_with_progress};
 
 use std::path::PathBuf;
 
@@ -58,6 +58,9 @@ pub enum Error {
     /// The file decodes but is not an OSM PBF.
     #[error("{0}: not an .osm.pbf file: {1}")]
     NotPbf(PathBuf, &'static str),
+    /// The caller cancelled the read.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 /// One tag condition: `key=*` (any value) or `key=v1|v2`.

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use geo::MultiPolygon;
 use rayon::prelude::*;
@@ -158,9 +158,60 @@ struct Decoded {
     untagged_refs: Vec<i64>,
 }
 
-type Reader = BufReader<File>;
+/// Where an `.osm.pbf` comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// A file.
+    File(&'a Path),
+    /// A file's bytes in memory; `name` stands for it in errors.
+    Bytes {
+        /// What to call it.
+        name: &'a Path,
+        /// The bytes.
+        data: &'a [u8],
+    },
+}
 
-fn open(path: &Path) -> Result<Reader, Error> {
+impl<'a> Source<'a> {
+    /// The file, or the name of the bytes.
+    pub fn name(&self) -> &'a Path {
+        match *self {
+            Source::File(p) | Source::Bytes { name: p, .. } => p,
+        }
+    }
+
+    /// Its size in bytes (0 when the file cannot be read).
+    pub fn len(&self) -> u64 {
+        match *self {
+            Source::File(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
+            Source::Bytes { data, .. } => data.len() as u64,
+        }
+    }
+
+    /// Whether it is empty (or cannot be read).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<'a> From<&'a Path> for Source<'a> {
+    fn from(p: &'a Path) -> Self {
+        Source::File(p)
+    }
+}
+
+type Reader<'a> = Box<dyn std::io::Read + Send + 'a>;
+
+fn open<'a>(src: Source<'a>) -> Result<Reader<'a>, Error> {
+    let path = match src {
+        Source::File(path) => path,
+        Source::Bytes { name, data } => {
+            if data.is_empty() {
+                return Err(Error::Empty(name.to_owned()));
+            }
+            return Ok(Box::new(std::io::Cursor::new(data)));
+        }
+    };
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if meta.is_dir() {
         return Err(Error::NotAFile(path.to_owned()));
@@ -169,7 +220,7 @@ fn open(path: &Path) -> Result<Reader, Error> {
         return Err(Error::Empty(path.to_owned()));
     }
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    Ok(BufReader::with_capacity(1 << 20, file))
+    Ok(Box::new(BufReader::with_capacity(1 << 20, file)))
 }
 
 /// What a decode step sees of a blob.
@@ -180,14 +231,18 @@ enum Content<'a> {
 
 /// Runs `f` on every blob (in parallel) whose index `want` accepts, with its
 /// uncompressed content; results in file order (blobs of other types give
-/// `T::default()`, so indices match the file's). `progress` hears the bytes read.
+/// `T::default()`, so indices match the file's). `progress` hears the bytes read;
+/// once `cancel` is set, no further blob is decoded and the result is
+/// [`Error::Cancelled`].
 fn for_blobs<T: Send + Default>(
-    path: &Path,
+    src: Source<'_>,
     want: &(dyn Fn(usize) -> bool + Sync),
     f: &(dyn Fn(Content<'_>) -> Result<T, Corrupt> + Sync),
     progress: &(dyn Fn(u64) + Sync),
+    cancel: &AtomicBool,
 ) -> Result<Vec<T>, Error> {
-    let reader = open(path)?;
+    let path = src.name();
+    let reader = open(src)?;
     let corrupt = |offset: u64, c: Corrupt| Error::Corrupt {
         path: path.to_owned(),
         what: format!("{} (blob at byte {offset})", c.0),
@@ -197,6 +252,9 @@ fn for_blobs<T: Send + Default>(
         .filter(|(i, _)| want(*i))
         .par_bridge()
         .map_init(Vec::new, |buf, (i, blob)| {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(Error::Cancelled);
+            }
             let blob = blob.map_err(|e| match e {
                 BlobError::Io(e) => Error::io(path, e),
                 BlobError::Corrupt(offset, c) => corrupt(offset, c),
@@ -578,7 +636,23 @@ pub fn read_with_progress(
     opts: &ReadOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<OsmData, Error> {
-    let file_bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    read_from(Source::File(path), opts, progress, &AtomicBool::new(false))
+}
+
+/// [`read_with_progress`] from a file or bytes in memory, stopping with
+/// [`Error::Cancelled`] once `cancel` is set (checked before each blob is
+/// decoded, so within one blob's work per thread).
+///
+/// # Errors
+/// As [`read`], or [`Error::Cancelled`].
+pub fn read_from(
+    src: Source<'_>,
+    opts: &ReadOptions,
+    progress: &(dyn Fn(u64) + Sync),
+    cancel: &AtomicBool,
+) -> Result<OsmData, Error> {
+    let path = src.name();
+    let file_bytes = src.len();
     let mut seconds = ReadSeconds::default();
     let mut t = std::time::Instant::now();
     let mut lap = |s: &mut f64| {
@@ -588,7 +662,13 @@ pub fn read_with_progress(
 
     // Step 1: decode every blob once.
     let keys = Keys::new(opts);
-    let mut blobs = for_blobs(path, &|_| true, &|c| decode_blob(c, opts, &keys), progress)?;
+    let mut blobs = for_blobs(
+        src,
+        &|_| true,
+        &|c| decode_blob(c, opts, &keys),
+        progress,
+        cancel,
+    )?;
     let Some(header) = blobs.iter_mut().find_map(|b| b.header.take()) else {
         return Err(Error::NotPbf(path.to_owned(), "no OSMHeader block"));
     };
@@ -626,7 +706,7 @@ pub fn read_with_progress(
     }
 
     // Step 2: node lists of relation members.
-    let members = member_refs(path, &blobs, &mut stats)?;
+    let members = member_refs(src, &blobs, &mut stats, cancel)?;
 
     // Step 3: areas, in file order, in parallel. Facility candidates and
     // residential land become shapes first; then every building is measured
@@ -943,9 +1023,10 @@ fn walk_network(blobs: &[Decoded], index: &NodeIndex, stats: &mut ReadStats) -> 
 
 /// The node lists of every way a kept relation uses, by way id.
 fn member_refs(
-    path: &Path,
+    src: Source<'_>,
     blobs: &[Decoded],
     stats: &mut ReadStats,
+    cancel: &AtomicBool,
 ) -> Result<HashMap<i64, Vec<i64>>, Error> {
     let mut wanted: Vec<i64> = blobs
         .iter()
@@ -1017,7 +1098,7 @@ fn member_refs(
     }
     let missing = &missing;
     let chunks = for_blobs(
-        path,
+        src,
         &|i| blobs.get(i).is_some_and(holds),
         &|content| {
             let mut m = Members {
@@ -1030,6 +1111,7 @@ fn member_refs(
             Ok(m.found)
         },
         &|_| {},
+        cancel,
     )?;
     found.extend(chunks.into_iter().flatten());
     Ok(found)

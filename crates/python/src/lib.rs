@@ -13,13 +13,13 @@ use arrow_array::{RecordBatch, RecordBatchIterator};
 use arrow_schema::SchemaRef;
 use livingcircle::{
     Analyzed, ArrowLayer, CandidatePlaces, IsochroneOptions, Places, Preset, Progress, Sited,
-    SitingOptions, Study, StudyOptions, Weight,
+    SitingOptions, Source, Study, StudyOptions, Weight,
 };
 use livingcircle_export::Format;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyCapsule;
+use pyo3::types::{PyBytes, PyCapsule};
 
 /// How often a waiting call looks for Ctrl-C.
 const POLL: Duration = Duration::from_millis(100);
@@ -44,8 +44,9 @@ fn one_line(e: &dyn std::error::Error) -> String {
     livingcircle::staging::public_paths(&msg)
 }
 
-/// What the work reported since the waiting thread last looked: the first
-/// report of each new stage (so that none is missed), and the latest.
+/// What the work reported since the waiting thread last looked: the first and
+/// last report of each stage (so that none is missed and each is seen to its
+/// end), and the latest.
 #[derive(Default)]
 struct Reports {
     starts: Vec<Progress>,
@@ -54,8 +55,13 @@ struct Reports {
 
 impl Reports {
     fn tell(&mut self, p: Progress) {
-        let last = self.starts.last().copied().or(self.latest);
-        if last.is_none_or(|l| l.stage() != p.stage()) {
+        if self.latest.is_none_or(|l| l.stage() != p.stage()) {
+            // The stage that ends is shown at its last count (a bar at 100 %).
+            if let Some(l) = self.latest
+                && self.starts.last() != Some(&l)
+            {
+                self.starts.push(l);
+            }
             self.starts.push(p);
         }
         self.latest = Some(p);
@@ -211,19 +217,56 @@ fn places(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Places>> {
     Ok(Some(Places::File(obj.extract::<PathBuf>()?)))
 }
 
+/// An `.osm.pbf` given as a path, or as its bytes.
+enum Osm<'py> {
+    Path(PathBuf),
+    Bytes(Bound<'py, PyBytes>),
+}
+
+impl<'py> Osm<'py> {
+    fn new(obj: &Bound<'py, PyAny>) -> PyResult<Self> {
+        if let Ok(b) = obj.cast::<PyBytes>() {
+            return Ok(Osm::Bytes(b.clone()));
+        }
+        Ok(Osm::Path(obj.extract()?))
+    }
+
+    /// The source to read; bytes are called `osm (bytes)` in messages.
+    fn source(&self) -> Source<'_> {
+        match self {
+            Osm::Path(p) => Source::File(p),
+            Osm::Bytes(b) => Source::Bytes {
+                name: std::path::Path::new("osm (bytes)"),
+                data: b.as_bytes(),
+            },
+        }
+    }
+}
+
+/// A preset by name or file.
+fn load_preset(name: &str) -> Result<Preset, String> {
+    Preset::load(name).map_err(|e| one_line(&e))
+}
+
+/// The value in `m`, even if a thread panicked holding it (it holds results that
+/// a panic cannot leave half-made: they are replaced whole).
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A study: the extract, the preset, the user's places.
 #[allow(clippy::too_many_arguments)]
 fn load_study(
-    path: &std::path::Path,
-    preset: &str,
+    src: Source<'_>,
+    preset: Preset,
     residences: Option<Places>,
     facilities: Option<Places>,
     replace_osm_facilities: bool,
     drop_sidewalk_separate: bool,
     keep_all_components: bool,
     progress: &(dyn Fn(Progress) + Sync),
+    cancel: &AtomicBool,
 ) -> Result<Study, String> {
-    let preset = Preset::load(preset).map_err(|e| one_line(&e))?;
     let opts = StudyOptions {
         drop_sidewalk_separate,
         keep_all_components,
@@ -231,7 +274,7 @@ fn load_study(
         facilities,
         replace_osm_facilities,
     };
-    Study::load(path, preset, &opts, progress).map_err(|e| one_line(&e))
+    Study::load_from(src, preset, &opts, progress, cancel).map_err(|e| one_line(&e))
 }
 
 /// Formats by name (`geojson`, `gpkg`, `fgb`, `parquet`), as `--format` takes them.
@@ -250,29 +293,26 @@ struct AnalysisHandle {
 impl AnalysisHandle {
     /// `summary.json`'s text.
     fn summary_json(&self) -> PyResult<String> {
-        let a = self
-            .analyzed
-            .lock()
-            .map_err(|_| Error::new_err("internal error: poisoned"))?;
+        let a = locked(&self.analyzed);
         serde_json::to_string(&a.summary).map_err(|e| Error::new_err(e.to_string()))
     }
 
     /// A layer (`residences`, `facilities`, `gaps`) as an Arrow stream.
-    fn layer(&self, name: &str) -> PyResult<ArrowStream> {
-        let a = self
-            .analyzed
-            .lock()
-            .map_err(|_| Error::new_err("internal error: poisoned"))?;
-        let layer = match name {
-            "residences" => a.residences(&self.study),
-            "facilities" => a.facilities(&self.study),
-            "gaps" => a.gaps(&self.study),
-            _ => {
-                return Err(PyValueError::new_err(format!(
-                    "unknown layer {name:?}; expected residences, facilities or gaps"
-                )));
+    /// Built without the GIL (a metro's residences take seconds).
+    fn layer(&self, py: Python<'_>, name: &str) -> PyResult<ArrowStream> {
+        if !["residences", "facilities", "gaps"].contains(&name) {
+            return Err(PyValueError::new_err(format!(
+                "unknown layer {name:?}; expected residences, facilities or gaps"
+            )));
+        }
+        let layer = py.detach(|| {
+            let a = locked(&self.analyzed);
+            match name {
+                "residences" => a.residences(&self.study),
+                "facilities" => a.facilities(&self.study),
+                _ => a.gaps(&self.study),
             }
-        };
+        });
         Ok(ArrowStream::new(layer))
     }
 
@@ -286,10 +326,7 @@ impl AnalysisHandle {
             ))
         })?;
         interruptible(py, &AtomicBool::new(false), None, |_| {
-            let mut a = self
-                .analyzed
-                .lock()
-                .map_err(|_| "internal error: poisoned".to_owned())?;
+            let mut a = locked(&self.analyzed);
             a.write(&self.study, &dir, &formats)
                 .map_err(|e| one_line(&e))
         })
@@ -304,7 +341,7 @@ impl AnalysisHandle {
 #[allow(clippy::too_many_arguments)]
 fn analyze(
     py: Python<'_>,
-    path: PathBuf,
+    path: Bound<'_, PyAny>,
     preset: &str,
     residences: Option<Bound<'_, PyAny>>,
     facilities: Option<Bound<'_, PyAny>>,
@@ -317,18 +354,21 @@ fn analyze(
     let speed_kmh = positive("speed_kmh", speed_kmh)?;
     let max_snap_m = positive("max_snap_m", max_snap_m)?;
     let (residences, facilities) = (places(residences.as_ref())?, places(facilities.as_ref())?);
+    let osm = Osm::new(&path)?;
+    let src = osm.source();
     let cancel = AtomicBool::new(false);
     let (study, analyzed) = interruptible(py, &cancel, progress.as_ref(), |tell| {
         on_threads(threads, || {
             let study = load_study(
-                &path,
-                preset,
+                src,
+                load_preset(preset)?,
                 residences,
                 facilities,
                 replace_osm_facilities,
                 false,
                 false,
                 tell,
+                &cancel,
             )?;
             let mut options = study.options_for(speed_kmh);
             if let Some(m) = max_snap_m {
@@ -354,7 +394,7 @@ fn analyze(
 #[allow(clippy::too_many_arguments)]
 fn isochrones(
     py: Python<'_>,
-    path: PathBuf,
+    path: Bound<'_, PyAny>,
     preset: &str,
     points: Option<Bound<'_, PyAny>>,
     minutes: Option<Vec<f64>>,
@@ -371,6 +411,9 @@ fn isochrones(
     let speed_kmh = positive("speed_kmh", speed_kmh)?;
     positive("max_snap_m", Some(max_snap_m))?;
     let points = places(points.as_ref())?;
+    if minutes.is_some() && meters.is_some() {
+        return Err(PyValueError::new_err("give minutes or meters, not both"));
+    }
     let opts = IsochroneOptions {
         minutes: minutes.unwrap_or_else(|| vec![5.0, 10.0, 15.0]),
         meters: meters.unwrap_or_default(),
@@ -381,15 +424,20 @@ fn isochrones(
         geometry: !stats_only,
         max_snap_m,
     };
+    let osm = Osm::new(&path)?;
+    let src = osm.source();
     let cancel = AtomicBool::new(false);
     let (report, layer) = interruptible(py, &cancel, progress.as_ref(), |tell| {
         on_threads(threads, || {
+            // Options the engine refuses fail before anything is read.
+            let preset = load_preset(preset)?;
+            opts.engine(&preset).map_err(|e| one_line(&e))?;
             let pts = points
                 .as_ref()
                 .map(|p| p.read())
                 .transpose()
                 .map_err(|e| one_line(&e))?;
-            let study = load_study(&path, preset, None, None, false, false, false, tell)?;
+            let study = load_study(src, preset, None, None, false, false, false, tell, &cancel)?;
             let (layer, r) = study
                 .isochrones(&opts, pts, tell, &cancel)
                 .map_err(|e| one_line(&e))?;
@@ -416,28 +464,25 @@ struct SitesHandle {
 impl SitesHandle {
     /// `sites_summary.json`'s text.
     fn summary_json(&self) -> PyResult<String> {
-        let s = self
-            .sited
-            .lock()
-            .map_err(|_| Error::new_err("internal error: poisoned"))?;
+        let s = locked(&self.sited);
         serde_json::to_string(&s.summary).map_err(|e| Error::new_err(e.to_string()))
     }
 
     /// `sites` or `site_coverage` as an Arrow stream.
-    fn layer(&self, name: &str) -> PyResult<ArrowStream> {
-        let s = self
-            .sited
-            .lock()
-            .map_err(|_| Error::new_err("internal error: poisoned"))?;
-        Ok(ArrowStream::new(match name {
-            "sites" => s.sites(&self.study),
-            "site_coverage" => s.coverage(&self.study),
-            _ => {
-                return Err(PyValueError::new_err(format!(
-                    "unknown layer {name:?}; expected sites or site_coverage"
-                )));
+    fn layer(&self, py: Python<'_>, name: &str) -> PyResult<ArrowStream> {
+        if !["sites", "site_coverage"].contains(&name) {
+            return Err(PyValueError::new_err(format!(
+                "unknown layer {name:?}; expected sites or site_coverage"
+            )));
+        }
+        Ok(ArrowStream::new(py.detach(|| {
+            let s = locked(&self.sited);
+            if name == "sites" {
+                s.sites(&self.study)
+            } else {
+                s.coverage(&self.study)
             }
-        }))
+        })))
     }
 
     /// Writes both layers in `formats` and `sites_summary.json` into `dir`.
@@ -450,10 +495,7 @@ impl SitesHandle {
             ))
         })?;
         interruptible(py, &AtomicBool::new(false), None, |_| {
-            let mut s = self
-                .sited
-                .lock()
-                .map_err(|_| "internal error: poisoned".to_owned())?;
+            let mut s = locked(&self.sited);
             s.write(&self.study, &dir, &formats)
                 .map_err(|e| one_line(&e))
         })
@@ -469,7 +511,7 @@ impl SitesHandle {
 #[allow(clippy::too_many_arguments)]
 fn site(
     py: Python<'_>,
-    path: PathBuf,
+    path: Bound<'_, PyAny>,
     category: String,
     preset: &str,
     count: usize,
@@ -517,9 +559,14 @@ fn site(
         max_snap_m,
         max_candidates,
     };
+    let osm = Osm::new(&path)?;
+    let src = osm.source();
     let cancel = AtomicBool::new(false);
     let (study, sited) = interruptible(py, &cancel, progress.as_ref(), |tell| {
         on_threads(threads, || {
+            // An unknown category fails before anything is read.
+            let preset = load_preset(preset)?;
+            preset.category_index(&opts.category)?;
             let cands = candidates
                 .map(|c| {
                     c.read().map(|places| CandidatePlaces {
@@ -530,7 +577,7 @@ fn site(
                 .transpose()
                 .map_err(|e| one_line(&e))?;
             let study = load_study(
-                &path,
+                src,
                 preset,
                 residences,
                 facilities,
@@ -538,6 +585,7 @@ fn site(
                 false,
                 false,
                 tell,
+                &cancel,
             )?;
             let sited = study
                 .site(&opts, cands, tell, &cancel)
@@ -554,12 +602,13 @@ fn site(
 /// `graph(path, drop_sidewalk_separate, keep_all_components)` → `(nodes, edges)`.
 #[pyfunction]
 #[pyo3(signature = (path, drop_sidewalk_separate = false, keep_all_components = false,
-    progress = None))]
+    threads = None, progress = None))]
 fn graph(
     py: Python<'_>,
-    path: PathBuf,
+    path: Bound<'_, PyAny>,
     drop_sidewalk_separate: bool,
     keep_all_components: bool,
+    threads: Option<usize>,
     progress: Option<Bound<'_, PyAny>>,
 ) -> PyResult<(ArrowStream, ArrowStream)> {
     let opts = livingcircle::LoadOptions {
@@ -567,10 +616,15 @@ fn graph(
         keep_all_components,
         ..livingcircle::LoadOptions::default()
     };
-    let (nodes, edges) = interruptible(py, &AtomicBool::new(false), progress.as_ref(), |tell| {
-        livingcircle::City::load(&path, &opts, tell)
-            .map(|c| c.graph_layers())
-            .map_err(|e| one_line(&e))
+    let osm = Osm::new(&path)?;
+    let src = osm.source();
+    let cancel = AtomicBool::new(false);
+    let (nodes, edges) = interruptible(py, &cancel, progress.as_ref(), |tell| {
+        on_threads(threads, || {
+            livingcircle::City::load_from(src, &opts, tell, &cancel, |_| {})
+                .map(|c| c.graph_layers())
+                .map_err(|e| one_line(&e))
+        })
     })?;
     Ok((ArrowStream::new(nodes), ArrowStream::new(edges)))
 }

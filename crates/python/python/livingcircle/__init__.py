@@ -58,6 +58,16 @@ def _path(p: Union[str, PathLike, None]) -> Optional[str]:
     return None if p is None else fspath(p)
 
 
+def _osm(osm: Any) -> Union[str, bytes]:
+    """An ``.osm.pbf`` path, or its bytes (``bytes``, ``bytearray``, ``memoryview``:
+    called ``osm (bytes)`` in messages)."""
+    if isinstance(osm, bytes):
+        return osm
+    if isinstance(osm, (bytearray, memoryview)):
+        return bytes(osm)
+    return fspath(osm)
+
+
 def _places(x: Any, what: str) -> Union[str, Tuple[str, str], None]:
     """A path as it is; a GeoDataFrame as its GeoJSON in EPSG:4326 (a frame
     without a CRS is taken as lon/lat); a DataFrame as CSV (``lon``, ``lat`` and
@@ -68,12 +78,23 @@ def _places(x: Any, what: str) -> Union[str, Tuple[str, str], None]:
         return fspath(x)
     if hasattr(x, "geometry") and hasattr(x, "to_crs") and hasattr(x, "to_json"):
         gdf = x if x.crs is None else x.to_crs(4326)
-        return (f"{what} (GeoDataFrame).geojson", gdf.to_json(drop_id=False))
+        # The index is the features' ids when it means something (named, or not
+        # 0, 1, 2, …), as GeoPandas' own `to_file(index=None)` decides.
+        return (f"{what} (GeoDataFrame).geojson", gdf.to_json(drop_id=not _meaningful_index(gdf)))
     if hasattr(x, "to_csv") and hasattr(x, "columns"):
-        return (f"{what} (DataFrame).csv", x.to_csv(index=False))
+        # A named index becomes a column under its name (`id` is the place's id).
+        return (f"{what} (DataFrame).csv", x.to_csv(index=x.index.name is not None))
     raise TypeError(
         f"{what}: expected a path, a GeoDataFrame or a DataFrame, not {type(x).__name__}"
     )
+
+
+def _meaningful_index(df) -> bool:
+    import pandas
+
+    i = df.index
+    plain = isinstance(i, pandas.RangeIndex) and i.start == 0 and i.step == 1
+    return i.name is not None or not plain
 
 
 def _formats(format: Union[str, Sequence[str]]) -> list:
@@ -154,7 +175,7 @@ class Analysis:
 
 
 def analyze(
-    osm: Union[str, PathLike],
+    osm: Union[str, PathLike, bytes],
     preset: str = "gb50180",
     *,
     residences: Any = None,
@@ -180,7 +201,7 @@ def analyze(
     for a speed or snapping distance that is not a positive number.
     """
     handle = _analyze(
-        _path(osm),
+        _osm(osm),
         fspath(preset),
         _places(residences, "residences"),
         _places(facilities, "facilities"),
@@ -226,7 +247,7 @@ class Isochrones:
 
 
 def isochrones(
-    osm: Union[str, PathLike],
+    osm: Union[str, PathLike, bytes],
     preset: str = "gb50180",
     *,
     points: Any = None,
@@ -249,7 +270,7 @@ def isochrones(
     count per category. ``rings``: each band minus the smaller one; ``stats_only``:
     the numbers without shapes."""
     report, stream = _isochrones(
-        _path(osm),
+        _osm(osm),
         fspath(preset),
         _places(points, "points"),
         None if minutes is None else [float(m) for m in minutes],
@@ -316,7 +337,7 @@ class Sites:
 
 
 def site(
-    osm: Union[str, PathLike],
+    osm: Union[str, PathLike, bytes],
     category: str,
     preset: str = "gb50180",
     *,
@@ -339,7 +360,7 @@ def site(
     ``candidates`` (a file, GeoDataFrame or DataFrame of points or parcels; default
     up to ``max_candidates`` graph nodes), stopping below ``min_gain``."""
     handle = _site(
-        _path(osm),
+        _osm(osm),
         category,
         fspath(preset),
         count,
@@ -414,13 +435,14 @@ class Graph:
 
 
 def graph(
-    osm: Union[str, PathLike],
+    osm: Union[str, PathLike, bytes],
     *,
     drop_sidewalk_separate: bool = False,
     keep_all_components: bool = False,
+    threads: Optional[int] = None,
     progress: Optional[Progress] = None,
 ) -> Graph:
     """The walking graph of an ``.osm.pbf``, as ``livingcircle graph`` builds it:
     nodes and edges (lengths in metres, exact to the millimetre)."""
-    nodes, edges = _graph(_path(osm), drop_sidewalk_separate, keep_all_components, progress)
+    nodes, edges = _graph(_osm(osm), drop_sidewalk_separate, keep_all_components, threads, progress)
     return Graph(pa.table(nodes), pa.table(edges))

@@ -24,7 +24,7 @@ class Analysis:
     def gaps(self) -> Any: ...
 
 def analyze(
-    osm: Union[str, PathLike],
+    osm: Union[str, PathLike, bytes],
     preset: str = ...,
     *,
     residences: PlacesLike = ...,
@@ -44,7 +44,7 @@ class Isochrones:
     def polygons(self) -> Any: ...
 
 def isochrones(
-    osm: Union[str, PathLike],
+    osm: Union[str, PathLike, bytes],
     preset: str = ...,
     *,
     points: PlacesLike = ...,
@@ -71,7 +71,7 @@ class Sites:
     def coverage(self) -> Any: ...
 
 def site(
-    osm: Union[str, PathLike],
+    osm: Union[str, PathLike, bytes],
     category: str,
     preset: str = ...,
     *,
@@ -97,9 +97,10 @@ class Graph:
     def edges(self) -> Any: ...
 
 def graph(
-    osm: Union[str, PathLike],
+    osm: Union[str, PathLike, bytes],
     *,
     drop_sidewalk_separate: bool = ...,
     keep_all_components: bool = ...,
+    threads: Optional[int] = ...,
     progress: Optional[Progress] = ...,
 ) -> Graph: ...
