@@ -389,3 +389,14 @@ def test_writing_twice_keeps_one_write_time(tmp_path):
         r.summary["layers"]["files"] + ["summary.csv", "summary.json"]
     )
     assert [p.name for p in out.iterdir() if ".staging-" in p.name] == []
+
+
+def test_walking_profiles_are_the_command_lines(tmp_path):
+    out = cli(tmp_path, CITY, "gb50180", "--no-report", "--profile", "elderly")
+    r = lc.analyze(CITY, profile="elderly")
+    assert r.summary["parameters"]["speed_kmh"] == 4.0
+    assert comparable(r.summary) == comparable(json.loads((out / "summary.json").read_text()))
+    with pytest.raises(ValueError, match="not both"):
+        lc.analyze(CITY, profile="adult", speed_kmh=5.0)
+    with pytest.raises(ValueError, match="unknown profile `child`"):
+        lc.site(CITY, "kindergarten", profile="child")

@@ -160,7 +160,8 @@ impl PopulationArgs {
     }
 }
 
-/// Walking profiles: `adult` 4.8 km/h, `elderly` 4.0 km/h, `wheelchair` 3.6 km/h.
+/// Walking profiles: `adult` 4.8 km/h, `elderly` 4.0 km/h, `wheelchair` 3.6 km/h
+/// (`livingcircle::Profile`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Profile {
     /// 4.8 km/h (cityseer's 80 m/min; Helsinki adults measured 4.8–5.2 km/h).
@@ -174,10 +175,11 @@ pub(crate) enum Profile {
 impl Profile {
     pub(crate) fn speed_kmh(self) -> f64 {
         match self {
-            Profile::Adult => 4.8,
-            Profile::Elderly => 4.0,
-            Profile::Wheelchair => 3.6,
+            Profile::Adult => livingcircle::Profile::Adult,
+            Profile::Elderly => livingcircle::Profile::Elderly,
+            Profile::Wheelchair => livingcircle::Profile::Wheelchair,
         }
+        .speed_kmh()
     }
 }
 

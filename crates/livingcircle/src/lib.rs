@@ -31,6 +31,7 @@ assert!(String::from_utf8(csv).unwrap().starts_with("kind,key,level,"));
 pub mod city;
 pub mod isochrones;
 pub mod layers;
+pub mod profile;
 pub mod site;
 pub mod staging;
 pub mod study;
@@ -42,6 +43,7 @@ pub use livingcircle_analysis::{AnalyzeOptions, Preset};
 pub use livingcircle_export::ArrowLayer;
 pub use livingcircle_osm::Source;
 pub use livingcircle_site::Weight;
+pub use profile::Profile;
 pub use site::{CandidatePlaces, Sited, SitesSummary, SitingOptions};
 pub use study::{Analyzed, Places, Study, StudyOptions};
 

@@ -300,6 +300,24 @@ impl Sited {
     ///
     /// # Errors
     /// Writing failed (the message names the file).
+    ///
+    /// # Example
+    /// ```
+    /// use std::sync::atomic::AtomicBool;
+    /// use livingcircle::{Preset, SitingOptions, Study, StudyOptions};
+    /// use livingcircle_export::Format;
+    /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/munchen.osm.pbf");
+    /// let study = Study::load(path.as_ref(), Preset::load("gb50180").unwrap(),
+    ///     &StudyOptions::default(), &|_| {}).unwrap();
+    /// let opts = SitingOptions { count: 1, ..Default::default() };
+    /// let mut sited = study.site(&opts, None, &|_| {}, &AtomicBool::new(false)).unwrap();
+    /// let dir = std::env::temp_dir().join(format!("lc-doc-site-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// sited.write(&study, &dir, &[Format::GeoJson]).unwrap();
+    /// assert_eq!(sited.summary.layers.files, ["sites.geojson", "site_coverage.geojson"]);
+    /// assert!(dir.join("sites_summary.json").is_file());
+    /// std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     pub fn write(
         &mut self,
         study: &Study,

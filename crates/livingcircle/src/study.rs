@@ -307,6 +307,22 @@ impl Analyzed {
     ///
     /// # Errors
     /// Writing failed (the message names the file).
+    ///
+    /// # Example
+    /// ```
+    /// use livingcircle::{Preset, Study, StudyOptions};
+    /// use livingcircle_export::Format;
+    /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/munchen.osm.pbf");
+    /// let study = Study::load(path.as_ref(), Preset::load("gb50180").unwrap(),
+    ///     &StudyOptions::default(), &|_| {}).unwrap();
+    /// let mut a = study.analyze(&study.options_for(None), &[]);
+    /// let dir = std::env::temp_dir().join(format!("lc-doc-write-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// a.write(&study, &dir, &[Format::Gpkg]).unwrap();
+    /// assert_eq!(a.summary.layers.files, ["livingcircle.gpkg"]);
+    /// assert!(dir.join("livingcircle.gpkg").is_file() && dir.join("summary.json").is_file());
+    /// std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     pub fn write(
         &mut self,
         study: &Study,

@@ -167,6 +167,18 @@ fn positive(what: &str, x: Option<f64>) -> PyResult<Option<f64>> {
     }
 }
 
+/// The walking speed: `speed_kmh` (a positive number), or `profile`'s (`adult`,
+/// `elderly`, `wheelchair`), or neither (the preset's); not both.
+fn speed(speed_kmh: Option<f64>, profile: Option<&str>) -> PyResult<Option<f64>> {
+    let s = positive("speed_kmh", speed_kmh)?;
+    let Some(p) = profile else { return Ok(s) };
+    if s.is_some() {
+        return Err(PyValueError::new_err("give speed_kmh or profile, not both"));
+    }
+    let p: livingcircle::Profile = p.parse().map_err(PyValueError::new_err)?;
+    Ok(Some(p.speed_kmh()))
+}
+
 /// A layer's record batches, handed to Arrow consumers once through the Arrow
 /// PyCapsule interface (`__arrow_c_stream__`): `pyarrow.table(layer)` takes them
 /// without copying.
@@ -336,7 +348,7 @@ impl AnalysisHandle {
 /// `analyze(...)` → an [`AnalysisHandle`].
 #[pyfunction]
 #[pyo3(signature = (path, preset = "gb50180", residences = None, facilities = None,
-    replace_osm_facilities = false, speed_kmh = None, max_snap_m = None, threads = None,
+    replace_osm_facilities = false, speed_kmh = None, profile = None, max_snap_m = None, threads = None,
     progress = None))]
 #[allow(clippy::too_many_arguments)]
 fn analyze(
@@ -347,11 +359,12 @@ fn analyze(
     facilities: Option<Bound<'_, PyAny>>,
     replace_osm_facilities: bool,
     speed_kmh: Option<f64>,
+    profile: Option<&str>,
     max_snap_m: Option<f64>,
     threads: Option<usize>,
     progress: Option<Bound<'_, PyAny>>,
 ) -> PyResult<AnalysisHandle> {
-    let speed_kmh = positive("speed_kmh", speed_kmh)?;
+    let speed_kmh = speed(speed_kmh, profile)?;
     let max_snap_m = positive("max_snap_m", max_snap_m)?;
     let (residences, facilities) = (places(residences.as_ref())?, places(facilities.as_ref())?);
     let osm = Osm::new(&path)?;
@@ -389,7 +402,7 @@ fn analyze(
 /// `isochrones(...)` → `(report_json, layer)`.
 #[pyfunction]
 #[pyo3(signature = (path, preset = "gb50180", points = None, minutes = None, meters = None,
-    speed_kmh = None, buffer_m = 25.0, simplify_m = 1.0, rings = false, stats_only = false,
+    speed_kmh = None, profile = None, buffer_m = 25.0, simplify_m = 1.0, rings = false, stats_only = false,
     max_snap_m = 200.0, threads = None, progress = None))]
 #[allow(clippy::too_many_arguments)]
 fn isochrones(
@@ -400,6 +413,7 @@ fn isochrones(
     minutes: Option<Vec<f64>>,
     meters: Option<Vec<f64>>,
     speed_kmh: Option<f64>,
+    profile: Option<&str>,
     buffer_m: f64,
     simplify_m: f64,
     rings: bool,
@@ -408,7 +422,7 @@ fn isochrones(
     threads: Option<usize>,
     progress: Option<Bound<'_, PyAny>>,
 ) -> PyResult<(String, ArrowStream)> {
-    let speed_kmh = positive("speed_kmh", speed_kmh)?;
+    let speed_kmh = speed(speed_kmh, profile)?;
     positive("max_snap_m", Some(max_snap_m))?;
     let points = places(points.as_ref())?;
     if minutes.is_some() && meters.is_some() {
@@ -505,7 +519,7 @@ impl SitesHandle {
 /// `site(...)` → a [`SitesHandle`].
 #[pyfunction]
 #[pyo3(signature = (path, category, preset = "gb50180", count = 3, candidates = None,
-    by = "population", min_gain = 0.0, speed_kmh = None, max_snap_m = 200.0,
+    by = "population", min_gain = 0.0, speed_kmh = None, profile = None, max_snap_m = 200.0,
     max_candidates = 200_000, residences = None, facilities = None,
     replace_osm_facilities = false, threads = None, progress = None))]
 #[allow(clippy::too_many_arguments)]
@@ -519,6 +533,7 @@ fn site(
     by: &str,
     min_gain: f64,
     speed_kmh: Option<f64>,
+    profile: Option<&str>,
     max_snap_m: f64,
     max_candidates: usize,
     residences: Option<Bound<'_, PyAny>>,
@@ -527,7 +542,7 @@ fn site(
     threads: Option<usize>,
     progress: Option<Bound<'_, PyAny>>,
 ) -> PyResult<SitesHandle> {
-    let speed_kmh = positive("speed_kmh", speed_kmh)?;
+    let speed_kmh = speed(speed_kmh, profile)?;
     positive("max_snap_m", Some(max_snap_m))?;
     if !(min_gain.is_finite() && min_gain >= 0.0) {
         return Err(PyValueError::new_err(format!(

@@ -182,6 +182,7 @@ def analyze(
     facilities: Any = None,
     replace_osm_facilities: bool = False,
     speed_kmh: Optional[float] = None,
+    profile: Optional[str] = None,
     max_snap_m: Optional[float] = None,
     threads: Optional[int] = None,
     progress: Optional[Progress] = None,
@@ -192,7 +193,8 @@ def analyze(
     TOML file; ``residences``/``facilities`` are GeoJSON or CSV files as for the
     command line, or GeoDataFrames / DataFrames with ``lon``/``lat`` (and
     ``population``, ``category``, ``name``, ``id`` columns as the files have them);
-    ``speed_kmh`` defaults to the preset's (else 4.8); ``threads`` to all cores
+    ``speed_kmh`` (or a walking ``profile``: ``adult`` 4.8, ``elderly`` 4.0,
+    ``wheelchair`` 3.6 km/h) defaults to the preset's (else 4.8); ``threads`` to all cores
     (``0`` too). ``progress(stage, done, total)`` is called from this thread up to
     10 times a second while the work runs; an exception there stops it. The work
     runs without holding the GIL; Ctrl-C stops it at the next chunk of residences
@@ -207,6 +209,7 @@ def analyze(
         _places(facilities, "facilities"),
         replace_osm_facilities,
         speed_kmh,
+        profile,
         max_snap_m,
         threads,
         progress,
@@ -254,6 +257,7 @@ def isochrones(
     minutes: Optional[Sequence[float]] = None,
     meters: Optional[Sequence[float]] = None,
     speed_kmh: Optional[float] = None,
+    profile: Optional[str] = None,
     buffer_m: float = 25.0,
     simplify_m: float = 1.0,
     rings: bool = False,
@@ -276,6 +280,7 @@ def isochrones(
         None if minutes is None else [float(m) for m in minutes],
         None if meters is None else [float(m) for m in meters],
         speed_kmh,
+        profile,
         buffer_m,
         simplify_m,
         rings,
@@ -346,6 +351,7 @@ def site(
     by: str = "population",
     min_gain: float = 0.0,
     speed_kmh: Optional[float] = None,
+    profile: Optional[str] = None,
     max_snap_m: float = 200.0,
     max_candidates: int = 200_000,
     residences: Any = None,
@@ -368,6 +374,7 @@ def site(
         by,
         min_gain,
         speed_kmh,
+        profile,
         max_snap_m,
         max_candidates,
         _places(residences, "residences"),
