@@ -294,7 +294,7 @@ impl Sited {
     }
 
     /// Writes `sites` and `site_coverage` in `formats` and `sites_summary.json`
-    /// into `out` (which must exist), replacing a previous run's set as a whole
+    /// into `out` (created if needed), replacing a previous run's set as a whole
     /// (see [`crate::staging`]); once written, the summary's `layers` and
     /// `seconds.write` say so (a failed write changes nothing).
     ///
@@ -454,21 +454,17 @@ impl Study {
             (p.covered_residences_before, p.covered_population_before),
             |s| (s.covered_residences_after, s.covered_population_after),
         );
-        let name = |p: &Option<crate::Places>| p.as_ref().map(|p| p.name().display().to_string());
         let summary = SitesSummary {
-            tool: format!("livingcircle {}", env!("CARGO_PKG_VERSION")),
+            tool: crate::summary::tool(),
             input: SiteInput {
                 file: self.city.path.display().to_string(),
                 data_timestamp: self.city.data_timestamp(),
                 candidates_file: file.map(|f| f.display().to_string()),
-                residences_file: name(&self.options.residences),
-                facilities_file: name(&self.options.facilities),
+                residences_file: crate::Places::name_of(self.options.residences.as_ref()),
+                facilities_file: crate::Places::name_of(self.options.facilities.as_ref()),
                 credit: CREDIT.to_owned(),
             },
-            preset: PresetInfo {
-                name: preset.name.clone(),
-                origin: preset.origin.clone(),
-            },
+            preset: PresetInfo::of(preset),
             category: SiteCategory {
                 key: cat.key.clone(),
                 name: cat.name.clone(),

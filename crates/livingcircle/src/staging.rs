@@ -45,8 +45,10 @@ pub struct Staging {
 }
 
 impl Staging {
-    /// Makes the hidden folder in `out` (which must exist) for `command`'s outputs.
+    /// Makes the hidden folder in `out` (created if needed) for `command`'s outputs.
     pub fn new(out: &Path, command: &'static str) -> Result<Self, Error> {
+        std::fs::create_dir_all(out)
+            .map_err(|e| io_doing(out, "cannot create output directory", e))?;
         let n = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = out.join(format!(
             ".livingcircle-{command}.staging-{}-{n}",

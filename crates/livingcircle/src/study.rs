@@ -44,6 +44,11 @@ impl Places {
         }
     }
 
+    /// What summaries call `p`: its file or name.
+    pub fn name_of(p: Option<&Places>) -> Option<String> {
+        p.map(|p| p.name().display().to_string())
+    }
+
     /// The places (see `livingcircle_analysis::input::read_places`).
     ///
     /// # Errors
@@ -300,7 +305,7 @@ impl Analyzed {
 
 impl Analyzed {
     /// Writes what `livingcircle analyze --no-report` writes into `out` (which
-    /// must exist): every layer in `formats`, `summary.json` and `summary.csv`,
+    /// is created if needed): every layer in `formats`, `summary.json` and `summary.csv`,
     /// replacing a previous run's set as a whole ([`crate::staging`]). Once
     /// written, the summary's `layers` and write times say so (a failed write
     /// changes nothing).
@@ -449,21 +454,17 @@ impl Summary {
             .collect();
         let n_res = snapped.len() as f64;
         let pop: f64 = snapped.iter().map(|h| h.population).sum();
-        let file = |p: &Option<Places>| p.as_ref().map(|p| p.name().display().to_string());
         Summary {
-            tool: format!("livingcircle {}", env!("CARGO_PKG_VERSION")),
+            tool: crate::summary::tool(),
             input: Input {
                 file: city.path.display().to_string(),
                 bytes: city.data.stats.file_bytes,
                 data_timestamp: city.data_timestamp(),
-                residences_file: file(&study.options.residences),
-                facilities_file: file(&study.options.facilities),
+                residences_file: Places::name_of(study.options.residences.as_ref()),
+                facilities_file: Places::name_of(study.options.facilities.as_ref()),
                 credit: CREDIT.to_owned(),
             },
-            preset: PresetInfo {
-                name: preset.name.clone(),
-                origin: preset.origin.clone(),
-            },
+            preset: PresetInfo::of(preset),
             parameters: Parameters {
                 speed_kmh: opts.speed_kmh,
                 max_snap_m: opts.max_snap_m,

@@ -66,6 +66,21 @@ pub struct PresetInfo {
     pub origin: String,
 }
 
+impl PresetInfo {
+    /// The name and origin of `p`.
+    pub fn of(p: &livingcircle_analysis::Preset) -> Self {
+        PresetInfo {
+            name: p.name.clone(),
+            origin: p.origin.clone(),
+        }
+    }
+}
+
+/// What a summary's `tool` says: `livingcircle <version>`.
+pub(crate) fn tool() -> String {
+    format!("livingcircle {}", env!("CARGO_PKG_VERSION"))
+}
+
 /// The settings of a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -266,27 +266,36 @@ fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// A study: the extract, the preset, the user's places.
-#[allow(clippy::too_many_arguments)]
+/// A study of `src` under `preset` with the user's places (OpenStreetMap's
+/// when `None`).
 fn load_study(
     src: Source<'_>,
     preset: Preset,
-    residences: Option<Places>,
-    facilities: Option<Places>,
-    replace_osm_facilities: bool,
-    drop_sidewalk_separate: bool,
-    keep_all_components: bool,
+    places: (Option<Places>, Option<Places>, bool),
     progress: &(dyn Fn(Progress) + Sync),
     cancel: &AtomicBool,
 ) -> Result<Study, String> {
+    let (residences, facilities, replace_osm_facilities) = places;
     let opts = StudyOptions {
-        drop_sidewalk_separate,
-        keep_all_components,
         residences,
         facilities,
         replace_osm_facilities,
+        ..StudyOptions::default()
     };
     Study::load_from(src, preset, &opts, progress, cancel).map_err(|e| one_line(&e))
+}
+
+/// Runs a handle's `write` with the GIL released; `dir` is created if needed
+/// (by the library's staging).
+fn write_files(
+    py: Python<'_>,
+    formats: Vec<String>,
+    write: impl FnOnce(&[Format]) -> Result<(), livingcircle::Error> + Send,
+) -> PyResult<()> {
+    let formats = self::formats(formats)?;
+    interruptible(py, &AtomicBool::new(false), None, |_| {
+        write(&formats).map_err(|e| one_line(&e))
+    })
 }
 
 /// Formats by name (`geojson`, `gpkg`, `fgb`, `parquet`), as `--format` takes them.
@@ -330,17 +339,8 @@ impl AnalysisHandle {
 
     /// Writes the layers in `formats`, `summary.json` and `summary.csv` into `dir`.
     fn write(&self, py: Python<'_>, dir: PathBuf, formats: Vec<String>) -> PyResult<()> {
-        let formats = self::formats(formats)?;
-        std::fs::create_dir_all(&dir).map_err(|e| {
-            Error::new_err(format!(
-                "{}: cannot create output directory: {e}",
-                dir.display()
-            ))
-        })?;
-        interruptible(py, &AtomicBool::new(false), None, |_| {
-            let mut a = locked(&self.analyzed);
-            a.write(&self.study, &dir, &formats)
-                .map_err(|e| one_line(&e))
+        write_files(py, formats, |f| {
+            locked(&self.analyzed).write(&self.study, &dir, f)
         })
     }
 }
@@ -375,11 +375,7 @@ fn analyze(
             let study = load_study(
                 src,
                 load_preset(preset)?,
-                residences,
-                facilities,
-                replace_osm_facilities,
-                false,
-                false,
+                (residences, facilities, replace_osm_facilities),
                 tell,
                 &cancel,
             )?;
@@ -451,7 +447,7 @@ fn isochrones(
                 .map(|p| p.read())
                 .transpose()
                 .map_err(|e| one_line(&e))?;
-            let study = load_study(src, preset, None, None, false, false, false, tell, &cancel)?;
+            let study = load_study(src, preset, (None, None, false), tell, &cancel)?;
             let (layer, r) = study
                 .isochrones(&opts, pts, tell, &cancel)
                 .map_err(|e| one_line(&e))?;
@@ -501,17 +497,8 @@ impl SitesHandle {
 
     /// Writes both layers in `formats` and `sites_summary.json` into `dir`.
     fn write(&self, py: Python<'_>, dir: PathBuf, formats: Vec<String>) -> PyResult<()> {
-        let formats = self::formats(formats)?;
-        std::fs::create_dir_all(&dir).map_err(|e| {
-            Error::new_err(format!(
-                "{}: cannot create output directory: {e}",
-                dir.display()
-            ))
-        })?;
-        interruptible(py, &AtomicBool::new(false), None, |_| {
-            let mut s = locked(&self.sited);
-            s.write(&self.study, &dir, &formats)
-                .map_err(|e| one_line(&e))
+        write_files(py, formats, |f| {
+            locked(&self.sited).write(&self.study, &dir, f)
         })
     }
 }
@@ -594,11 +581,7 @@ fn site(
             let study = load_study(
                 src,
                 preset,
-                residences,
-                facilities,
-                replace_osm_facilities,
-                false,
-                false,
+                (residences, facilities, replace_osm_facilities),
                 tell,
                 &cancel,
             )?;
